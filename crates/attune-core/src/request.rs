@@ -1,0 +1,149 @@
+//! Requests as they arrive over JSON (CLI lines, JavaScript, the server): `{"instrument": id,
+//! "answers": {...}, "context": {...}}`. Every way a request can be wrong becomes a [`ScoreError`]
+//! with a stable code; nothing is guessed.
+
+use serde::ser::{SerializeMap, Serializer};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::catalog::Catalog;
+use crate::error::{ErrorBody, ScoreError};
+use crate::score::ScoreResult;
+
+/// A request whose fields have not been checked yet.
+#[derive(Debug, Default, Deserialize)]
+struct RawRequest {
+    #[serde(default)]
+    instrument: Option<Value>,
+    #[serde(default)]
+    answers: Option<Value>,
+    #[serde(default)]
+    context: Option<Value>,
+}
+
+/// The outcome of one request: a result, or an error naming the instrument when it is known.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome<'a> {
+    /// Scored.
+    Scored(ScoreResult<'a>),
+    /// Rejected.
+    Failed {
+        /// The instrument id given in the request, if any.
+        instrument: Option<String>,
+        /// Why.
+        error: ScoreError,
+    },
+}
+
+impl Serialize for Outcome<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Outcome::Scored(r) => r.serialize(s),
+            Outcome::Failed { instrument, error } => {
+                let mut m = s.serialize_map(Some(2))?;
+                m.serialize_entry("instrument", instrument)?;
+                m.serialize_entry("error", &ErrorBody { error, member: None })?;
+                m.end()
+            }
+        }
+    }
+}
+
+/// A request checked for shape: the instrument id, the answers object and the context as given.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    /// Instrument id.
+    pub instrument: String,
+    /// Answers keyed by item id.
+    pub answers: Map<String, Value>,
+    /// Context, as given (checked against the instrument when scored).
+    pub context: Option<Value>,
+}
+
+impl Request {
+    /// Parses one request from JSON text. `instrument` may be left out when `default_instrument` is
+    /// given (as for `attune group ID`), and must equal it when both are given.
+    pub fn parse(json: &str, default_instrument: Option<&str>) -> Result<Request, (Option<String>, ScoreError)> {
+        let raw: RawRequest = match serde_json::from_str(json) {
+            Ok(r) => r,
+            Err(e) => {
+                let what = if e.is_data() { "a request must be a JSON object" } else { "not valid JSON" };
+                return Err((default_instrument.map(str::to_string), ScoreError::invalid_json(format!("{what}: {e}"))));
+            }
+        };
+        Request::from_raw(raw, default_instrument)
+    }
+
+    /// Checks a request already parsed as a JSON value.
+    pub fn from_value(value: Value, default_instrument: Option<&str>) -> Result<Request, (Option<String>, ScoreError)> {
+        let raw = match value {
+            Value::Object(mut o) => RawRequest { instrument: o.remove("instrument"), answers: o.remove("answers"), context: o.remove("context") },
+            _ => return Err((default_instrument.map(str::to_string), ScoreError::invalid_json("a request must be a JSON object"))),
+        };
+        Request::from_raw(raw, default_instrument)
+    }
+
+    fn from_raw(raw: RawRequest, default_instrument: Option<&str>) -> Result<Request, (Option<String>, ScoreError)> {
+        let instrument = match (raw.instrument, default_instrument) {
+            (Some(Value::String(s)), Some(d)) if s != d => {
+                let msg = format!("this line is for instrument `{s}`, but the group is for `{d}`");
+                return Err((Some(s), ScoreError::invalid_json(msg)));
+            }
+            (Some(Value::String(s)), _) => s,
+            (None | Some(Value::Null), Some(d)) => d.to_string(),
+            (None | Some(Value::Null), None) => {
+                return Err((None, ScoreError::invalid_json("the request has no \"instrument\"")));
+            }
+            (Some(other), _) => {
+                return Err((None, ScoreError::invalid_json(format!("\"instrument\" must be a string, not {other}"))));
+            }
+        };
+        let answers = match raw.answers {
+            Some(Value::Object(o)) => o,
+            None | Some(Value::Null) => Map::new(),
+            Some(other) => {
+                let kind = match other {
+                    Value::Array(_) => "an array",
+                    Value::String(_) => "a string",
+                    Value::Number(_) => "a number",
+                    _ => "a boolean",
+                };
+                return Err((Some(instrument), ScoreError::invalid_json(format!("\"answers\" must be an object keyed by item id, not {kind}"))));
+            }
+        };
+        Ok(Request { instrument, answers, context: raw.context })
+    }
+
+    /// Scores this request against a catalog.
+    pub fn score<'c>(&self, catalog: &'c Catalog) -> Outcome<'c> {
+        let Some(inst) = catalog.get(&self.instrument) else {
+            return Outcome::Failed {
+                instrument: Some(self.instrument.clone()),
+                error: ScoreError::UnknownInstrument { id: self.instrument.clone() },
+            };
+        };
+        match inst.score(&self.answers, self.context.as_ref()) {
+            Ok(r) => Outcome::Scored(r),
+            Err(error) => Outcome::Failed { instrument: Some(self.instrument.clone()), error },
+        }
+    }
+}
+
+/// Scores one JSON request (one line of `attune score`).
+///
+/// ```
+/// let catalog = attune_core::Catalog::embedded();
+/// let out = attune_core::score_json(catalog, r#"{"instrument": "gad2", "answers": {"1": 2, "2": 1}}"#);
+/// assert_eq!(
+///     serde_json::to_string(&out).unwrap(),
+///     r#"{"instrument":"gad2","complete":true,"scores":{"total":{"value":3,"band":null,"cutoffs":["positive"]}},"flags":[]}"#
+/// );
+/// let bad = attune_core::score_json(catalog, r#"{"instrument": "gad2", "answers": {"1": 4}}"#);
+/// assert!(serde_json::to_string(&bad).unwrap().contains(r#""code":"invalid_value","item":"1""#));
+/// ```
+pub fn score_json<'c>(catalog: &'c Catalog, json: &str) -> Outcome<'c> {
+    match Request::parse(json, None) {
+        Ok(req) => req.score(catalog),
+        Err((instrument, error)) => Outcome::Failed { instrument, error },
+    }
+}
