@@ -1,0 +1,212 @@
+//! The clinical reference in `shared/instruments/` is the judge: every reference vector is scored
+//! by the embedded catalog and compared field by field, the embedded definitions must agree with
+//! the reference files, and the worked examples of `group-statistics.md` must come out exactly.
+//! The reference is read at test time; set ATTUNE_REFERENCE_DIR to point elsewhere.
+
+use std::path::PathBuf;
+
+use attune_core::{Catalog, Group};
+use serde_json::{json, Value};
+
+fn reference_dir() -> PathBuf {
+    let dir = std::env::var_os("ATTUNE_REFERENCE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/instruments"));
+    assert!(dir.join("phq9.json").is_file(), "the clinical reference is not at {} (set ATTUNE_REFERENCE_DIR)", dir.display());
+    dir
+}
+
+fn reference_files() -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(reference_dir()).expect("reference dir is readable") {
+        let path = entry.expect("dir entry").path();
+        if path.extension().is_some_and(|e| e == "json") {
+            let text = std::fs::read_to_string(&path).expect("reference file is readable");
+            let value: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            out.push((path.file_name().expect("file name").to_string_lossy().into_owned(), value));
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    assert!(out.len() >= 22, "expected the whole reference, found {} files", out.len());
+    out
+}
+
+fn approx_eq(want: &Value, got: &Value) -> bool {
+    match (want, got) {
+        (Value::Number(a), Value::Number(b)) => {
+            let (a, b) = (a.as_f64().unwrap_or(f64::NAN), b.as_f64().unwrap_or(f64::NAN));
+            (a - b).abs() <= 1e-9
+        }
+        (Value::Object(a), Value::Object(b)) => a.len() == b.len() && a.iter().all(|(k, v)| b.get(k).is_some_and(|g| approx_eq(v, g))),
+        (Value::Array(a), Value::Array(b)) => a.len() == b.len() && a.iter().zip(b).all(|(x, y)| approx_eq(x, y)),
+        _ => want == got,
+    }
+}
+
+#[test]
+fn every_reference_vector_scores_exactly() {
+    let catalog = Catalog::embedded();
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for (file, reference) in reference_files() {
+        let id = reference["id"].as_str().expect("id");
+        let Some(inst) = catalog.get(id) else {
+            assert!(!cfg!(feature = "non-commercial"), "{file}: `{id}` is not in the catalog");
+            continue;
+        };
+        for (k, v) in reference["test_vectors"].as_array().expect("test_vectors").iter().enumerate() {
+            checked += 1;
+            let answers = v["answers"].as_object().expect("answers object");
+            let got = inst.score(answers, v.get("context"));
+            let expected = &v["expected"];
+            let ok = match (&got, expected.get("error")) {
+                (Err(e), Some(err)) => err["code"] == e.code().as_str(),
+                (Ok(r), None) => {
+                    let got = serde_json::to_value(r).expect("serialisable");
+                    assert_eq!(got["instrument"], id);
+                    // Compare every field the reference states; a score the reference lists must
+                    // match in value (1e-9), band and cut-offs.
+                    expected.as_object().expect("expected object").iter().all(|(key, want)| match key.as_str() {
+                        "scores" => want.as_object().expect("scores").iter().all(|(s, w)| {
+                            w.as_object().expect("score").iter().all(|(f, wv)| approx_eq(wv, &got["scores"][s][f]))
+                        }),
+                        _ => approx_eq(want, &got[key]),
+                    })
+                }
+                _ => false,
+            };
+            if !ok {
+                failures.push(format!("{file} vector {k} ({}): got {:?}", v["note"], got.map(|r| serde_json::to_string(&r).ok())));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} of {checked} vectors failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(checked >= 250, "only {checked} vectors were checked");
+}
+
+/// Fields the project's catalog adds to the reference; each is documented in the catalog README.
+const PROJECT_FIELDS: &[&str] = &["invalidates_scores", "unanswered_more_than"];
+
+fn strip_project_fields(v: &mut Value) {
+    match v {
+        Value::Object(o) => {
+            for f in PROJECT_FIELDS {
+                o.remove(*f);
+            }
+            o.values_mut().for_each(strip_project_fields);
+        }
+        Value::Array(a) => a.iter_mut().for_each(strip_project_fields),
+        _ => {}
+    }
+}
+
+#[test]
+fn embedded_catalog_agrees_with_the_reference() {
+    let embedded: std::collections::HashMap<&str, &str> = Catalog::embedded_files().collect();
+    for (file, reference) in reference_files() {
+        let Some(json) = embedded.get(file.as_str()) else {
+            let nc = reference["license"]["status"] == "non-commercial";
+            assert!(nc && !cfg!(feature = "non-commercial"), "{file} is missing from the embedded catalog");
+            continue;
+        };
+        let mut ours: Value = serde_json::from_str(json).expect("embedded JSON");
+        assert!(ours.get("host_text").is_none(), "{file}: host_text wording must not be in the default catalog");
+        strip_project_fields(&mut ours);
+        let mut want = reference.clone();
+        want.as_object_mut().expect("object").remove("host_text");
+        // Items, option values and labels, keys, reversals, missing rules, bands, cut-offs, flags,
+        // skip rules, context, licence, citation and vectors: all of it, field by field.
+        for key in want.as_object().expect("object").keys() {
+            assert_eq!(ours[key], want[key], "{file}: `{key}` differs from the reference");
+        }
+        assert_eq!(ours.as_object().expect("object").len(), want.as_object().expect("object").len(), "{file}: extra top-level fields");
+
+        // Wording only where the licence allows it.
+        if reference["license"]["text_bundled"] == false {
+            assert!(ours["items"].as_array().expect("items").iter().all(|i| i["text"].is_null()), "{file}: item text bundled");
+            assert!(ours["instructions"].is_null(), "{file}: instructions bundled");
+        }
+    }
+}
+
+#[test]
+fn non_commercial_instruments_are_the_feature_gated_ones() {
+    let catalog = Catalog::embedded();
+    for (file, reference) in reference_files() {
+        let id = reference["id"].as_str().expect("id");
+        let nc = reference["license"]["status"] == "non-commercial";
+        let present = catalog.get(id).is_some();
+        assert_eq!(present, !nc || cfg!(feature = "non-commercial"), "{file}");
+        assert!(catalog.commercial_use().get(id).is_none() == nc, "{file}: commercial filter");
+    }
+}
+
+#[test]
+fn translations_agree_with_the_reference() {
+    let dir = reference_dir().join("translations");
+    let mut seen = 0;
+    for lang in std::fs::read_dir(&dir).expect("translations dir") {
+        let lang = lang.expect("entry").path();
+        for file in std::fs::read_dir(&lang).expect("lang dir") {
+            let path = file.expect("entry").path();
+            let want: Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
+            let id = want["instrument"].as_str().expect("instrument");
+            let lang = want["lang"].as_str().expect("lang");
+            let inst = Catalog::embedded().get(id).expect("translated instrument is embedded");
+            let got = serde_json::to_value(inst.translation(lang).expect("translation is embedded")).expect("json");
+            assert_eq!(got, want, "{}", path.display());
+            assert!(inst.summary().languages.contains(&lang));
+            seen += 1;
+        }
+    }
+    assert!(seen >= 2, "expected the Spanish PHQ-9 and PHQ-2");
+}
+
+/// The ```json blocks of group-statistics.md: each has `input` and the exact `expected` output.
+fn worked_examples() -> Vec<Value> {
+    let md = std::fs::read_to_string(reference_dir().join("group-statistics.md")).expect("group-statistics.md");
+    let mut out = Vec::new();
+    let mut rest = md.as_str();
+    while let Some(start) = rest.find("```json") {
+        let body = &rest[start + 7..];
+        let end = body.find("```").expect("closed block");
+        out.push(serde_json::from_str(&body[..end]).expect("example is JSON"));
+        rest = &body[end + 3..];
+    }
+    out
+}
+
+#[test]
+fn group_statistics_worked_examples() {
+    let examples = worked_examples();
+    assert_eq!(examples.len(), 6, "group-statistics.md has six worked examples");
+    for ex in examples {
+        let input = &ex["input"];
+        let inst = Catalog::embedded().get(input["instrument"].as_str().expect("id")).expect("instrument");
+        let min_n = Group::min_n_from_json(input.get("min_n")).expect("min_n");
+        let mut group = Group::new(inst, min_n).expect("group");
+        for m in input["members"].as_array().expect("members") {
+            group.add_json(m.as_object().expect("member object")).expect("valid member");
+        }
+        let got = serde_json::to_value(group.finish()).expect("json");
+        assert!(approx_eq(&ex["expected"], &got), "{}\nexpected {}\n     got {}", ex["name"], ex["expected"], got);
+    }
+}
+
+#[test]
+fn group_rejects_bad_members_and_min_n() {
+    let gcqs = Catalog::embedded().get("gcqs").expect("gcqs");
+    let mut group = Group::new(gcqs, 3).expect("group");
+    group.add_json(json!({"1": 3}).as_object().expect("obj")).expect("valid");
+    let err = group.add_json(json!({"1": 9}).as_object().expect("obj")).expect_err("invalid value");
+    assert_eq!((err.member, err.error.code().as_str()), (1, "invalid_value"));
+    let err = group.add_json(json!({"13": 1}).as_object().expect("obj")).expect_err("unknown item");
+    assert_eq!((err.member, err.error.code().as_str()), (2, "unknown_item"));
+    assert_eq!(serde_json::to_value(err.body()).expect("json")["member"], 2);
+    for bad in [json!(0), json!(1.5), json!("3"), json!(-2)] {
+        let e = Group::min_n_from_json(Some(&bad)).expect_err("bad min_n");
+        assert_eq!(e.code().as_str(), "invalid_context", "{bad}");
+    }
+    assert_eq!(Group::min_n_from_json(None).expect("default"), 3);
+    assert!(Group::new(gcqs, 0).is_err());
+}
