@@ -64,6 +64,15 @@ impl Request {
     /// Parses one request from JSON text. `instrument` may be left out when `default_instrument` is
     /// given (as for `attune group ID`), and must equal it when both are given.
     pub fn parse(json: &str, default_instrument: Option<&str>) -> Result<Request, (Option<String>, ScoreError)> {
+        // serde would also accept a JSON array as a struct in tuple form: only objects are requests.
+        if !json.trim_start().starts_with('{') {
+            let what = if serde_json::from_str::<serde::de::IgnoredAny>(json).is_ok() {
+                "a request must be a JSON object".to_string()
+            } else {
+                format!("not valid JSON: {}", serde_json::from_str::<serde::de::IgnoredAny>(json).err().map(|e| e.to_string()).unwrap_or_default())
+            };
+            return Err((default_instrument.map(str::to_string), ScoreError::invalid_json(what)));
+        }
         let raw: RawRequest = match serde_json::from_str(json) {
             Ok(r) => r,
             Err(e) => {

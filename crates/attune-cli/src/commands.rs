@@ -1,0 +1,359 @@
+//! Argument parsing and the four commands. Each command reads its input as a stream and writes
+//! through one buffered writer; a closed pipe (`attune catalog | head`) ends the program quietly.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use attune_core::{score_json, validate_definition, Catalog, Group, Outcome, Request, ScoreError};
+use serde_json::Value;
+
+use crate::csv_input::CsvScorer;
+use crate::HELP;
+
+/// A failure that ends the program: bad usage (exit 2) or unreadable input (exit 1).
+#[derive(Debug)]
+pub enum CliError {
+    Usage(String),
+    Input(String),
+    Output(io::Error),
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CliError::Usage(m) => write!(f, "{m}\nTry `attune --help`."),
+            CliError::Input(m) => write!(f, "{m}"),
+            CliError::Output(e) => write!(f, "cannot write output: {e}"),
+        }
+    }
+}
+
+impl CliError {
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            CliError::Usage(_) => ExitCode::from(2),
+            CliError::Input(_) | CliError::Output(_) => ExitCode::from(1),
+        }
+    }
+}
+
+impl From<lexopt::Error> for CliError {
+    fn from(e: lexopt::Error) -> Self {
+        CliError::Usage(e.to_string())
+    }
+}
+
+impl From<io::Error> for CliError {
+    fn from(e: io::Error) -> Self {
+        CliError::Output(e)
+    }
+}
+
+#[derive(Debug, Default)]
+struct Args {
+    command: Option<String>,
+    positional: Vec<String>,
+    input: Option<PathBuf>,
+    csv: bool,
+    instrument: Option<String>,
+    id_column: Option<String>,
+    min_n: Option<String>,
+    commercial: bool,
+    json: bool,
+}
+
+fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Option<Args>, CliError> {
+    use lexopt::prelude::*;
+    let mut a = Args::default();
+    let mut p = lexopt::Parser::from_args(args);
+    while let Some(arg) = p.next()? {
+        match arg {
+            Short('h') | Long("help") => return Ok(None),
+            Short('V') | Long("version") => {
+                println!("attune {}", attune_core::VERSION);
+                return Ok(Some(Args { command: Some("--version".into()), ..Args::default() }));
+            }
+            Short('i') | Long("input") => a.input = Some(p.value()?.into()),
+            Long("csv") => a.csv = true,
+            Long("instrument") => a.instrument = Some(p.value()?.string()?),
+            Long("id-column") => a.id_column = Some(p.value()?.string()?),
+            Long("min-n") => a.min_n = Some(p.value()?.string()?),
+            Long("commercial") => a.commercial = true,
+            Long("json") => a.json = true,
+            Value(v) if a.command.is_none() => a.command = Some(v.string()?),
+            Value(v) => a.positional.push(v.string()?),
+            _ => return Err(arg.unexpected().into()),
+        }
+    }
+    Ok(Some(a))
+}
+
+pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitCode, CliError> {
+    let Some(a) = parse_args(args)? else {
+        print!("{HELP}");
+        return Ok(ExitCode::SUCCESS);
+    };
+    let out = BufWriter::with_capacity(64 * 1024, io::stdout().lock());
+    let result = match a.command.as_deref() {
+        None | Some("help") => {
+            print!("{HELP}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Some("--version") => Ok(ExitCode::SUCCESS),
+        Some("score") => {
+            only_options(&a, &["input", "csv", "instrument", "id-column"])?;
+            no_positional(&a)?;
+            if !a.csv && (a.instrument.is_some() || a.id_column.is_some()) {
+                return Err(CliError::Usage("--instrument and --id-column apply to --csv input".into()));
+            }
+            score(open_input(&a.input)?, a.csv, a.instrument.as_deref(), a.id_column.as_deref(), out)
+        }
+        Some("group") => {
+            only_options(&a, &["input", "min-n"])?;
+            let [id] = a.positional.as_slice() else {
+                return Err(CliError::Usage("`attune group` takes one instrument id, e.g. `attune group gcqs`".into()));
+            };
+            group(open_input(&a.input)?, id, a.min_n.as_deref(), out)
+        }
+        Some("catalog") => {
+            only_options(&a, &["commercial"])?;
+            no_positional(&a)?;
+            catalog(a.commercial, out)
+        }
+        Some("validate") => {
+            only_options(&a, &["json"])?;
+            let [file] = a.positional.as_slice() else {
+                return Err(CliError::Usage("`attune validate` takes one definition file".into()));
+            };
+            validate(file, a.json, out)
+        }
+        Some(other) => Err(CliError::Usage(format!("unknown command `{other}`"))),
+    };
+    match result {
+        Err(CliError::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
+        r => r,
+    }
+}
+
+fn only_options(a: &Args, allowed: &[&str]) -> Result<(), CliError> {
+    let given = [
+        ("input", a.input.is_some()),
+        ("csv", a.csv),
+        ("instrument", a.instrument.is_some()),
+        ("id-column", a.id_column.is_some()),
+        ("min-n", a.min_n.is_some()),
+        ("commercial", a.commercial),
+        ("json", a.json),
+    ];
+    for (name, set) in given {
+        if set && !allowed.contains(&name) {
+            let cmd = a.command.as_deref().unwrap_or("");
+            return Err(CliError::Usage(format!("`attune {cmd}` does not take --{name}")));
+        }
+    }
+    Ok(())
+}
+
+fn no_positional(a: &Args) -> Result<(), CliError> {
+    match a.positional.first() {
+        Some(p) => Err(CliError::Usage(format!("unexpected argument `{p}`"))),
+        None => Ok(()),
+    }
+}
+
+type Input = Box<dyn BufRead>;
+
+fn open_input(path: &Option<PathBuf>) -> Result<Input, CliError> {
+    match path {
+        None => Ok(Box::new(BufReader::with_capacity(64 * 1024, io::stdin()))),
+        Some(p) if p.as_os_str() == "-" => Ok(Box::new(BufReader::with_capacity(64 * 1024, io::stdin()))),
+        Some(p) => {
+            let f = File::open(p).map_err(|e| CliError::Input(format!("cannot read {}: {e}", p.display())))?;
+            Ok(Box::new(BufReader::with_capacity(64 * 1024, f)))
+        }
+    }
+}
+
+fn read_error(e: io::Error) -> CliError {
+    CliError::Input(format!("cannot read input: {e}"))
+}
+
+/// Writes an outcome as one line, with the request's `id` first when it has one.
+pub fn write_outcome(out: &mut impl Write, id: Option<&Value>, outcome: &Outcome<'_>, buf: &mut Vec<u8>) -> io::Result<()> {
+    buf.clear();
+    serde_json::to_writer(&mut *buf, outcome).map_err(io::Error::other)?;
+    match id {
+        // The outcome serialises as an object, so its text starts with `{`: splice the id in front.
+        Some(id) if buf.first() == Some(&b'{') => {
+            out.write_all(b"{\"id\":")?;
+            serde_json::to_writer(&mut *out, id).map_err(io::Error::other)?;
+            out.write_all(b",")?;
+            out.write_all(&buf[1..])?;
+        }
+        _ => out.write_all(buf)?,
+    }
+    out.write_all(b"\n")
+}
+
+fn score(mut input: Input, csv: bool, instrument: Option<&str>, id_column: Option<&str>, mut out: impl Write) -> Result<ExitCode, CliError> {
+    let catalog = Catalog::embedded();
+    if csv {
+        if let Some(id) = instrument {
+            if catalog.get(id).is_none() {
+                return Err(CliError::Usage(format!("unknown instrument `{id}`; `attune catalog` lists the instruments")));
+            }
+        }
+        let mut scorer = CsvScorer::new(input, instrument, id_column)?;
+        scorer.run(catalog, &mut out)?;
+        out.flush()?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut line = Vec::with_capacity(1024);
+    let mut buf = Vec::with_capacity(1024);
+    loop {
+        line.clear();
+        if input.read_until(b'\n', &mut line).map_err(read_error)? == 0 {
+            break;
+        }
+        let text = match std::str::from_utf8(&line) {
+            Ok(t) => t.trim(),
+            Err(e) => {
+                let outcome = Outcome::Failed { instrument: None, error: invalid_json(format!("the line is not UTF-8: {e}")) };
+                write_outcome(&mut out, None, &outcome, &mut buf)?;
+                continue;
+            }
+        };
+        if text.is_empty() {
+            continue;
+        }
+        let id = request_id(text);
+        let outcome = score_json(catalog, text);
+        write_outcome(&mut out, id.as_ref(), &outcome, &mut buf)?;
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The request's `"id"`, echoed so results can be joined back to their source rows.
+fn request_id(text: &str) -> Option<Value> {
+    // Only look for the field when the line mentions it: most lines have no id.
+    if !text.contains("\"id\"") {
+        return None;
+    }
+    match serde_json::from_str::<Value>(text).ok()? {
+        Value::Object(mut o) => o.remove("id").filter(|v| !v.is_null()),
+        _ => None,
+    }
+}
+
+pub fn invalid_json(message: String) -> ScoreError {
+    ScoreError::InvalidJson { message }
+}
+
+fn group(mut input: Input, id: &str, min_n: Option<&str>, mut out: impl Write) -> Result<ExitCode, CliError> {
+    let fail = |out: &mut dyn Write, member: Option<usize>, error: ScoreError| -> Result<ExitCode, CliError> {
+        let body = attune_core::ErrorBody { error: &error, member };
+        let obj = serde_json::json!({"instrument": id, "error": body});
+        writeln!(out, "{obj}")?;
+        out.flush()?;
+        eprintln!("attune: {}{error}", member.map(|m| format!("member {m}: ")).unwrap_or_default());
+        Ok(ExitCode::from(1))
+    };
+    let Some(inst) = Catalog::embedded().get(id) else {
+        return fail(&mut out, None, ScoreError::UnknownInstrument { id: id.to_string() });
+    };
+    let min_n = match min_n {
+        None => attune_core::DEFAULT_MIN_N,
+        Some(s) => match s.trim().parse::<usize>() {
+            Ok(n) if n >= 1 => n,
+            _ => return fail(&mut out, None, ScoreError::InvalidContext { message: format!("--min-n must be an integer of at least 1, not `{s}`") }),
+        },
+    };
+    let mut group = Group::new(inst, min_n).map_err(|e| CliError::Usage(e.to_string()))?;
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if input.read_until(b'\n', &mut line).map_err(read_error)? == 0 {
+            break;
+        }
+        let Ok(text) = std::str::from_utf8(&line) else {
+            let member = group.skip_member();
+            return fail(&mut out, Some(member), invalid_json("the line is not UTF-8".into()));
+        };
+        let text = text.trim();
+        if text.is_empty() {
+            continue;
+        }
+        match Request::parse(text, Some(id)) {
+            Ok(req) => {
+                if let Err(e) = group.add_json(&req.answers) {
+                    return fail(&mut out, Some(e.member), e.error);
+                }
+            }
+            Err((_, error)) => {
+                let member = group.skip_member();
+                return fail(&mut out, Some(member), error);
+            }
+        }
+    }
+    serde_json::to_writer(&mut out, &group.finish()).map_err(io::Error::other)?;
+    out.write_all(b"\n")?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn catalog(commercial: bool, mut out: impl Write) -> Result<ExitCode, CliError> {
+    let full = Catalog::embedded();
+    let filtered;
+    let catalog = if commercial {
+        filtered = full.commercial_use();
+        &filtered
+    } else {
+        full
+    };
+    let summaries = catalog.summaries();
+    out.write_all(b"[\n")?;
+    for (k, s) in summaries.iter().enumerate() {
+        serde_json::to_writer(&mut out, s).map_err(io::Error::other)?;
+        out.write_all(if k + 1 < summaries.len() { b",\n" } else { b"\n" })?;
+    }
+    out.write_all(b"]\n")?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn validate(file: &str, json: bool, mut out: impl Write) -> Result<ExitCode, CliError> {
+    let mut text = String::new();
+    let read = if file == "-" { io::stdin().read_to_string(&mut text) } else { File::open(file).and_then(|mut f| f.read_to_string(&mut text)) };
+    if let Err(e) = read {
+        eprintln!("attune: cannot read {file}: {e}");
+        return Ok(ExitCode::from(2));
+    }
+    let problems = validate_definition(&text);
+    if json {
+        serde_json::to_writer_pretty(&mut out, &problems).map_err(io::Error::other)?;
+        out.write_all(b"\n")?;
+    } else if problems.is_empty() {
+        let def: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        let count = |k: &str| def[k].as_array().map_or(0, Vec::len);
+        writeln!(
+            out,
+            "{file}: valid ({} items, {} scores, {} test vectors pass)",
+            count("items"),
+            count("scores"),
+            count("test_vectors")
+        )?;
+    } else {
+        for p in &problems {
+            let kind = serde_json::to_value(p.kind).unwrap_or(Value::Null);
+            writeln!(out, "{file}: {}: {} [{}]", p.path, p.message, kind.as_str().unwrap_or(""))?;
+        }
+        writeln!(out, "{file}: {} problem{}", problems.len(), if problems.len() == 1 { "" } else { "s" })?;
+    }
+    out.flush()?;
+    Ok(if problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
