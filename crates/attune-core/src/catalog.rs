@@ -123,7 +123,8 @@ impl Catalog {
     ) -> Result<Catalog, LoadError> {
         let mut instruments = Vec::new();
         for (file, json) in files {
-            let inst = Instrument::from_json(json).map_err(|problems| LoadError { file: file.to_string(), problems })?;
+            let inst =
+                Instrument::from_json(json).map_err(|problems| LoadError { file: file.to_string(), problems })?;
             if instruments.iter().any(|i: &Instrument| i.id() == inst.id()) {
                 return Err(LoadError {
                     file: file.to_string(),

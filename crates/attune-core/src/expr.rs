@@ -190,7 +190,8 @@ fn lex(src: &str) -> Result<Vec<(usize, Tok)>, ParseError> {
                 i += 1;
             }
             let text = &src[start..i];
-            let n = text.parse::<f64>().map_err(|_| ParseError { at: start, message: format!("bad number `{text}`") })?;
+            let n =
+                text.parse::<f64>().map_err(|_| ParseError { at: start, message: format!("bad number `{text}`") })?;
             out.push((start, Tok::Num(n)));
             continue;
         }

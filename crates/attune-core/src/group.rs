@@ -158,11 +158,8 @@ impl<'a> Group<'a> {
         let n = self.members.len();
         let suppressed = n < self.min_n;
         let ctx = ContextValues::default();
-        let values: Vec<Vec<Option<f64>>> = self
-            .members
-            .iter()
-            .map(|m| inst.score_sheet(m, &ctx).scores.iter().map(|s| s.value).collect())
-            .collect();
+        let values: Vec<Vec<Option<f64>>> =
+            self.members.iter().map(|m| inst.score_sheet(m, &ctx).scores.iter().map(|s| s.value).collect()).collect();
 
         let scores = def
             .scores
@@ -192,7 +189,11 @@ impl<'a> Group<'a> {
                 let answers: Vec<i64> = self.members.iter().filter_map(|m| m.get(i)).collect();
                 let mut st = ItemStats { n: answers.len(), counts: Vec::new() };
                 if !suppressed && st.n >= self.min_n {
-                    st.counts = inst.option_values(i).iter().map(|&v| (v, answers.iter().filter(|&&a| a == v).count())).collect();
+                    st.counts = inst
+                        .option_values(i)
+                        .iter()
+                        .map(|&v| (v, answers.iter().filter(|&&a| a == v).count()))
+                        .collect();
                 }
                 (item.id.as_str(), st)
             })

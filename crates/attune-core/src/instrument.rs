@@ -297,14 +297,24 @@ fn compile(def: Definition, p: &mut Problems) -> Option<Instrument> {
                 p.push(&bp, K::BadScore, format!("band `{}` has min {} above max {}", band.id, band.min, band.max));
             }
             if band.min < lo || band.max > hi {
-                p.push(&bp, K::OutsideRange, format!("band `{}` ({}-{}) leaves the range {lo}-{hi}", band.id, band.min, band.max));
+                p.push(
+                    &bp,
+                    K::OutsideRange,
+                    format!("band `{}` ({}-{}) leaves the range {lo}-{hi}", band.id, band.min, band.max),
+                );
             }
             bands.push((band.min, b));
         }
         bands.sort_by(|a, b| a.0.total_cmp(&b.0));
-        if let (Some(first), Some(last)) = (bands.first(), bands.iter().max_by(|a, b| score.bands[a.1].max.total_cmp(&score.bands[b.1].max))) {
+        if let (Some(first), Some(last)) =
+            (bands.first(), bands.iter().max_by(|a, b| score.bands[a.1].max.total_cmp(&score.bands[b.1].max)))
+        {
             if first.0 > lo {
-                p.push(format!("{path}.bands[{}].min", first.1), K::BandGap, format!("no band covers {lo} up to {}", first.0));
+                p.push(
+                    format!("{path}.bands[{}].min", first.1),
+                    K::BandGap,
+                    format!("no band covers {lo} up to {}", first.0),
+                );
             }
             let top = score.bands[last.1].max;
             if top < hi {
@@ -317,13 +327,19 @@ fn compile(def: Definition, p: &mut Problems) -> Option<Instrument> {
                 p.push(
                     format!("{path}.bands[{}]", w[1].1),
                     K::BandOverlap,
-                    format!("band `{}` ({}-{}) overlaps band `{}` ({}-{})", next.id, next.min, next.max, prev.id, prev.min, prev.max),
+                    format!(
+                        "band `{}` ({}-{}) overlaps band `{}` ({}-{})",
+                        next.id, next.min, next.max, prev.id, prev.min, prev.max
+                    ),
                 );
             } else if next.min > prev.max + 1.0 {
                 p.push(
                     format!("{path}.bands[{}]", w[1].1),
                     K::BandGap,
-                    format!("nothing covers the values between band `{}` (to {}) and band `{}` (from {})", prev.id, prev.max, next.id, next.min),
+                    format!(
+                        "nothing covers the values between band `{}` (to {}) and band `{}` (from {})",
+                        prev.id, prev.max, next.id, next.min
+                    ),
                 );
             }
         }
@@ -336,14 +352,26 @@ fn compile(def: Definition, p: &mut Problems) -> Option<Instrument> {
                 p.push(format!("{cp}.id"), K::DuplicateId, format!("cut-off id `{}` is used twice", cut.id));
             }
             if cut.min < lo || cut.min > hi {
-                p.push(format!("{cp}.min"), K::OutsideRange, format!("cut-off {} lies outside the range {lo}-{hi}", cut.min));
+                p.push(
+                    format!("{cp}.min"),
+                    K::OutsideRange,
+                    format!("cut-off {} lies outside the range {lo}-{hi}", cut.min),
+                );
             }
             let mut when = Vec::new();
             for (key, value) in cut.when.iter().flatten() {
                 match context.iter().position(|(k, _, _)| k == key) {
-                    None => p.push(format!("{cp}.when.{key}"), K::BadContext, format!("context key `{key}` is not declared in `context`")),
+                    None => p.push(
+                        format!("{cp}.when.{key}"),
+                        K::BadContext,
+                        format!("context key `{key}` is not declared in `context`"),
+                    ),
                     Some(ki) => match context[ki].1.iter().position(|v| v == value) {
-                        None => p.push(format!("{cp}.when.{key}"), K::BadContext, format!("`{value}` is not an allowed value of context `{key}`")),
+                        None => p.push(
+                            format!("{cp}.when.{key}"),
+                            K::BadContext,
+                            format!("`{value}` is not an allowed value of context `{key}`"),
+                        ),
                         Some(vi) => when.push((ki, vi)),
                     },
                 }
@@ -368,7 +396,11 @@ fn compile(def: Definition, p: &mut Problems) -> Option<Instrument> {
         let test = match flag.unanswered_more_than {
             Some(n) => {
                 if n as usize >= def.items.len() {
-                    p.push(format!("{path}.unanswered_more_than"), K::BadRule, "the threshold must be below the number of items");
+                    p.push(
+                        format!("{path}.unanswered_more_than"),
+                        K::BadRule,
+                        "the threshold must be below the number of items",
+                    );
                 }
                 FlagTest::UnansweredMoreThan(n as usize)
             }
@@ -449,7 +481,11 @@ fn compile_calc(
             let reverse_c = score.reverse.as_ref().and_then(|r| {
                 let c = parse_reverse_rule(&r.rule);
                 if c.is_none() {
-                    p.push(format!("{path}.reverse.rule"), K::BadReverse, format!("reversal rule `{}` is not of the form `c - x`", r.rule));
+                    p.push(
+                        format!("{path}.reverse.rule"),
+                        K::BadReverse,
+                        format!("reversal rule `{}` is not of the form `c - x`", r.rule),
+                    );
                 }
                 c
             });
@@ -463,7 +499,11 @@ fn compile_calc(
                     None => p.push(format!("{path}.items[{k}]"), K::UnknownItem, format!("item `{id}` does not exist")),
                     Some(&i) => {
                         if !def.items[i].scored {
-                            p.push(format!("{path}.items[{k}]"), K::BadScore, format!("item `{id}` is marked unscored"));
+                            p.push(
+                                format!("{path}.items[{k}]"),
+                                K::BadScore,
+                                format!("item `{id}` is marked unscored"),
+                            );
                         }
                         let reversed = score.reverse.as_ref().is_some_and(|r| r.items.contains(id));
                         planned.push((i, if reversed { reverse_c } else { None }));
@@ -474,7 +514,11 @@ fn compile_calc(
             if let Some(r) = &score.reverse {
                 for (k, id) in r.items.iter().enumerate() {
                     if !score.items.contains(id) {
-                        p.push(format!("{path}.reverse.items[{k}]"), K::UnknownItem, format!("reversed item `{id}` is not an item of this score"));
+                        p.push(
+                            format!("{path}.reverse.items[{k}]"),
+                            K::UnknownItem,
+                            format!("reversed item `{id}` is not an item of this score"),
+                        );
                     } else if let (Some(c), Some(&i)) = (reverse_c, names.items.get(id)) {
                         let values: HashSet<i64> = items[i].values.iter().copied().collect();
                         if !items[i].values.iter().all(|v| values.contains(&(c - v))) {
@@ -490,17 +534,29 @@ fn compile_calc(
             match score.missing.rule {
                 MissingRule::NoneAllowed => {
                     if max_missing != 0 {
-                        p.push(format!("{path}.missing.max_missing"), K::BadMissingRule, "none-allowed takes max_missing 0");
+                        p.push(
+                            format!("{path}.missing.max_missing"),
+                            K::BadMissingRule,
+                            "none-allowed takes max_missing 0",
+                        );
                     }
                 }
                 MissingRule::Prorate | MissingRule::MeanOfAnswered => {
                     if score.missing.max_missing.is_none() {
                         p.push(format!("{path}.missing"), K::BadMissingRule, "this rule needs max_missing");
                     } else if max_missing >= score.items.len() {
-                        p.push(format!("{path}.missing.max_missing"), K::BadMissingRule, "max_missing must leave at least one answered item");
+                        p.push(
+                            format!("{path}.missing.max_missing"),
+                            K::BadMissingRule,
+                            "max_missing must leave at least one answered item",
+                        );
                     }
                     if score.missing.rule == MissingRule::MeanOfAnswered && score.method != Method::Mean {
-                        p.push(format!("{path}.missing.rule"), K::BadMissingRule, "mean-of-answered applies to mean scores");
+                        p.push(
+                            format!("{path}.missing.rule"),
+                            K::BadMissingRule,
+                            "mean-of-answered applies to mean scores",
+                        );
                     }
                 }
             }
@@ -511,7 +567,11 @@ fn compile_calc(
                 p.push(format!("{path}.items"), K::BadScore, "an expression score takes no items");
             }
             if score.missing.rule != MissingRule::NoneAllowed {
-                p.push(format!("{path}.missing.rule"), K::BadMissingRule, "an expression is null when any score it reads is null: use none-allowed");
+                p.push(
+                    format!("{path}.missing.rule"),
+                    K::BadMissingRule,
+                    "an expression is null when any score it reads is null: use none-allowed",
+                );
             }
             match score.expression.as_deref() {
                 None => {
@@ -535,7 +595,11 @@ fn compile_calc(
             }
             Some(l) => {
                 let source = names.scores.get(l.score.as_str()).copied().unwrap_or_else(|| {
-                    p.push(format!("{path}.lookup.score"), K::UnknownScore, format!("score `{}` does not exist", l.score));
+                    p.push(
+                        format!("{path}.lookup.score"),
+                        K::UnknownScore,
+                        format!("score `{}` does not exist", l.score),
+                    );
                     0
                 });
                 if l.table.is_empty() {
@@ -546,7 +610,11 @@ fn compile_calc(
                         p.push(format!("{path}.lookup.table[{r}]"), K::BadScore, "min is above max");
                     }
                     if row.value < score.range[0] || row.value > score.range[1] {
-                        p.push(format!("{path}.lookup.table[{r}].value"), K::OutsideRange, "the value lies outside the score's range");
+                        p.push(
+                            format!("{path}.lookup.table[{r}].value"),
+                            K::OutsideRange,
+                            "the value lies outside the score's range",
+                        );
                     }
                 }
                 Calc::Lookup { source, table: l.table.iter().map(|r| (r.min, r.max, r.value)).collect() }
@@ -623,7 +691,11 @@ fn evaluation_order(def: &Definition, scores: &[ScorePlan], p: &mut Problems) ->
 
 pub(crate) fn check_translation(inst: &Instrument, t: &Translation, p: &mut Problems) {
     if t.instrument != inst.def.id {
-        p.push("$.instrument", K::BadTranslation, format!("translation is for `{}`, not `{}`", t.instrument, inst.def.id));
+        p.push(
+            "$.instrument",
+            K::BadTranslation,
+            format!("translation is for `{}`, not `{}`", t.instrument, inst.def.id),
+        );
     }
     if !inst.def.license.as_ref().is_some_and(|l| l.text_bundled) {
         p.push("$", K::TextNotAllowed, "the instrument's licence does not allow bundling wording");
@@ -637,11 +709,19 @@ pub(crate) fn check_translation(inst: &Instrument, t: &Translation, p: &mut Prob
         inst.def.response_sets.iter().map(|(k, v)| (k, v.iter().map(|o| o.value).collect())).collect();
     for (name, options) in &t.response_sets {
         match sets.get(name) {
-            None => p.push(format!("$.response_sets.{name}"), K::BadTranslation, format!("response set `{name}` does not exist")),
+            None => p.push(
+                format!("$.response_sets.{name}"),
+                K::BadTranslation,
+                format!("response set `{name}` does not exist"),
+            ),
             Some(values) => {
                 let got: Vec<i64> = options.iter().map(|o| o.value).collect();
                 if &got != values {
-                    p.push(format!("$.response_sets.{name}"), K::BadTranslation, format!("values {got:?} differ from {values:?}"));
+                    p.push(
+                        format!("$.response_sets.{name}"),
+                        K::BadTranslation,
+                        format!("values {got:?} differ from {values:?}"),
+                    );
                 }
             }
         }

@@ -69,7 +69,13 @@ impl Request {
             let what = if serde_json::from_str::<serde::de::IgnoredAny>(json).is_ok() {
                 "a request must be a JSON object".to_string()
             } else {
-                format!("not valid JSON: {}", serde_json::from_str::<serde::de::IgnoredAny>(json).err().map(|e| e.to_string()).unwrap_or_default())
+                format!(
+                    "not valid JSON: {}",
+                    serde_json::from_str::<serde::de::IgnoredAny>(json)
+                        .err()
+                        .map(|e| e.to_string())
+                        .unwrap_or_default()
+                )
             };
             return Err((default_instrument.map(str::to_string), ScoreError::invalid_json(what)));
         }
@@ -86,8 +92,17 @@ impl Request {
     /// Checks a request already parsed as a JSON value.
     pub fn from_value(value: Value, default_instrument: Option<&str>) -> Result<Request, (Option<String>, ScoreError)> {
         let raw = match value {
-            Value::Object(mut o) => RawRequest { instrument: o.remove("instrument"), answers: o.remove("answers"), context: o.remove("context") },
-            _ => return Err((default_instrument.map(str::to_string), ScoreError::invalid_json("a request must be a JSON object"))),
+            Value::Object(mut o) => RawRequest {
+                instrument: o.remove("instrument"),
+                answers: o.remove("answers"),
+                context: o.remove("context"),
+            },
+            _ => {
+                return Err((
+                    default_instrument.map(str::to_string),
+                    ScoreError::invalid_json("a request must be a JSON object"),
+                ))
+            }
         };
         Request::from_raw(raw, default_instrument)
     }
@@ -117,7 +132,10 @@ impl Request {
                     Value::Number(_) => "a number",
                     _ => "a boolean",
                 };
-                return Err((Some(instrument), ScoreError::invalid_json(format!("\"answers\" must be an object keyed by item id, not {kind}"))));
+                return Err((
+                    Some(instrument),
+                    ScoreError::invalid_json(format!("\"answers\" must be an object keyed by item id, not {kind}")),
+                ));
             }
         };
         Ok(Request { instrument, answers, context: raw.context })

@@ -172,7 +172,11 @@ impl Instrument {
                 Some(x) if allowed.contains(&x) => values[i] = Some(x),
                 _ => {
                     let list: Vec<String> = allowed.iter().map(i64::to_string).collect();
-                    return Err(ScoreError::InvalidValue { item: id.clone(), found: show_value(v), allowed: list.join(", ") });
+                    return Err(ScoreError::InvalidValue {
+                        item: id.clone(),
+                        found: show_value(v),
+                        allowed: list.join(", "),
+                    });
                 }
             }
         }
@@ -180,7 +184,10 @@ impl Instrument {
     }
 
     /// Builds an answer sheet from `(item id, value)` pairs, with the same checks as JSON answers.
-    pub fn answer_sheet_from_pairs<'k>(&self, pairs: impl IntoIterator<Item = (&'k str, i64)>) -> Result<AnswerSheet, ScoreError> {
+    pub fn answer_sheet_from_pairs<'k>(
+        &self,
+        pairs: impl IntoIterator<Item = (&'k str, i64)>,
+    ) -> Result<AnswerSheet, ScoreError> {
         let mut values = vec![None; self.items.len()];
         for (id, x) in pairs {
             let Some(&i) = self.item_index.get(id) else {
@@ -188,7 +195,11 @@ impl Instrument {
             };
             if !self.items[i].values.contains(&x) {
                 let list: Vec<String> = self.items[i].values.iter().map(i64::to_string).collect();
-                return Err(ScoreError::InvalidValue { item: id.to_string(), found: x.to_string(), allowed: list.join(", ") });
+                return Err(ScoreError::InvalidValue {
+                    item: id.to_string(),
+                    found: x.to_string(),
+                    allowed: list.join(", "),
+                });
             }
             values[i] = Some(x);
         }
@@ -202,7 +213,10 @@ impl Instrument {
             None | Some(Value::Null) => None,
             Some(Value::Object(o)) => Some(o),
             Some(other) => {
-                return Err(ScoreError::invalid_context(format!("context must be an object, not {}", show_value(other))));
+                return Err(ScoreError::invalid_context(format!(
+                    "context must be an object, not {}",
+                    show_value(other)
+                )));
             }
         };
         let mut values = Vec::with_capacity(self.context.len());
@@ -210,7 +224,10 @@ impl Instrument {
             match obj.and_then(|o| o.get(key)) {
                 None | Some(Value::Null) => {
                     if *required {
-                        return Err(ScoreError::invalid_context(format!("context `{key}` is required ({})", allowed.join(" or "))));
+                        return Err(ScoreError::invalid_context(format!(
+                            "context `{key}` is required ({})",
+                            allowed.join(" or ")
+                        )));
                     }
                     values.push(None);
                 }
@@ -292,7 +309,9 @@ impl Instrument {
                     // The band with the greatest min not above the value (PHQ-9 reference note).
                     band = plan.bands.iter().rev().find(|(min, _)| *min <= v).map(|&(_, b)| def.bands[b].id.as_str());
                     for ((min, when), cut) in plan.cutoffs.iter().zip(&def.cutoffs) {
-                        let applies = when.iter().all(|&(k, val)| ctx.values.get(k).copied().flatten().is_none_or(|given| given == val));
+                        let applies = when
+                            .iter()
+                            .all(|&(k, val)| ctx.values.get(k).copied().flatten().is_none_or(|given| given == val));
                         if applies && v >= *min {
                             cutoffs.push(cut.id.as_str());
                         }

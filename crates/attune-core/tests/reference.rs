@@ -12,7 +12,11 @@ fn reference_dir() -> PathBuf {
     let dir = std::env::var_os("ATTUNE_REFERENCE_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/instruments"));
-    assert!(dir.join("phq9.json").is_file(), "the clinical reference is not at {} (set ATTUNE_REFERENCE_DIR)", dir.display());
+    assert!(
+        dir.join("phq9.json").is_file(),
+        "the clinical reference is not at {} (set ATTUNE_REFERENCE_DIR)",
+        dir.display()
+    );
     dir
 }
 
@@ -37,7 +41,9 @@ fn approx_eq(want: &Value, got: &Value) -> bool {
             let (a, b) = (a.as_f64().unwrap_or(f64::NAN), b.as_f64().unwrap_or(f64::NAN));
             (a - b).abs() <= 1e-9
         }
-        (Value::Object(a), Value::Object(b)) => a.len() == b.len() && a.iter().all(|(k, v)| b.get(k).is_some_and(|g| approx_eq(v, g))),
+        (Value::Object(a), Value::Object(b)) => {
+            a.len() == b.len() && a.iter().all(|(k, v)| b.get(k).is_some_and(|g| approx_eq(v, g)))
+        }
         (Value::Array(a), Value::Array(b)) => a.len() == b.len() && a.iter().zip(b).all(|(x, y)| approx_eq(x, y)),
         _ => want == got,
     }
@@ -76,7 +82,11 @@ fn every_reference_vector_scores_exactly() {
                 _ => false,
             };
             if !ok {
-                failures.push(format!("{file} vector {k} ({}): got {:?}", v["note"], got.map(|r| serde_json::to_string(&r).ok())));
+                failures.push(format!(
+                    "{file} vector {k} ({}): got {:?}",
+                    v["note"],
+                    got.map(|r| serde_json::to_string(&r).ok())
+                ));
             }
         }
     }
@@ -119,11 +129,18 @@ fn embedded_catalog_agrees_with_the_reference() {
         for key in want.as_object().expect("object").keys() {
             assert_eq!(ours[key], want[key], "{file}: `{key}` differs from the reference");
         }
-        assert_eq!(ours.as_object().expect("object").len(), want.as_object().expect("object").len(), "{file}: extra top-level fields");
+        assert_eq!(
+            ours.as_object().expect("object").len(),
+            want.as_object().expect("object").len(),
+            "{file}: extra top-level fields"
+        );
 
         // Wording only where the licence allows it.
         if reference["license"]["text_bundled"] == false {
-            assert!(ours["items"].as_array().expect("items").iter().all(|i| i["text"].is_null()), "{file}: item text bundled");
+            assert!(
+                ours["items"].as_array().expect("items").iter().all(|i| i["text"].is_null()),
+                "{file}: item text bundled"
+            );
             assert!(ours["instructions"].is_null(), "{file}: instructions bundled");
         }
     }
