@@ -161,7 +161,7 @@ impl Instrument {
     pub fn answer_sheet(&self, answers: &Map<String, Value>) -> Result<AnswerSheet, ScoreError> {
         let mut values = vec![None; self.items.len()];
         for (id, v) in answers {
-            let Some(&i) = self.item_index.get(id.as_str()) else {
+            let Some(i) = self.find_item(id) else {
                 return Err(ScoreError::UnknownItem { item: id.clone() });
             };
             if v.is_null() {
@@ -190,7 +190,7 @@ impl Instrument {
     ) -> Result<AnswerSheet, ScoreError> {
         let mut values = vec![None; self.items.len()];
         for (id, x) in pairs {
-            let Some(&i) = self.item_index.get(id) else {
+            let Some(i) = self.find_item(id) else {
                 return Err(ScoreError::UnknownItem { item: id.to_string() });
             };
             if !self.items[i].values.contains(&x) {
@@ -270,7 +270,8 @@ impl Instrument {
         let answer = |i: usize| sheet.get(i).map(|v| v as f64);
 
         // Skip rules are decided on the answers as given; an undecidable rule skips nothing.
-        let mut skipped = vec![false; self.items.len()];
+        // Only instruments with skip rules pay for this vector; elsewhere it stays empty.
+        let mut skipped = if self.skips.is_empty() { Vec::new() } else { vec![false; self.items.len()] };
         for (cond, targets) in &self.skips {
             if cond.eval(&answer) == Some(true) {
                 for &t in targets {
@@ -278,6 +279,8 @@ impl Instrument {
                 }
             }
         }
+
+        let is_skipped = |i: usize| skipped.get(i).copied().unwrap_or(false);
 
         let mut flags = Vec::new();
         let mut invalid_form = false;
@@ -294,7 +297,7 @@ impl Instrument {
 
         let mut values: Vec<Option<f64>> = vec![None; self.scores.len()];
         for &s in &self.order {
-            values[s] = if invalid_form { None } else { self.compute(s, sheet, &skipped, &values) };
+            values[s] = if invalid_form { None } else { self.compute(s, sheet, &is_skipped, &values) };
         }
 
         let scores = self
@@ -321,11 +324,24 @@ impl Instrument {
             })
             .collect();
 
-        let complete = self.scored_items.iter().all(|&i| sheet.values[i].is_some() || skipped[i]);
+        let complete = self.scored_items.iter().all(|&i| sheet.values[i].is_some() || is_skipped(i));
         ScoreResult { instrument: &self.def.id, complete, scores, flags }
     }
 
-    fn compute(&self, s: usize, sheet: &AnswerSheet, skipped: &[bool], values: &[Option<f64>]) -> Option<f64> {
+    /// Index of an item id. Item ids are usually the numbers 1..N in order, so try that first and
+    /// fall back to the hash map for any other naming.
+    fn find_item(&self, id: &str) -> Option<usize> {
+        if let Ok(n) = id.parse::<usize>() {
+            if let Some(item) = n.checked_sub(1).and_then(|k| self.def.items.get(k)) {
+                if item.id == id {
+                    return Some(n - 1);
+                }
+            }
+        }
+        self.item_index.get(id).copied()
+    }
+
+    fn compute(&self, s: usize, sheet: &AnswerSheet, skipped: &impl Fn(usize) -> bool, values: &[Option<f64>]) -> Option<f64> {
         match &self.scores[s].calc {
             Calc::Items { mean, items, rule, max_missing } => {
                 let mut total = 0i64;
@@ -336,7 +352,7 @@ impl Instrument {
                             total += reverse.map_or(x, |c| c - x);
                             counted += 1;
                         }
-                        None if skipped[i] => {
+                        None if skipped(i) => {
                             total += self.skipped_item_score;
                             counted += 1;
                         }
