@@ -1,1 +1,230 @@
-fn main() {}
+//! `cargo xtask <job>`: the one entry point for testing and benchmarking Attune. CI runs exactly
+//! `cargo xtask test`, the same command a person runs.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use serde_json::Value;
+use xshell::{cmd, Shell};
+
+const HELP: &str = "\
+cargo xtask <job>
+
+JOBS:
+    test     Everything CI runs: rustfmt check, clippy (warnings denied), every test and doctest,
+             the commercial build (no non-commercial instruments), and attune-core checked for
+             wasm32. Installs the rustup components and target it needs.
+    bench    Criterion benchmarks of the scoring core and the CLI end to end on a million JSON
+             Lines (lines/s and peak memory); prints a table and writes target/bench/report.md.
+    help     This text.
+";
+
+fn main() -> Result<()> {
+    let sh = Shell::new()?;
+    sh.change_dir(workspace_root());
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("test") => test(&sh),
+        Some("bench") => bench(&sh),
+        None | Some("help" | "--help" | "-h") => {
+            print!("{HELP}");
+            Ok(())
+        }
+        Some(other) => bail!("unknown job `{other}`\n\n{HELP}"),
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives one level below the workspace root").to_path_buf()
+}
+
+fn step(name: &str) {
+    println!("\n==> {name}");
+}
+
+/// Installs what the toolchain file asks for when a fresh machine lacks it.
+fn ensure_toolchain(sh: &Shell) -> Result<()> {
+    let components = cmd!(sh, "rustup component list --installed").read()?;
+    for c in ["rustfmt", "clippy"] {
+        if !components.lines().any(|l| l.starts_with(c)) {
+            cmd!(sh, "rustup component add {c}").run()?;
+        }
+    }
+    let targets = cmd!(sh, "rustup target list --installed").read()?;
+    if !targets.lines().any(|l| l == "wasm32-unknown-unknown") {
+        cmd!(sh, "rustup target add wasm32-unknown-unknown").run()?;
+    }
+    Ok(())
+}
+
+fn test(sh: &Shell) -> Result<()> {
+    let started = Instant::now();
+    step("toolchain");
+    ensure_toolchain(sh)?;
+    step("rustfmt");
+    cmd!(sh, "cargo fmt --all --check").run().context("code is not formatted: run `cargo fmt --all`")?;
+    step("clippy");
+    cmd!(sh, "cargo clippy --workspace --all-targets --locked -- -D warnings").run()?;
+    step("tests");
+    cmd!(sh, "cargo test --workspace --locked").run()?;
+    step("commercial build: attune-core without non-commercial instruments");
+    cmd!(sh, "cargo test --locked -p attune-core --no-default-features --test reference").run()?;
+    step("attune-core builds for wasm32");
+    cmd!(sh, "cargo check --locked -p attune-core --target wasm32-unknown-unknown").run()?;
+    println!("\nxtask test: all steps passed in {:.0} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// Deterministic xorshift, so every benchmark run reads the same input.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 >> 11
+    }
+}
+
+const CLI_LINES: usize = 1_000_000;
+
+/// A million PHQ-9 requests, one in ten with an item left out and one in fifty invalid.
+fn write_lines(path: &Path) -> Result<u64> {
+    let mut rng = Rng(0xa77e);
+    let mut w = BufWriter::new(File::create(path)?);
+    for n in 0..CLI_LINES {
+        let skip = if rng.next() % 10 == 0 { rng.next() % 9 + 1 } else { 0 };
+        write!(w, "{{\"id\":{n},\"instrument\":\"phq9\",\"answers\":{{")?;
+        let mut first = true;
+        for item in 1..=10u64 {
+            if item == skip {
+                continue;
+            }
+            let value = if n % 50 == 0 && item == 1 { 7 } else { rng.next() % 4 };
+            write!(w, "{}\"{item}\":{value}", if first { "" } else { "," })?;
+            first = false;
+        }
+        writeln!(w, "}}}}")?;
+    }
+    w.flush()?;
+    Ok(std::fs::metadata(path)?.len())
+}
+
+/// Runs a command to completion and returns its wall time and peak resident memory in bytes.
+#[allow(unsafe_code)]
+fn run_measured(mut command: Command) -> Result<(f64, u64)> {
+    let start = Instant::now();
+    let child = command.spawn()?;
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: rusage is plain old data that wait4 fills in; an all-zero value is a valid rusage.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: pid is our own child, not yet waited for (std's handle is dropped without waiting);
+    // status and usage are valid, writable pointers for the duration of the call.
+    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let elapsed = start.elapsed().as_secs_f64();
+    if rc != pid {
+        bail!("wait4 failed: {}", std::io::Error::last_os_error());
+    }
+    if !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
+        bail!("benchmarked command failed (status {status})");
+    }
+    drop(child);
+    // Linux reports ru_maxrss in kibibytes.
+    Ok((elapsed, usage.ru_maxrss as u64 * 1024))
+}
+
+fn estimate_ns(id: &str) -> Result<(f64, f64)> {
+    let dir = workspace_root().join("target/criterion").join(id).join("new");
+    let est: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("estimates.json")).with_context(|| format!("no estimates for {id}"))?)?;
+    let bench: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("benchmark.json"))?)?;
+    let ns = est["mean"]["point_estimate"].as_f64().context("mean estimate")?;
+    let elements = bench["throughput"]["Elements"].as_f64().unwrap_or(1.0);
+    Ok((ns, elements))
+}
+
+fn bench(sh: &Shell) -> Result<()> {
+    step("criterion: attune-core");
+    cmd!(sh, "cargo bench --locked -p attune-core --bench scoring").run()?;
+
+    step("CLI end to end on a million JSON Lines");
+    cmd!(sh, "cargo build --locked --profile release-native -p attune-cli").run()?;
+    let dir = workspace_root().join("target/bench");
+    std::fs::create_dir_all(&dir)?;
+    let input = dir.join("phq9-1m.jsonl");
+    let output = dir.join("phq9-1m.out.jsonl");
+    let bytes = write_lines(&input)?;
+    let bin = workspace_root().join("target/release-native/attune");
+    let mut command = Command::new(&bin);
+    command.arg("score").arg("--input").arg(&input).stdout(File::create(&output)?).stderr(Stdio::inherit());
+    let (secs, peak) = run_measured(command)?;
+    let lines_out = std::fs::read_to_string(&output)?.lines().count();
+    if lines_out != CLI_LINES {
+        bail!("the CLI wrote {lines_out} lines for {CLI_LINES} input lines");
+    }
+    std::fs::remove_file(&input)?;
+    std::fs::remove_file(&output)?;
+
+    let mut rows: Vec<(String, String, String)> = Vec::new();
+    let per_sec = |id: &str| -> Result<f64> {
+        let (ns, elements) = estimate_ns(id)?;
+        Ok(elements * 1e9 / ns)
+    };
+    let fmt = |v: f64| {
+        let s = format!("{:.0}", v);
+        let mut out = String::new();
+        for (k, c) in s.chars().enumerate() {
+            if k > 0 && (s.len() - k) % 3 == 0 {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        out
+    };
+    let phq9 = per_sec("score/phq9")?;
+    rows.push(("PHQ-9 responses scored / s (one core, in memory)".into(), fmt(phq9), check(phq9 >= 1e6, ">= 1,000,000")));
+    rows.push(("SOCRATES-8A responses scored / s".into(), fmt(per_sec("score/socrates8a")?), String::new()));
+    rows.push(("GCQ-S responses scored / s".into(), fmt(per_sec("score/gcqs")?), String::new()));
+    rows.push(("Mixed batch across the catalog, responses / s".into(), fmt(per_sec("score/mixed")?), String::new()));
+    rows.push(("PHQ-9 JSON request parsed, scored, serialised / s".into(), fmt(per_sec("score/phq9_json")?), String::new()));
+    let (group_ns, _) = estimate_ns("group/gcqs_12_members")?;
+    rows.push(("Group statistics, GCQ-S poll of 12 members".into(), format!("{:.1} µs ({} / s)", group_ns / 1e3, fmt(1e9 / group_ns)), String::new()));
+    let lps = CLI_LINES as f64 / secs;
+    rows.push((
+        format!("`attune score`, 1,000,000 JSON Lines ({:.0} MB) end to end, lines / s", bytes as f64 / 1e6),
+        format!("{} ({secs:.2} s)", fmt(lps)),
+        check(lps >= 3e5, ">= 300,000"),
+    ));
+    let mb = peak as f64 / 1e6;
+    rows.push(("`attune score` peak resident memory on 1,000,000 lines".into(), format!("{mb:.1} MB"), check(mb < 50.0, "< 50 MB")));
+
+    let mut table = String::from("| Benchmark | Measured | Target |\n|---|---:|---|\n");
+    for (name, value, target) in &rows {
+        table.push_str(&format!("| {name} | {value} | {target} |\n"));
+    }
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .unwrap_or_else(|| "unknown CPU".into());
+    let report = format!("{table}\nMeasured by `cargo xtask bench` on {cpu}, {} cores.\n", std::thread::available_parallelism().map_or(0, |n| n.get()));
+    println!("\n{report}");
+    std::fs::write(dir.join("report.md"), &report)?;
+    println!("written to target/bench/report.md");
+    if rows.iter().any(|r| r.2.starts_with("MISSED")) {
+        bail!("a benchmark missed its target");
+    }
+    Ok(())
+}
+
+fn check(ok: bool, target: &str) -> String {
+    if ok {
+        format!("{target}: met")
+    } else {
+        format!("MISSED {target}")
+    }
+}
