@@ -98,14 +98,14 @@ fn write_lines(path: &Path) -> Result<u64> {
     let mut rng = Rng(0xa77e);
     let mut w = BufWriter::new(File::create(path)?);
     for n in 0..CLI_LINES {
-        let skip = if rng.next() % 10 == 0 { rng.next() % 9 + 1 } else { 0 };
+        let skip = if rng.next().is_multiple_of(10) { rng.next() % 9 + 1 } else { 0 };
         write!(w, "{{\"id\":{n},\"instrument\":\"phq9\",\"answers\":{{")?;
         let mut first = true;
         for item in 1..=10u64 {
             if item == skip {
                 continue;
             }
-            let value = if n % 50 == 0 && item == 1 { 7 } else { rng.next() % 4 };
+            let value = if n.is_multiple_of(50) && item == 1 { 7 } else { rng.next() % 4 };
             write!(w, "{}\"{item}\":{value}", if first { "" } else { "," })?;
             first = false;
         }
