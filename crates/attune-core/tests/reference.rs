@@ -92,7 +92,9 @@ fn every_reference_vector_scores_exactly() {
         }
     }
     assert!(failures.is_empty(), "{} of {checked} vectors failed:\n{}", failures.len(), failures.join("\n"));
-    assert!(checked >= 250, "only {checked} vectors were checked");
+    // 284 reference vectors, 50 of them for the non-commercial AUDIT, AUDIT-C and DAST-10.
+    let floor = if cfg!(feature = "non-commercial") { 284 } else { 234 };
+    assert!(checked >= floor, "only {checked} vectors were checked");
 }
 
 /// Fields the project's catalog adds to the reference; each is documented in the catalog README.
