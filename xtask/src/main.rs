@@ -39,7 +39,10 @@ fn main() -> Result<()> {
 }
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives one level below the workspace root").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one level below the workspace root")
+        .to_path_buf()
 }
 
 fn step(name: &str) {
@@ -141,7 +144,9 @@ fn run_measured(mut command: Command) -> Result<(f64, u64)> {
 
 fn estimate_ns(id: &str) -> Result<(f64, f64)> {
     let dir = workspace_root().join("target/criterion").join(id).join("new");
-    let est: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("estimates.json")).with_context(|| format!("no estimates for {id}"))?)?;
+    let est: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("estimates.json")).with_context(|| format!("no estimates for {id}"))?,
+    )?;
     let bench: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("benchmark.json"))?)?;
     let ns = est["mean"]["point_estimate"].as_f64().context("mean estimate")?;
     let elements = bench["throughput"]["Elements"].as_f64().unwrap_or(1.0);
@@ -187,13 +192,25 @@ fn bench(sh: &Shell) -> Result<()> {
         out
     };
     let phq9 = per_sec("score/phq9")?;
-    rows.push(("PHQ-9 responses scored / s (one core, in memory)".into(), fmt(phq9), check(phq9 >= 1e6, ">= 1,000,000")));
+    rows.push((
+        "PHQ-9 responses scored / s (one core, in memory)".into(),
+        fmt(phq9),
+        check(phq9 >= 1e6, ">= 1,000,000"),
+    ));
     rows.push(("SOCRATES-8A responses scored / s".into(), fmt(per_sec("score/socrates8a")?), String::new()));
     rows.push(("GCQ-S responses scored / s".into(), fmt(per_sec("score/gcqs")?), String::new()));
     rows.push(("Mixed batch across the catalog, responses / s".into(), fmt(per_sec("score/mixed")?), String::new()));
-    rows.push(("PHQ-9 JSON request parsed, scored, serialised / s".into(), fmt(per_sec("score/phq9_json")?), String::new()));
+    rows.push((
+        "PHQ-9 JSON request parsed, scored, serialised / s".into(),
+        fmt(per_sec("score/phq9_json")?),
+        String::new(),
+    ));
     let (group_ns, _) = estimate_ns("group/gcqs_12_members")?;
-    rows.push(("Group statistics, GCQ-S poll of 12 members".into(), format!("{:.1} µs ({} / s)", group_ns / 1e3, fmt(1e9 / group_ns)), String::new()));
+    rows.push((
+        "Group statistics, GCQ-S poll of 12 members".into(),
+        format!("{:.1} µs ({} / s)", group_ns / 1e3, fmt(1e9 / group_ns)),
+        String::new(),
+    ));
     let lps = CLI_LINES as f64 / secs;
     rows.push((
         format!("`attune score`, 1,000,000 JSON Lines ({:.0} MB) end to end, lines / s", bytes as f64 / 1e6),
@@ -201,7 +218,11 @@ fn bench(sh: &Shell) -> Result<()> {
         check(lps >= 3e5, ">= 300,000"),
     ));
     let mb = peak as f64 / 1e6;
-    rows.push(("`attune score` peak resident memory on 1,000,000 lines".into(), format!("{mb:.1} MB"), check(mb < 50.0, "< 50 MB")));
+    rows.push((
+        "`attune score` peak resident memory on 1,000,000 lines".into(),
+        format!("{mb:.1} MB"),
+        check(mb < 50.0, "< 50 MB"),
+    ));
 
     let mut table = String::from("| Benchmark | Measured | Target |\n|---|---:|---|\n");
     for (name, value, target) in &rows {
@@ -209,9 +230,16 @@ fn bench(sh: &Shell) -> Result<()> {
     }
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_else(|| "unknown CPU".into());
-    let report = format!("{table}\nMeasured by `cargo xtask bench` on {cpu}, {} cores.\n", std::thread::available_parallelism().map_or(0, |n| n.get()));
+    let report = format!(
+        "{table}\nMeasured by `cargo xtask bench` on {cpu}, {} cores.\n",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
     println!("\n{report}");
     std::fs::write(dir.join("report.md"), &report)?;
     println!("written to target/bench/report.md");

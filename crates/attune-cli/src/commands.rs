@@ -183,7 +183,12 @@ fn read_error(e: io::Error) -> CliError {
 }
 
 /// Writes an outcome as one line, with the request's `id` first when it has one.
-pub fn write_outcome(out: &mut impl Write, id: Option<&Value>, outcome: &Outcome<'_>, buf: &mut Vec<u8>) -> io::Result<()> {
+pub fn write_outcome(
+    out: &mut impl Write,
+    id: Option<&Value>,
+    outcome: &Outcome<'_>,
+    buf: &mut Vec<u8>,
+) -> io::Result<()> {
     buf.clear();
     serde_json::to_writer(&mut *buf, outcome).map_err(io::Error::other)?;
     match id {
@@ -199,12 +204,20 @@ pub fn write_outcome(out: &mut impl Write, id: Option<&Value>, outcome: &Outcome
     out.write_all(b"\n")
 }
 
-fn score(mut input: Input, csv: bool, instrument: Option<&str>, id_column: Option<&str>, mut out: impl Write) -> Result<ExitCode, CliError> {
+fn score(
+    mut input: Input,
+    csv: bool,
+    instrument: Option<&str>,
+    id_column: Option<&str>,
+    mut out: impl Write,
+) -> Result<ExitCode, CliError> {
     let catalog = Catalog::embedded();
     if csv {
         if let Some(id) = instrument {
             if catalog.get(id).is_none() {
-                return Err(CliError::Usage(format!("unknown instrument `{id}`; `attune catalog` lists the instruments")));
+                return Err(CliError::Usage(format!(
+                    "unknown instrument `{id}`; `attune catalog` lists the instruments"
+                )));
             }
         }
         let mut scorer = CsvScorer::new(input, instrument, id_column)?;
@@ -222,7 +235,8 @@ fn score(mut input: Input, csv: bool, instrument: Option<&str>, id_column: Optio
         let text = match std::str::from_utf8(&line) {
             Ok(t) => t.trim(),
             Err(e) => {
-                let outcome = Outcome::Failed { instrument: None, error: invalid_json(format!("the line is not UTF-8: {e}")) };
+                let outcome =
+                    Outcome::Failed { instrument: None, error: invalid_json(format!("the line is not UTF-8: {e}")) };
                 write_outcome(&mut out, None, &outcome, &mut buf)?;
                 continue;
             }
@@ -257,8 +271,10 @@ pub fn invalid_json(message: String) -> ScoreError {
 fn group(mut input: Input, id: &str, min_n: Option<&str>, mut out: impl Write) -> Result<ExitCode, CliError> {
     let fail = |out: &mut dyn Write, member: Option<usize>, error: ScoreError| -> Result<ExitCode, CliError> {
         let body = attune_core::ErrorBody { error: &error, member };
-        let obj = serde_json::json!({"instrument": id, "error": body});
-        writeln!(out, "{obj}")?;
+        // Written by hand so `instrument` comes first, as in every other error object.
+        write!(out, "{{\"instrument\":{},\"error\":", Value::from(id))?;
+        serde_json::to_writer(&mut *out, &body).map_err(io::Error::other)?;
+        writeln!(out, "}}")?;
         out.flush()?;
         eprintln!("attune: {}{error}", member.map(|m| format!("member {m}: ")).unwrap_or_default());
         Ok(ExitCode::from(1))
@@ -268,9 +284,16 @@ fn group(mut input: Input, id: &str, min_n: Option<&str>, mut out: impl Write) -
     };
     let min_n = match min_n {
         None => attune_core::DEFAULT_MIN_N,
-        Some(s) => match s.trim().parse::<usize>() {
-            Ok(n) if n >= 1 => n,
-            _ => return fail(&mut out, None, ScoreError::InvalidContext { message: format!("--min-n must be an integer of at least 1, not `{s}`") }),
+        // The same rule as the JSON API: an integer of at least 1, written `3` or `3.0`.
+        Some(s) => match s.trim().parse::<f64>().ok().and_then(|f| serde_json::Number::from_f64(f)) {
+            Some(n) => match Group::min_n_from_json(Some(&Value::Number(n))) {
+                Ok(n) => n,
+                Err(e) => return fail(&mut out, None, e),
+            },
+            None => {
+                let message = format!("--min-n must be an integer of at least 1, not `{s}`");
+                return fail(&mut out, None, ScoreError::InvalidContext { message });
+            }
         },
     };
     let mut group = Group::new(inst, min_n).map_err(|e| CliError::Usage(e.to_string()))?;
@@ -328,7 +351,11 @@ fn catalog(commercial: bool, mut out: impl Write) -> Result<ExitCode, CliError> 
 
 fn validate(file: &str, json: bool, mut out: impl Write) -> Result<ExitCode, CliError> {
     let mut text = String::new();
-    let read = if file == "-" { io::stdin().read_to_string(&mut text) } else { File::open(file).and_then(|mut f| f.read_to_string(&mut text)) };
+    let read = if file == "-" {
+        io::stdin().read_to_string(&mut text)
+    } else {
+        File::open(file).and_then(|mut f| f.read_to_string(&mut text))
+    };
     if let Err(e) = read {
         eprintln!("attune: cannot read {file}: {e}");
         return Ok(ExitCode::from(2));
@@ -342,10 +369,12 @@ fn validate(file: &str, json: bool, mut out: impl Write) -> Result<ExitCode, Cli
         let count = |k: &str| def[k].as_array().map_or(0, Vec::len);
         writeln!(
             out,
-            "{file}: valid ({} items, {} scores, {} test vectors pass)",
+            "{file}: valid ({} items, {} score{}, {} test vector{} pass)",
             count("items"),
             count("scores"),
-            count("test_vectors")
+            if count("scores") == 1 { "" } else { "s" },
+            count("test_vectors"),
+            if count("test_vectors") == 1 { "" } else { "s" }
         )?;
     } else {
         for p in &problems {

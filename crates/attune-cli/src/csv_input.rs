@@ -27,7 +27,15 @@ impl<R: BufRead> CsvScorer<R> {
             .map(str::to_string)
             .collect();
         if headers.iter().all(String::is_empty) {
-            return Err(CliError::Input("the CSV input is empty: it needs a header row naming the item columns".into()));
+            return Err(CliError::Input(
+                "the CSV input is empty: it needs a header row naming the item columns".into(),
+            ));
+        }
+        // A repeated column would let one cell silently overwrite another.
+        for (k, h) in headers.iter().enumerate() {
+            if !h.is_empty() && headers[..k].contains(h) {
+                return Err(CliError::Input(format!("the CSV header names column `{h}` twice")));
+            }
         }
         let instrument_col = headers.iter().position(|h| h == "instrument");
         if instrument.is_none() && instrument_col.is_none() {
@@ -61,7 +69,10 @@ impl<R: BufRead> CsvScorer<R> {
                 }
                 // A malformed row (bad quoting, not UTF-8) is that row's error; the rest is scored.
                 Err(e) if !matches!(e.kind(), csv::ErrorKind::Io(_)) => {
-                    let outcome = Outcome::Failed { instrument: self.instrument.clone(), error: invalid_json(format!("bad CSV row: {e}")) };
+                    let outcome = Outcome::Failed {
+                        instrument: self.instrument.clone(),
+                        error: invalid_json(format!("bad CSV row: {e}")),
+                    };
                     write_outcome(out, None, &outcome, &mut buf)?;
                 }
                 Err(e) => return Err(CliError::Input(format!("cannot read input: {e}"))),
@@ -72,7 +83,10 @@ impl<R: BufRead> CsvScorer<R> {
     fn request(&self, record: &csv::StringRecord) -> Result<Request, (Option<String>, ScoreError)> {
         let instrument = match (&self.instrument, self.instrument_col.and_then(|c| record.get(c))) {
             (Some(fixed), Some(cell)) if !cell.is_empty() && cell != fixed => {
-                return Err((Some(cell.to_string()), invalid_json(format!("row is for `{cell}` but --instrument is `{fixed}`"))));
+                return Err((
+                    Some(cell.to_string()),
+                    invalid_json(format!("row is for `{cell}` but --instrument is `{fixed}`")),
+                ));
             }
             (Some(fixed), _) => fixed.clone(),
             (None, Some(cell)) if !cell.is_empty() => cell.to_string(),

@@ -341,7 +341,13 @@ impl Instrument {
         self.item_index.get(id).copied()
     }
 
-    fn compute(&self, s: usize, sheet: &AnswerSheet, skipped: &impl Fn(usize) -> bool, values: &[Option<f64>]) -> Option<f64> {
+    fn compute(
+        &self,
+        s: usize,
+        sheet: &AnswerSheet,
+        skipped: &impl Fn(usize) -> bool,
+        values: &[Option<f64>],
+    ) -> Option<f64> {
         match &self.scores[s].calc {
             Calc::Items { mean, items, rule, max_missing } => {
                 let mut total = 0i64;

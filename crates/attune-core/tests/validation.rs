@@ -70,14 +70,26 @@ fn not_json_and_wrong_types_are_schema_problems_with_a_path() {
 #[test]
 fn duplicate_and_unknown_item_ids() {
     assert_problem(&edit(|d| d["items"][2]["id"] = json!("1")), "$.items[2].id", ProblemKind::DuplicateItem);
-    assert_problem(&edit(|d| d["scores"][0]["items"][1] = json!("9")), "$.scores[0].items[1]", ProblemKind::UnknownItem);
-    assert_problem(&edit(|d| d["scores"][0]["items"][1] = json!("1")), "$.scores[0].items[1]", ProblemKind::DuplicateItem);
+    assert_problem(
+        &edit(|d| d["scores"][0]["items"][1] = json!("9")),
+        "$.scores[0].items[1]",
+        ProblemKind::UnknownItem,
+    );
+    assert_problem(
+        &edit(|d| d["scores"][0]["items"][1] = json!("1")),
+        "$.scores[0].items[1]",
+        ProblemKind::DuplicateItem,
+    );
     assert_problem(&edit(|d| d["flags"][0]["rule"] = json!("item 4 >= 5")), "$.flags[0].rule", ProblemKind::BadRule);
 }
 
 #[test]
 fn scores_that_name_missing_response_sets() {
-    assert_problem(&edit(|d| d["items"][0]["response_set"] = json!("agree7")), "$.items[0].response_set", ProblemKind::UnknownResponseSet);
+    assert_problem(
+        &edit(|d| d["items"][0]["response_set"] = json!("agree7")),
+        "$.items[0].response_set",
+        ProblemKind::UnknownResponseSet,
+    );
     assert_problem(
         &edit(|d| d["response_sets"]["agree5"][1]["value"] = json!(1)),
         "$.response_sets.agree5[1].value",
@@ -87,19 +99,55 @@ fn scores_that_name_missing_response_sets() {
 
 #[test]
 fn overlapping_bands_and_gaps() {
-    assert_problem(&edit(|d| d["scores"][0]["bands"][1]["min"] = json!(5)), "$.scores[0].bands[1]", ProblemKind::BandOverlap);
-    assert_problem(&edit(|d| d["scores"][0]["bands"][1]["min"] = json!(7)), "$.scores[0].bands[1]", ProblemKind::BandGap);
-    assert_problem(&edit(|d| d["scores"][0]["bands"][0]["min"] = json!(3)), "$.scores[0].bands[0].min", ProblemKind::BandGap);
-    assert_problem(&edit(|d| d["scores"][0]["bands"][1]["max"] = json!(9)), "$.scores[0].bands[1].max", ProblemKind::BandGap);
-    assert_problem(&edit(|d| d["scores"][0]["bands"][1]["max"] = json!(12)), "$.scores[0].bands[1]", ProblemKind::OutsideRange);
-    assert_problem(&edit(|d| d["scores"][0]["bands"][1]["id"] = json!("low")), "$.scores[0].bands[1].id", ProblemKind::DuplicateId);
-    assert_problem(&edit(|d| d["scores"][0]["cutoffs"][0]["min"] = json!(11)), "$.scores[0].cutoffs[0].min", ProblemKind::OutsideRange);
+    assert_problem(
+        &edit(|d| d["scores"][0]["bands"][1]["min"] = json!(5)),
+        "$.scores[0].bands[1]",
+        ProblemKind::BandOverlap,
+    );
+    assert_problem(
+        &edit(|d| d["scores"][0]["bands"][1]["min"] = json!(7)),
+        "$.scores[0].bands[1]",
+        ProblemKind::BandGap,
+    );
+    assert_problem(
+        &edit(|d| d["scores"][0]["bands"][0]["min"] = json!(3)),
+        "$.scores[0].bands[0].min",
+        ProblemKind::BandGap,
+    );
+    assert_problem(
+        &edit(|d| d["scores"][0]["bands"][1]["max"] = json!(9)),
+        "$.scores[0].bands[1].max",
+        ProblemKind::BandGap,
+    );
+    assert_problem(
+        &edit(|d| d["scores"][0]["bands"][1]["max"] = json!(12)),
+        "$.scores[0].bands[1]",
+        ProblemKind::OutsideRange,
+    );
+    assert_problem(
+        &edit(|d| d["scores"][0]["bands"][1]["id"] = json!("low")),
+        "$.scores[0].bands[1].id",
+        ProblemKind::DuplicateId,
+    );
+    assert_problem(
+        &edit(|d| d["scores"][0]["cutoffs"][0]["min"] = json!(11)),
+        "$.scores[0].cutoffs[0].min",
+        ProblemKind::OutsideRange,
+    );
 }
 
 #[test]
 fn expressions_with_unknown_scores_or_cycles() {
-    assert_problem(&edit(|d| d["scores"][2]["expression"] = json!("a - c")), "$.scores[2].expression", ProblemKind::UnknownScore);
-    assert_problem(&edit(|d| d["scores"][2]["expression"] = json!("a -")), "$.scores[2].expression", ProblemKind::BadRule);
+    assert_problem(
+        &edit(|d| d["scores"][2]["expression"] = json!("a - c")),
+        "$.scores[2].expression",
+        ProblemKind::UnknownScore,
+    );
+    assert_problem(
+        &edit(|d| d["scores"][2]["expression"] = json!("a -")),
+        "$.scores[2].expression",
+        ProblemKind::BadRule,
+    );
     let cyclic = edit(|d| {
         d["scores"][2]["expression"] = json!("a - loop");
         d["scores"].as_array_mut().unwrap().push(json!(
@@ -115,8 +163,16 @@ fn expressions_with_unknown_scores_or_cycles() {
 
 #[test]
 fn missing_licence_or_citation() {
-    assert_problem(&edit(|d| drop(d.as_object_mut().unwrap().remove("license"))), "$.license", ProblemKind::MissingLicence);
-    assert_problem(&edit(|d| drop(d.as_object_mut().unwrap().remove("citation"))), "$.citation", ProblemKind::MissingCitation);
+    assert_problem(
+        &edit(|d| drop(d.as_object_mut().unwrap().remove("license"))),
+        "$.license",
+        ProblemKind::MissingLicence,
+    );
+    assert_problem(
+        &edit(|d| drop(d.as_object_mut().unwrap().remove("citation"))),
+        "$.citation",
+        ProblemKind::MissingCitation,
+    );
     assert_problem(&edit(|d| d["citation"] = json!("  ")), "$.citation", ProblemKind::MissingCitation);
 }
 
@@ -129,9 +185,21 @@ fn wording_is_refused_where_the_licence_keeps_it_out() {
 
 #[test]
 fn reversals_and_missing_rules_are_checked() {
-    assert_problem(&edit(|d| d["scores"][0]["reverse"]["rule"] = json!("x - 6")), "$.scores[0].reverse.rule", ProblemKind::BadReverse);
-    assert_problem(&edit(|d| d["scores"][0]["reverse"]["rule"] = json!("5 - x")), "$.scores[0].reverse.rule", ProblemKind::BadReverse);
-    assert_problem(&edit(|d| d["scores"][0]["reverse"]["items"] = json!(["3"])), "$.scores[0].reverse.items[0]", ProblemKind::UnknownItem);
+    assert_problem(
+        &edit(|d| d["scores"][0]["reverse"]["rule"] = json!("x - 6")),
+        "$.scores[0].reverse.rule",
+        ProblemKind::BadReverse,
+    );
+    assert_problem(
+        &edit(|d| d["scores"][0]["reverse"]["rule"] = json!("5 - x")),
+        "$.scores[0].reverse.rule",
+        ProblemKind::BadReverse,
+    );
+    assert_problem(
+        &edit(|d| d["scores"][0]["reverse"]["items"] = json!(["3"])),
+        "$.scores[0].reverse.items[0]",
+        ProblemKind::UnknownItem,
+    );
     assert_problem(
         &edit(|d| d["scores"][0]["missing"] = json!({"rule": "prorate"})),
         "$.scores[0].missing",
@@ -165,7 +233,11 @@ fn test_vectors_that_do_not_match() {
     assert_eq!(got.len(), 1, "{got:?}");
     assert_eq!((got[0].path.as_str(), got[0].kind), ("$.test_vectors[0]", ProblemKind::VectorMismatch));
     assert!(got[0].message.contains("expected 9"), "{}", got[0].message);
-    assert_problem(&edit(|d| d["test_vectors"][0]["expected"]["flags"] = json!([])), "$.test_vectors[0]", ProblemKind::VectorMismatch);
+    assert_problem(
+        &edit(|d| d["test_vectors"][0]["expected"]["flags"] = json!([])),
+        "$.test_vectors[0]",
+        ProblemKind::VectorMismatch,
+    );
     assert_problem(
         &edit(|d| d["test_vectors"][1]["expected"]["error"]["code"] = json!("unknown_item")),
         "$.test_vectors[1]",
@@ -182,7 +254,9 @@ fn every_problem_is_reported_at_once() {
         d["scores"][2]["expression"] = json!("a - zzz");
     });
     let kinds: Vec<ProblemKind> = problems(&d).into_iter().map(|(_, k)| k).collect();
-    for k in [ProblemKind::MissingCitation, ProblemKind::DuplicateItem, ProblemKind::BandOverlap, ProblemKind::UnknownScore] {
+    for k in
+        [ProblemKind::MissingCitation, ProblemKind::DuplicateItem, ProblemKind::BandOverlap, ProblemKind::UnknownScore]
+    {
         assert!(kinds.contains(&k), "{k:?} missing from {kinds:?}");
     }
 }
