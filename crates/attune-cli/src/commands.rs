@@ -285,7 +285,7 @@ fn group(mut input: Input, id: &str, min_n: Option<&str>, mut out: impl Write) -
     let min_n = match min_n {
         None => attune_core::DEFAULT_MIN_N,
         // The same rule as the JSON API: an integer of at least 1, written `3` or `3.0`.
-        Some(s) => match s.trim().parse::<f64>().ok().and_then(|f| serde_json::Number::from_f64(f)) {
+        Some(s) => match s.trim().parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
             Some(n) => match Group::min_n_from_json(Some(&Value::Number(n))) {
                 Ok(n) => n,
                 Err(e) => return fail(&mut out, None, e),
