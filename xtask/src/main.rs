@@ -20,6 +20,7 @@ JOBS:
              wasm32. Installs the rustup components and target it needs.
     bench    Criterion benchmarks of the scoring core and the CLI end to end on a million JSON
              Lines (lines/s and peak memory); prints a table and writes target/bench/report.md.
+             `bench --skip-criterion` reruns only the CLI part and reuses the last estimates.
     help     This text.
 ";
 
@@ -29,7 +30,7 @@ fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("test") => test(&sh),
-        Some("bench") => bench(&sh),
+        Some("bench") => bench(&sh, args.iter().any(|a| a == "--skip-criterion")),
         None | Some("help" | "--help" | "-h") => {
             print!("{HELP}");
             Ok(())
@@ -153,9 +154,11 @@ fn estimate_ns(id: &str) -> Result<(f64, f64)> {
     Ok((ns, elements))
 }
 
-fn bench(sh: &Shell) -> Result<()> {
-    step("criterion: attune-core");
-    cmd!(sh, "cargo bench --locked -p attune-core --bench scoring").run()?;
+fn bench(sh: &Shell, skip_criterion: bool) -> Result<()> {
+    if !skip_criterion {
+        step("criterion: attune-core");
+        cmd!(sh, "cargo bench --locked -p attune-core --bench scoring").run()?;
+    }
 
     step("CLI end to end on a million JSON Lines");
     cmd!(sh, "cargo build --locked --profile release-native -p attune-cli").run()?;

@@ -8,7 +8,7 @@ use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use attune_core::{score_json, validate_definition, Catalog, Group, Outcome, Request, ScoreError};
+use attune_core::{validate_definition, Catalog, Group, Outcome, Request, ScoreError};
 use serde_json::Value;
 
 use crate::csv_input::CsvScorer;
@@ -244,24 +244,16 @@ fn score(
         if text.is_empty() {
             continue;
         }
-        let id = request_id(text);
-        let outcome = score_json(catalog, text);
-        write_outcome(&mut out, id.as_ref(), &outcome, &mut buf)?;
+        match Request::parse(text, None) {
+            Ok(req) => write_outcome(&mut out, req.id.as_ref(), &req.score(catalog), &mut buf)?,
+            Err((instrument, error)) => {
+                // The line could not be read as a request, so it has no usable "id" either.
+                write_outcome(&mut out, None, &Outcome::Failed { instrument, error }, &mut buf)?;
+            }
+        }
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// The request's `"id"`, echoed so results can be joined back to their source rows.
-fn request_id(text: &str) -> Option<Value> {
-    // Only look for the field when the line mentions it: most lines have no id.
-    if !text.contains("\"id\"") {
-        return None;
-    }
-    match serde_json::from_str::<Value>(text).ok()? {
-        Value::Object(mut o) => o.remove("id").filter(|v| !v.is_null()),
-        _ => None,
-    }
 }
 
 pub fn invalid_json(message: String) -> ScoreError {

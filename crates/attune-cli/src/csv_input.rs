@@ -103,7 +103,7 @@ impl<R: BufRead> CsvScorer<R> {
             }
             answers.insert(self.headers[c].clone(), cell_value(cell));
         }
-        Ok(Request { instrument, answers, context: None })
+        Ok(Request { instrument, answers, context: None, id: None })
     }
 }
 

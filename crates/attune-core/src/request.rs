@@ -19,6 +19,8 @@ struct RawRequest {
     answers: Option<Value>,
     #[serde(default)]
     context: Option<Value>,
+    #[serde(default)]
+    id: Option<Value>,
 }
 
 /// The outcome of one request: a result, or an error naming the instrument when it is known.
@@ -58,6 +60,9 @@ pub struct Request {
     pub answers: Map<String, Value>,
     /// Context, as given (checked against the instrument when scored).
     pub context: Option<Value>,
+    /// The caller's own `"id"` for this request, if any: echoed by the CLI so results can be joined
+    /// back to their source rows. Never used in scoring.
+    pub id: Option<Value>,
 }
 
 impl Request {
@@ -96,6 +101,7 @@ impl Request {
                 instrument: o.remove("instrument"),
                 answers: o.remove("answers"),
                 context: o.remove("context"),
+                id: o.remove("id"),
             },
             _ => {
                 return Err((
@@ -138,7 +144,7 @@ impl Request {
                 ));
             }
         };
-        Ok(Request { instrument, answers, context: raw.context })
+        Ok(Request { instrument, answers, context: raw.context, id: raw.id.filter(|v| !v.is_null()) })
     }
 
     /// Scores this request against a catalog.
