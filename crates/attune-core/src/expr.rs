@@ -412,8 +412,16 @@ fn describe(t: &Tok) -> String {
     }
 }
 
+/// The most tokens a rule may have. Parsing and evaluation recurse once per nesting level, so a
+/// bound on the rule's size bounds the stack whatever a definition file contains.
+pub const MAX_TOKENS: usize = 200;
+
 fn parser<'a, N: Names>(src: &str, names: &'a N, items: bool, scores: bool) -> Result<Parser<'a, N>, ParseError> {
-    Ok(Parser { toks: lex(src)?, pos: 0, len: src.len(), names, allow_items: items, allow_scores: scores })
+    let toks = lex(src)?;
+    if let Some((at, _)) = toks.get(MAX_TOKENS) {
+        return Err(ParseError { at: *at, message: format!("the rule is too long (more than {MAX_TOKENS} tokens)") });
+    }
+    Ok(Parser { toks, pos: 0, len: src.len(), names, allow_items: items, allow_scores: scores })
 }
 
 /// Parses a condition over item answers, such as `item 1 >= 1 and item 2 + item 3 = 0`.
@@ -491,5 +499,17 @@ mod tests {
         assert!(parse_condition("item 1 # 1", &N).is_err());
         assert!(parse_score_expression("item 1 + pros", &N).is_err());
         assert!(parse_condition("pros > 1", &N).is_err());
+    }
+
+    #[test]
+    fn huge_rules_are_refused_not_recursed_into() {
+        let deep = format!("{}pros{}", "(".repeat(5000), ")".repeat(5000));
+        assert!(parse_score_expression(&deep, &N).expect_err("too deep").message.contains("too long"));
+        let negations = format!("{}item 1 >= 1", "-".repeat(200_000));
+        assert!(parse_condition(&negations, &N).is_err());
+        let chain = format!("pros{}", " + pros".repeat(200_000));
+        assert!(parse_score_expression(&chain, &N).is_err());
+        let ok = format!("pros{}", " + pros".repeat(90));
+        assert_eq!(parse_score_expression(&ok, &N).expect("fits").eval(&|_| None, &|_| Some(1.0)), Some(91.0));
     }
 }

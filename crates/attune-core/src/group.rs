@@ -218,6 +218,10 @@ impl<'a> Group<'a> {
         }
         let a = self.inst.items[items[0].0].values.len() as f64;
         let null_variance = (a * a - 1.0) / 12.0;
+        if null_variance <= 0.0 {
+            // One option: every answer agrees by construction; the index is undefined.
+            return None;
+        }
         let mut variances = Vec::with_capacity(items.len());
         for &(i, _) in items {
             // Raw answers: reversal (c - x) does not change a variance.

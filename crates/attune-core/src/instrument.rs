@@ -77,11 +77,15 @@ fn valid_id(id: &str) -> bool {
     !id.is_empty() && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
+/// The largest option value (in magnitude) a definition may use: far beyond any published scale,
+/// and small enough that no sum of items can overflow.
+pub const MAX_OPTION_VALUE: i64 = 1 << 31;
+
 /// Parses `"<c> - x"`, the only reversal form in the reference.
 fn parse_reverse_rule(rule: &str) -> Option<i64> {
     let (c, x) = rule.split_once('-')?;
     (x.trim() == "x").then_some(())?;
-    c.trim().parse().ok()
+    c.trim().parse().ok().filter(|c: &i64| (-2 * MAX_OPTION_VALUE..=2 * MAX_OPTION_VALUE).contains(c))
 }
 
 impl Instrument {
@@ -214,6 +218,14 @@ fn compile(def: Definition, p: &mut Problems) -> Option<Instrument> {
         }
         let mut seen = HashSet::new();
         for (i, o) in options.iter().enumerate() {
+            // Bounded so sums, reversals and prorating can never overflow.
+            if !(-MAX_OPTION_VALUE..=MAX_OPTION_VALUE).contains(&o.value) {
+                p.push(
+                    format!("{path}[{i}].value"),
+                    K::BadResponseSet,
+                    format!("option values must lie within ±{MAX_OPTION_VALUE}"),
+                );
+            }
             if !seen.insert(o.value) {
                 p.push(format!("{path}[{i}].value"), K::BadResponseSet, format!("value {} appears twice", o.value));
             }
@@ -521,7 +533,7 @@ fn compile_calc(
                         );
                     } else if let (Some(c), Some(&i)) = (reverse_c, names.items.get(id)) {
                         let values: HashSet<i64> = items[i].values.iter().copied().collect();
-                        if !items[i].values.iter().all(|v| values.contains(&(c - v))) {
+                        if !items[i].values.iter().all(|v| c.checked_sub(*v).is_some_and(|r| values.contains(&r))) {
                             p.push(
                                 format!("{path}.reverse.rule"),
                                 K::BadReverse,

@@ -265,7 +265,8 @@ impl Instrument {
         Ok(self.score_sheet(&sheet, &ctx))
     }
 
-    /// Scores a validated answer sheet. Never fails and never panics.
+    /// Scores a validated answer sheet made by this instrument's [`Instrument::answer_sheet`].
+    /// Never fails and never panics (a sheet from another instrument gives a meaningless result).
     pub fn score_sheet(&self, sheet: &AnswerSheet, ctx: &ContextValues) -> ScoreResult<'_> {
         let answer = |i: usize| sheet.get(i).map(|v| v as f64);
 
@@ -324,7 +325,7 @@ impl Instrument {
             })
             .collect();
 
-        let complete = self.scored_items.iter().all(|&i| sheet.values[i].is_some() || is_skipped(i));
+        let complete = self.scored_items.iter().all(|&i| sheet.get(i).is_some() || is_skipped(i));
         ScoreResult { instrument: &self.def.id, complete, scores, flags }
     }
 
@@ -353,7 +354,7 @@ impl Instrument {
                 let mut total = 0i64;
                 let mut counted = 0usize;
                 for &(i, reverse) in items {
-                    match sheet.values[i] {
+                    match sheet.get(i) {
                         Some(x) => {
                             total += reverse.map_or(x, |c| c - x);
                             counted += 1;

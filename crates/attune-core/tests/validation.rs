@@ -284,3 +284,27 @@ fn lookup_tables_score_from_another_score() {
     assert_problem(&bad, "$.scores[3].lookup.score", ProblemKind::UnknownScore);
     assert_problem(&bad, "$.scores[3].lookup.table[0].value", ProblemKind::OutsideRange);
 }
+
+#[test]
+fn huge_option_values_are_refused_before_they_can_overflow() {
+    let d = edit(|d| {
+        d["response_sets"]["agree5"][0]["value"] = json!(i64::MAX);
+        d["response_sets"]["agree5"][1]["value"] = json!(i64::MIN);
+    });
+    assert_problem(&d, "$.response_sets.agree5[0].value", ProblemKind::BadResponseSet);
+    assert_problem(&d, "$.response_sets.agree5[1].value", ProblemKind::BadResponseSet);
+    let d = edit(|d| d["scores"][0]["reverse"]["rule"] = json!("-9223372036854775808 - x"));
+    assert_problem(&d, "$.scores[0].reverse.rule", ProblemKind::BadReverse);
+}
+
+#[test]
+fn deeply_nested_rules_are_problems_not_crashes() {
+    let deep = format!("{}a{} - b", "(".repeat(5000), ")".repeat(5000));
+    assert_problem(
+        &edit(|d| d["scores"][2]["expression"] = json!(deep)),
+        "$.scores[2].expression",
+        ProblemKind::BadRule,
+    );
+    let long = format!("{}item 3 >= 5", "-".repeat(100_000));
+    assert_problem(&edit(|d| d["flags"][0]["rule"] = json!(long)), "$.flags[0].rule", ProblemKind::BadRule);
+}
