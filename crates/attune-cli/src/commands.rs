@@ -165,17 +165,15 @@ fn no_positional(a: &Args) -> Result<(), CliError> {
     }
 }
 
-type Input = Box<dyn BufRead>;
+type Input = BufReader<Box<dyn Read>>;
 
 fn open_input(path: &Option<PathBuf>) -> Result<Input, CliError> {
-    match path {
-        None => Ok(Box::new(BufReader::with_capacity(64 * 1024, io::stdin()))),
-        Some(p) if p.as_os_str() == "-" => Ok(Box::new(BufReader::with_capacity(64 * 1024, io::stdin()))),
-        Some(p) => {
-            let f = File::open(p).map_err(|e| CliError::Input(format!("cannot read {}: {e}", p.display())))?;
-            Ok(Box::new(BufReader::with_capacity(64 * 1024, f)))
-        }
-    }
+    let source: Box<dyn Read> = match path {
+        None => Box::new(io::stdin()),
+        Some(p) if p.as_os_str() == "-" => Box::new(io::stdin()),
+        Some(p) => Box::new(File::open(p).map_err(|e| CliError::Input(format!("cannot read {}: {e}", p.display())))?),
+    };
+    Ok(BufReader::with_capacity(64 * 1024, source))
 }
 
 fn read_error(e: io::Error) -> CliError {
@@ -232,7 +230,9 @@ fn score(
         if input.read_until(b'\n', &mut line).map_err(read_error)? == 0 {
             break;
         }
-        let text = match std::str::from_utf8(&line) {
+        // A byte order mark at the start of a file is not part of the first request.
+        let bytes = line.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&line);
+        let text = match std::str::from_utf8(bytes) {
             Ok(t) => t.trim(),
             Err(e) => {
                 let outcome =
@@ -250,6 +250,11 @@ fn score(
                 // The line could not be read as a request, so it has no usable "id" either.
                 write_outcome(&mut out, None, &Outcome::Failed { instrument, error }, &mut buf)?;
             }
+        }
+        // Nothing more is buffered: the next read may wait on the caller (a pipe or FIFO used
+        // interactively), so hand over the answers given so far first.
+        if input.buffer().is_empty() {
+            out.flush()?;
         }
     }
     out.flush()?;

@@ -343,6 +343,49 @@ fn unknown_instruments_and_items_are_named() {
 }
 
 #[test]
+fn an_item_answered_twice_is_an_error_not_a_lost_answer() {
+    // Parsers keep the last of two equal keys: the critical item 9 answer would vanish.
+    let lines =
+        score(&[], format!("{{\"instrument\": \"phq9\", \"answers\": {{\"9\": 3, \"1\": 0, \"9\": null}}}}\n{GAD2}\n"));
+    assert_eq!(error_code(&lines[0]), "invalid_json");
+    assert!(lines[0]["error"]["message"].as_str().unwrap_or("").contains("item `9` is answered twice"), "{}", lines[0]);
+    assert_eq!(lines[1]["complete"], true);
+}
+
+#[test]
+fn a_byte_order_mark_is_not_part_of_the_first_request() {
+    let lines = score(&[], format!("\u{feff}{GAD2}\n{GAD2}\n"));
+    assert!(lines.iter().all(|l| l["scores"]["total"]["value"] == 3), "{lines:?}");
+}
+
+#[test]
+fn each_answer_is_written_before_the_next_request_is_awaited() {
+    // A caller that writes one request and waits for its result must get it while stdin stays open.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_attune"))
+        .arg("score")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("attune starts");
+    let mut stdin = child.stdin.take().expect("stdin");
+    writeln!(stdin, "{GAD2}").expect("write request");
+    stdin.flush().expect("flush");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx.recv_timeout(std::time::Duration::from_secs(20));
+    drop(stdin);
+    let status = child.wait().expect("attune exits");
+    let line = line.expect("the result arrived while stdin was still open");
+    assert!(line.contains("\"value\":3"), "{line}");
+    assert!(status.success());
+}
+
+#[test]
 fn the_request_id_is_echoed_first() {
     let out = run(
         &["score"],

@@ -15,12 +15,62 @@ use crate::score::ScoreResult;
 struct RawRequest {
     #[serde(default)]
     instrument: Option<Value>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "answers_without_duplicates")]
     answers: Option<Value>,
     #[serde(default)]
     context: Option<Value>,
     #[serde(default)]
     id: Option<Value>,
+}
+
+/// Reads `answers` like any JSON value, except that an object naming an item twice is an error:
+/// JSON parsers keep only the last of two equal keys, which could silently drop an answer (say a
+/// PHQ-9 item 9 of 3 followed by a `null`).
+fn answers_without_duplicates<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    use serde::de::{Error, MapAccess, SeqAccess, Visitor};
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Value;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an object of answers keyed by item id")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Value, A::Error> {
+            let mut out = Map::new();
+            while let Some((k, v)) = m.next_entry::<String, Value>()? {
+                if out.contains_key(&k) {
+                    return Err(A::Error::custom(format!("item `{k}` is answered twice")));
+                }
+                out.insert(k, v);
+            }
+            Ok(Value::Object(out))
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<Value, A::Error> {
+            let mut out = Vec::new();
+            while let Some(v) = s.next_element::<Value>()? {
+                out.push(v);
+            }
+            Ok(Value::Array(out))
+        }
+        fn visit_unit<E: Error>(self) -> Result<Value, E> {
+            Ok(Value::Null)
+        }
+        fn visit_bool<E: Error>(self, b: bool) -> Result<Value, E> {
+            Ok(Value::Bool(b))
+        }
+        fn visit_i64<E: Error>(self, n: i64) -> Result<Value, E> {
+            Ok(Value::from(n))
+        }
+        fn visit_u64<E: Error>(self, n: u64) -> Result<Value, E> {
+            Ok(Value::from(n))
+        }
+        fn visit_f64<E: Error>(self, n: f64) -> Result<Value, E> {
+            Ok(Value::from(n))
+        }
+        fn visit_str<E: Error>(self, s: &str) -> Result<Value, E> {
+            Ok(Value::from(s))
+        }
+    }
+    d.deserialize_any(V).map(Some)
 }
 
 /// The outcome of one request: a result, or an error naming the instrument when it is known.
@@ -87,7 +137,7 @@ impl Request {
         let raw: RawRequest = match serde_json::from_str(json) {
             Ok(r) => r,
             Err(e) => {
-                let what = if e.is_data() { "a request must be a JSON object" } else { "not valid JSON" };
+                let what = if e.is_data() { "invalid request" } else { "not valid JSON" };
                 return Err((default_instrument.map(str::to_string), ScoreError::invalid_json(format!("{what}: {e}"))));
             }
         };
