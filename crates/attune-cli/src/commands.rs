@@ -176,8 +176,40 @@ fn open_input(path: &Option<PathBuf>) -> Result<Input, CliError> {
     Ok(BufReader::with_capacity(64 * 1024, source))
 }
 
-fn read_error(e: io::Error) -> CliError {
-    CliError::Input(format!("cannot read input: {e}"))
+const BOM: &[u8] = "\u{feff}".as_bytes();
+
+/// JSON Lines input, as `score` and `group` read it: blank lines are skipped, a byte order mark is
+/// not part of a request, and a line that is not UTF-8 is reported as that line's error.
+struct JsonLines {
+    input: Input,
+    line: Vec<u8>,
+}
+
+impl JsonLines {
+    fn new(input: Input) -> Self {
+        JsonLines { input, line: Vec::with_capacity(1024) }
+    }
+
+    /// The next non-blank line, trimmed; `Err` with a message when it is not UTF-8.
+    fn next_line(&mut self) -> Result<Option<Result<&str, String>>, CliError> {
+        loop {
+            self.line.clear();
+            let read = self.input.read_until(b'\n', &mut self.line);
+            if read.map_err(|e| CliError::Input(format!("cannot read input: {e}")))? == 0 {
+                return Ok(None);
+            }
+            if !self.line.trim_ascii().is_empty() && self.line.trim_ascii() != BOM {
+                break;
+            }
+        }
+        let bytes = self.line.strip_prefix(BOM).unwrap_or(&self.line);
+        Ok(Some(std::str::from_utf8(bytes).map(str::trim).map_err(|e| format!("the line is not UTF-8: {e}"))))
+    }
+
+    /// Whether everything read so far has been handed out, so the next read may wait on the caller.
+    fn drained(&self) -> bool {
+        self.input.buffer().is_empty()
+    }
 }
 
 /// Writes an outcome as one line, with the request's `id` first when it has one.
@@ -203,7 +235,7 @@ pub fn write_outcome(
 }
 
 fn score(
-    mut input: Input,
+    input: Input,
     csv: bool,
     instrument: Option<&str>,
     id_column: Option<&str>,
@@ -223,27 +255,17 @@ fn score(
         out.flush()?;
         return Ok(ExitCode::SUCCESS);
     }
-    let mut line = Vec::with_capacity(1024);
+    let mut lines = JsonLines::new(input);
     let mut buf = Vec::with_capacity(1024);
-    loop {
-        line.clear();
-        if input.read_until(b'\n', &mut line).map_err(read_error)? == 0 {
-            break;
-        }
-        // A byte order mark at the start of a file is not part of the first request.
-        let bytes = line.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&line);
-        let text = match std::str::from_utf8(bytes) {
-            Ok(t) => t.trim(),
-            Err(e) => {
-                let outcome =
-                    Outcome::Failed { instrument: None, error: invalid_json(format!("the line is not UTF-8: {e}")) };
+    while let Some(line) = lines.next_line()? {
+        let text = match line {
+            Ok(text) => text,
+            Err(message) => {
+                let outcome = Outcome::Failed { instrument: None, error: ScoreError::invalid_json(message) };
                 write_outcome(&mut out, None, &outcome, &mut buf)?;
                 continue;
             }
         };
-        if text.is_empty() {
-            continue;
-        }
         match Request::parse(text, None) {
             Ok(req) => write_outcome(&mut out, req.id.as_ref(), &req.score(catalog), &mut buf)?,
             Err((instrument, error)) => {
@@ -253,7 +275,7 @@ fn score(
         }
         // Nothing more is buffered: the next read may wait on the caller (a pipe or FIFO used
         // interactively), so hand over the answers given so far first.
-        if input.buffer().is_empty() {
+        if lines.drained() {
             out.flush()?;
         }
     }
@@ -261,11 +283,7 @@ fn score(
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn invalid_json(message: String) -> ScoreError {
-    ScoreError::InvalidJson { message }
-}
-
-fn group(mut input: Input, id: &str, min_n: Option<&str>, mut out: impl Write) -> Result<ExitCode, CliError> {
+fn group(input: Input, id: &str, min_n: Option<&str>, mut out: impl Write) -> Result<ExitCode, CliError> {
     let fail = |out: &mut dyn Write, member: Option<usize>, error: ScoreError| -> Result<ExitCode, CliError> {
         let body = attune_core::ErrorBody { error: &error, member };
         // Written by hand so `instrument` comes first, as in every other error object.
@@ -294,20 +312,15 @@ fn group(mut input: Input, id: &str, min_n: Option<&str>, mut out: impl Write) -
         },
     };
     let mut group = Group::new(inst, min_n).map_err(|e| CliError::Usage(e.to_string()))?;
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        if input.read_until(b'\n', &mut line).map_err(read_error)? == 0 {
-            break;
-        }
-        let Ok(text) = std::str::from_utf8(&line) else {
-            let member = group.skip_member();
-            return fail(&mut out, Some(member), invalid_json("the line is not UTF-8".into()));
+    let mut lines = JsonLines::new(input);
+    while let Some(line) = lines.next_line()? {
+        let text = match line {
+            Ok(text) => text,
+            Err(message) => {
+                let member = group.skip_member();
+                return fail(&mut out, Some(member), ScoreError::invalid_json(message));
+            }
         };
-        let text = text.trim();
-        if text.is_empty() {
-            continue;
-        }
         match Request::parse(text, Some(id)) {
             Ok(req) => {
                 if let Err(e) = group.add_json(&req.answers) {

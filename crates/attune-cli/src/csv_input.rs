@@ -7,7 +7,7 @@ use std::io::{BufRead, Write};
 use attune_core::{Catalog, Outcome, Request, ScoreError};
 use serde_json::{Map, Number, Value};
 
-use crate::commands::{invalid_json, write_outcome, CliError};
+use crate::commands::{write_outcome, CliError};
 
 pub struct CsvScorer<R: BufRead> {
     reader: csv::Reader<R>,
@@ -71,7 +71,7 @@ impl<R: BufRead> CsvScorer<R> {
                 Err(e) if !matches!(e.kind(), csv::ErrorKind::Io(_)) => {
                     let outcome = Outcome::Failed {
                         instrument: self.instrument.clone(),
-                        error: invalid_json(format!("bad CSV row: {e}")),
+                        error: ScoreError::invalid_json(format!("bad CSV row: {e}")),
                     };
                     write_outcome(out, None, &outcome, &mut buf)?;
                 }
@@ -85,16 +85,16 @@ impl<R: BufRead> CsvScorer<R> {
             (Some(fixed), Some(cell)) if !cell.is_empty() && cell != fixed => {
                 return Err((
                     Some(cell.to_string()),
-                    invalid_json(format!("row is for `{cell}` but --instrument is `{fixed}`")),
+                    ScoreError::invalid_json(format!("row is for `{cell}` but --instrument is `{fixed}`")),
                 ));
             }
             (Some(fixed), _) => fixed.clone(),
             (None, Some(cell)) if !cell.is_empty() => cell.to_string(),
-            (None, _) => return Err((None, invalid_json("the row's `instrument` cell is empty".into()))),
+            (None, _) => return Err((None, ScoreError::invalid_json("the row's `instrument` cell is empty"))),
         };
         if record.len() > self.headers.len() {
             let msg = format!("the row has {} cells but the header has {} columns", record.len(), self.headers.len());
-            return Err((Some(instrument), invalid_json(msg)));
+            return Err((Some(instrument), ScoreError::invalid_json(msg)));
         }
         let mut answers = Map::new();
         for (c, cell) in record.iter().enumerate() {

@@ -97,11 +97,13 @@ impl ScoreError {
         }
     }
 
-    pub(crate) fn invalid_json(message: impl Into<String>) -> Self {
+    /// An `invalid_json` error with this message.
+    pub fn invalid_json(message: impl Into<String>) -> Self {
         ScoreError::InvalidJson { message: message.into() }
     }
 
-    pub(crate) fn invalid_context(message: impl Into<String>) -> Self {
+    /// An `invalid_context` error with this message.
+    pub fn invalid_context(message: impl Into<String>) -> Self {
         ScoreError::InvalidContext { message: message.into() }
     }
 }

@@ -121,16 +121,9 @@ impl Request {
     pub fn parse(json: &str, default_instrument: Option<&str>) -> Result<Request, (Option<String>, ScoreError)> {
         // serde would also accept a JSON array as a struct in tuple form: only objects are requests.
         if !json.trim_start().starts_with('{') {
-            let what = if serde_json::from_str::<serde::de::IgnoredAny>(json).is_ok() {
-                "a request must be a JSON object".to_string()
-            } else {
-                format!(
-                    "not valid JSON: {}",
-                    serde_json::from_str::<serde::de::IgnoredAny>(json)
-                        .err()
-                        .map(|e| e.to_string())
-                        .unwrap_or_default()
-                )
+            let what = match serde_json::from_str::<serde::de::IgnoredAny>(json) {
+                Ok(_) => "a request must be a JSON object".to_string(),
+                Err(e) => format!("not valid JSON: {e}"),
             };
             return Err((default_instrument.map(str::to_string), ScoreError::invalid_json(what)));
         }

@@ -170,14 +170,7 @@ impl Instrument {
             let allowed = &self.items[i].values;
             match as_integer(v) {
                 Some(x) if allowed.contains(&x) => values[i] = Some(x),
-                _ => {
-                    let list: Vec<String> = allowed.iter().map(i64::to_string).collect();
-                    return Err(ScoreError::InvalidValue {
-                        item: id.clone(),
-                        found: show_value(v),
-                        allowed: list.join(", "),
-                    });
-                }
+                _ => return Err(self.invalid_value(i, id, show_value(v))),
             }
         }
         Ok(AnswerSheet { values })
@@ -194,16 +187,16 @@ impl Instrument {
                 return Err(ScoreError::UnknownItem { item: id.to_string() });
             };
             if !self.items[i].values.contains(&x) {
-                let list: Vec<String> = self.items[i].values.iter().map(i64::to_string).collect();
-                return Err(ScoreError::InvalidValue {
-                    item: id.to_string(),
-                    found: x.to_string(),
-                    allowed: list.join(", "),
-                });
+                return Err(self.invalid_value(i, id, x.to_string()));
             }
             values[i] = Some(x);
         }
         Ok(AnswerSheet { values })
+    }
+
+    fn invalid_value(&self, i: usize, id: &str, found: String) -> ScoreError {
+        let allowed: Vec<String> = self.items[i].values.iter().map(i64::to_string).collect();
+        ScoreError::InvalidValue { item: id.to_string(), found, allowed: allowed.join(", ") }
     }
 
     /// Validates the context: absent or `null` is empty; otherwise it must be an object whose
