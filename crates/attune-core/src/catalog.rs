@@ -11,43 +11,44 @@ use crate::instrument::Instrument;
 use crate::model::{LicenceStatus, Translation};
 use crate::problem::Problem;
 
-/// `(file name, JSON)` of every embedded definition usable commercially.
+/// `(file name, JSON)` of every embedded definition usable commercially. The embedded copies are
+/// minified and leave out the reference vectors (see `build.rs`); the files in `instruments/` keep them.
 const OPEN: &[(&str, &str)] = &[
-    ("cage.json", include_str!("../instruments/cage.json")),
-    ("cageaid.json", include_str!("../instruments/cageaid.json")),
-    ("decisional-balance-alcohol.json", include_str!("../instruments/decisional-balance-alcohol.json")),
-    ("decisional-balance-drug.json", include_str!("../instruments/decisional-balance-drug.json")),
-    ("gad2.json", include_str!("../instruments/gad2.json")),
-    ("gad7.json", include_str!("../instruments/gad7.json")),
-    ("gcqs.json", include_str!("../instruments/gcqs.json")),
-    ("hope-adult.json", include_str!("../instruments/hope-adult.json")),
-    ("hope-state.json", include_str!("../instruments/hope-state.json")),
-    ("ipip-ei.json", include_str!("../instruments/ipip-ei.json")),
-    ("phq2.json", include_str!("../instruments/phq2.json")),
-    ("phq9.json", include_str!("../instruments/phq9.json")),
-    ("rulers.json", include_str!("../instruments/rulers.json")),
-    ("socrates8a.json", include_str!("../instruments/socrates8a.json")),
-    ("socrates8d.json", include_str!("../instruments/socrates8d.json")),
-    ("sseit.json", include_str!("../instruments/sseit.json")),
-    ("ucla3.json", include_str!("../instruments/ucla3.json")),
-    ("urica.json", include_str!("../instruments/urica.json")),
-    ("wleis.json", include_str!("../instruments/wleis.json")),
+    ("cage.json", include_str!(concat!(env!("OUT_DIR"), "/catalog/cage.json"))),
+    ("cageaid.json", include_str!(concat!(env!("OUT_DIR"), "/catalog/cageaid.json"))),
+    ("decisional-balance-alcohol.json", include_str!(concat!(env!("OUT_DIR"), "/catalog/decisional-balance-alcohol.json"))),
+    ("decisional-balance-drug.json", include_str!(concat!(env!("OUT_DIR"), "/catalog/decisional-balance-drug.json"))),
+    ("gad2.json", include_str!(concat!(env!("OUT_DIR"), "/catalog/gad2.json"))),
+    ("gad7.json", include_str!(concat!(env!("OUT_DIR"), "/catalog/gad7.json"))),
+    ("gcqs.json", include_str!(concat!(env!("OUT_DIR"), "/catalog/gcqs.json"))),
+    ("hope-adult.json", include_str!(concat!(env!("OUT_DIR"), "/catalog/hope-adult.json"))),
+    ("hope-state.json", include_str!(concat!(env!("OUT_DIR"), "/catalog/hope-state.json"))),
+    ("ipip-ei.json", include_str!(concat!(env!("OUT_DIR"), "/catalog/ipip-ei.json"))),
+    ("phq2.json", include_str!(concat!(env!("OUT_DIR"), "/catalog/phq2.json"))),
+    ("phq9.json", include_str!(concat!(env!("OUT_DIR"), "/catalog/phq9.json"))),
+    ("rulers.json", include_str!(concat!(env!("OUT_DIR"), "/catalog/rulers.json"))),
+    ("socrates8a.json", include_str!(concat!(env!("OUT_DIR"), "/catalog/socrates8a.json"))),
+    ("socrates8d.json", include_str!(concat!(env!("OUT_DIR"), "/catalog/socrates8d.json"))),
+    ("sseit.json", include_str!(concat!(env!("OUT_DIR"), "/catalog/sseit.json"))),
+    ("ucla3.json", include_str!(concat!(env!("OUT_DIR"), "/catalog/ucla3.json"))),
+    ("urica.json", include_str!(concat!(env!("OUT_DIR"), "/catalog/urica.json"))),
+    ("wleis.json", include_str!(concat!(env!("OUT_DIR"), "/catalog/wleis.json"))),
 ];
 
 /// Definitions whose licence allows only non-commercial use.
 #[cfg(feature = "non-commercial")]
 const NON_COMMERCIAL: &[(&str, &str)] = &[
-    ("audit.json", include_str!("../instruments/audit.json")),
-    ("auditc.json", include_str!("../instruments/auditc.json")),
-    ("dast10.json", include_str!("../instruments/dast10.json")),
+    ("audit.json", include_str!(concat!(env!("OUT_DIR"), "/catalog/audit.json"))),
+    ("auditc.json", include_str!(concat!(env!("OUT_DIR"), "/catalog/auditc.json"))),
+    ("dast10.json", include_str!(concat!(env!("OUT_DIR"), "/catalog/dast10.json"))),
 ];
 #[cfg(not(feature = "non-commercial"))]
 const NON_COMMERCIAL: &[(&str, &str)] = &[];
 
 /// Verified translations: `(path, JSON)`.
 const TRANSLATIONS: &[(&str, &str)] = &[
-    ("translations/es/phq2.json", include_str!("../instruments/translations/es/phq2.json")),
-    ("translations/es/phq9.json", include_str!("../instruments/translations/es/phq9.json")),
+    ("translations/es/phq2.json", include_str!(concat!(env!("OUT_DIR"), "/catalog/translations/es/phq2.json"))),
+    ("translations/es/phq9.json", include_str!(concat!(env!("OUT_DIR"), "/catalog/translations/es/phq9.json"))),
 ];
 
 /// A set of instruments, sorted by id.
@@ -68,6 +69,7 @@ pub struct LoadError {
 
 /// One line of `attune catalog`: what an instrument is and what its licence allows.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
 pub struct Summary<'a> {
     /// Instrument id.
     pub id: &'a str,

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 /// An instrument definition exactly as written in its JSON file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
 pub struct Definition {
     /// Stable lowercase id used in APIs, the CLI and URLs (`"phq9"`).
     pub id: String,
@@ -47,6 +48,7 @@ pub struct Definition {
     pub context: Option<BTreeMap<String, ContextSpec>>,
     /// LOINC codes where verified.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "typescript", tsify(type = "unknown"))]
     pub loinc: Option<Value>,
     /// Decisions, caveats and what could not be verified.
     #[serde(default)]
@@ -58,6 +60,7 @@ pub struct Definition {
 
 /// Licence status of an instrument's wording and use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
 #[serde(rename_all = "kebab-case")]
 pub enum LicenceStatus {
     /// No permission needed.
@@ -87,6 +90,7 @@ impl LicenceStatus {
 
 /// The licence block of a definition.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
 pub struct License {
     /// Licence status.
     pub status: LicenceStatus,
@@ -101,6 +105,7 @@ pub struct License {
 
 /// One response option: the published value and its label (null when the host supplies it).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
 pub struct ResponseOption {
     /// The published value, the number an answer carries.
     pub value: i64,
@@ -111,6 +116,7 @@ pub struct ResponseOption {
 
 /// One item of the instrument.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
 pub struct Item {
     /// 1-based item number as a string.
     pub id: String,
@@ -137,6 +143,7 @@ fn is_true(b: &bool) -> bool {
 
 /// How a score is computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
 #[serde(rename_all = "kebab-case")]
 pub enum Method {
     /// Sum of the (reversed where keyed) item values.
@@ -151,6 +158,7 @@ pub enum Method {
 
 /// One score of the instrument.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
 pub struct ScoreDef {
     /// Score id, used as the key in results.
     pub id: String,
@@ -185,6 +193,7 @@ pub struct ScoreDef {
 
 /// Reverse keying of some items of a score.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
 pub struct Reverse {
     /// Reverse-keyed items.
     pub items: Vec<String>,
@@ -194,6 +203,7 @@ pub struct Reverse {
 
 /// A lookup table from another score's value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
 pub struct Lookup {
     /// The score whose value is looked up.
     pub score: String,
@@ -203,6 +213,7 @@ pub struct Lookup {
 
 /// One row of a lookup table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
 pub struct LookupRow {
     /// Lowest source value of the row (inclusive).
     pub min: f64,
@@ -214,6 +225,7 @@ pub struct LookupRow {
 
 /// Missing-data rules of the reference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
 #[serde(rename_all = "kebab-case")]
 pub enum MissingRule {
     /// Any missing item makes the score null.
@@ -226,6 +238,7 @@ pub enum MissingRule {
 
 /// A score's missing-data rule.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
 pub struct MissingDef {
     /// The rule.
     pub rule: MissingRule,
@@ -239,6 +252,7 @@ pub struct MissingDef {
 
 /// An interpretive band.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
 pub struct Band {
     /// Band id, reported in results.
     pub id: String,
@@ -253,6 +267,7 @@ pub struct Band {
 
 /// A cut-off.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
 pub struct Cutoff {
     /// Cut-off id, reported in results when met.
     pub id: String,
@@ -268,6 +283,7 @@ pub struct Cutoff {
 
 /// A flag.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
 pub struct FlagDef {
     /// Flag id, reported in results when raised.
     pub id: String,
@@ -288,6 +304,7 @@ pub struct FlagDef {
 
 /// Skip logic (AUDIT).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
 pub struct SkipLogic {
     /// The instruction in words.
     #[serde(default)]
@@ -307,6 +324,7 @@ pub struct SkipLogic {
 
 /// One skip rule.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
 pub struct SkipRule {
     /// Condition over answers (`"item 1 = 0"`).
     pub when: String,
@@ -316,6 +334,7 @@ pub struct SkipRule {
 
 /// A context key a rule reads.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
 pub struct ContextSpec {
     /// Allowed values.
     pub values: Vec<String>,
@@ -329,21 +348,26 @@ pub struct ContextSpec {
 
 /// A reference vector: answers (and context) with the exact expected result or error code.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
 pub struct TestVector {
     /// What the vector checks.
     #[serde(default)]
     pub note: Option<String>,
     /// Answers keyed by item id.
+    #[cfg_attr(feature = "typescript", tsify(type = "unknown"))]
     pub answers: Value,
     /// Context, when the vector carries one (may deliberately be a non-object).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "typescript", tsify(type = "unknown"))]
     pub context: Option<Value>,
     /// Expected `scores`/`flags`/`complete`, or `error` with a `code`.
+    #[cfg_attr(feature = "typescript", tsify(type = "unknown"))]
     pub expected: Value,
 }
 
 /// Verified wording of an instrument in another language.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
 pub struct Translation {
     /// Instrument id.
     pub instrument: String,

@@ -1,0 +1,304 @@
+//! # attune-wasm
+//!
+//! Attune's JavaScript API (npm package `attune`): the scoring core compiled to WebAssembly. It holds
+//! bindings only; every rule lives in `attune-core`.
+//!
+//! Values cross the boundary as JSON text: JavaScript's own `JSON.stringify` turns the caller's value
+//! into text, `attune-core` parses and checks it exactly as the CLI does, and the result goes back
+//! through `JSON.parse`. Two native calls per request (or per batch of 1,024 in `scoreMany`) are
+//! faster than walking objects property by property across the boundary, and the checks are the
+//! same code as everywhere else. One thing `JSON.stringify` would lose is kept: a number that is not
+//! finite (`NaN`, `Infinity`) would become `null`, which means "unanswered"; it is passed on as text
+//! instead, so it is rejected as an invalid value.
+//!
+//! Nothing a caller passes can panic the module (a panic would abort the whole instance): every
+//! failure is a thrown `AttuneError` with a `code`.
+
+use attune_core::{Catalog, ErrorCode as CoreCode, Group, Outcome, Request, ScoreError};
+use js_sys::{Array, JsString, Reflect, JSON};
+use serde::Serialize;
+use serde_json::value::RawValue;
+use tsify::Ts;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+mod types;
+
+pub use types::{
+    CatalogOptions, ErrorBody, ErrorCode, GroupOptions, GroupStats, InstrumentDefinition, ItemStats, MemberAnswers,
+    ScoreFailure, ScoreOutcome, ScoreRequest, ScoreResult, ScoreStats, ScoreValue,
+};
+
+/// Longest JSON text accepted for one value (one request, one definition, one group), in UTF-16
+/// code units. A real request is under a kilobyte; this only keeps a runaway value from exhausting
+/// the module's memory.
+pub const MAX_JSON_LEN: u32 = 16 << 20;
+
+/// Requests scored per round trip in `scoreMany`.
+const CHUNK: u32 = 1024;
+
+#[wasm_bindgen(typescript_custom_section)]
+const ATTUNE_ERROR: &str = r#"
+/**
+ * Thrown by every function of the API for input it cannot accept. Nothing is scored from bad input.
+ *
+ * ```ts
+ * try { score(req) } catch (e) { if (isAttuneError(e) && e.code === "invalid_value") console.log(e.item) }
+ * ```
+ */
+export interface AttuneError extends Error {
+    name: "AttuneError";
+    /** Stable, machine-readable code. */
+    code: ErrorCode;
+    /** The item concerned, when there is one. */
+    item?: string;
+    /** `groupStats`: the 0-based position of the member whose answers were rejected. */
+    member?: number;
+}
+"#;
+
+#[wasm_bindgen(inline_js = "export function toJson(v) {
+  return JSON.stringify(v, (k, x) => typeof x === 'number' && !Number.isFinite(x) ? String(x) : x);
+}")]
+extern "C" {
+    /// `JSON.stringify`, keeping non-finite numbers as text so that they cannot pass for `null`.
+    #[wasm_bindgen(catch, js_name = toJson)]
+    fn to_json(value: &JsValue) -> Result<JsValue, JsValue>;
+}
+
+/// Builds the thrown `AttuneError`.
+fn attune_error(code: CoreCode, message: &str, item: Option<&str>, member: Option<usize>) -> JsValue {
+    let err = js_sys::Error::new(message);
+    err.set_name("AttuneError");
+    // Setting a property on a fresh Error object cannot fail; the results are ignored on purpose.
+    let _ = Reflect::set(&err, &"code".into(), &code.as_str().into());
+    if let Some(item) = item {
+        let _ = Reflect::set(&err, &"item".into(), &item.into());
+    }
+    if let Some(member) = member {
+        let _ = Reflect::set(&err, &"member".into(), &JsValue::from_f64(member as f64));
+    }
+    err.into()
+}
+
+fn score_error(e: &ScoreError) -> JsValue {
+    attune_error(e.code(), &e.to_string(), e.item(), None)
+}
+
+fn invalid_json(message: &str) -> JsValue {
+    attune_error(CoreCode::InvalidJson, message, None, None)
+}
+
+/// A description of a JavaScript error or value, for messages.
+fn describe(e: &JsValue) -> String {
+    match e.dyn_ref::<js_sys::Error>() {
+        Some(err) => String::from(err.message()),
+        None => e.as_string().unwrap_or_else(|| "unknown error".to_string()),
+    }
+}
+
+/// The JSON text of a JavaScript value; `what` names it in error messages.
+fn json_text(value: &JsValue, what: &str) -> Result<String, String> {
+    let text = to_json(value).map_err(|e| format!("{what} cannot be read as JSON: {}", describe(&e)))?;
+    let Some(s) = text.dyn_ref::<JsString>() else {
+        return Err(format!("{what} must be a JSON value, not {}", value.js_typeof().as_string().unwrap_or_default()));
+    };
+    if s.length() > MAX_JSON_LEN {
+        return Err(format!("{what} is larger than {} MiB of JSON", MAX_JSON_LEN >> 20));
+    }
+    Ok(String::from(s))
+}
+
+/// Parses JSON text made by `serde_json` into a JavaScript value.
+fn from_json(text: &str) -> Result<JsValue, JsValue> {
+    JSON::parse(text).map_err(|e| invalid_json(&describe(&e)))
+}
+
+fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
+    let text = serde_json::to_string(value).map_err(|e| invalid_json(&e.to_string()))?;
+    from_json(&text)
+}
+
+/// A string argument, or an `AttuneError` naming it.
+fn string_arg(value: &JsValue, what: &str) -> Result<String, JsValue> {
+    value.as_string().ok_or_else(|| invalid_json(&format!("{what} must be a string")))
+}
+
+/// Scores one response.
+///
+/// Throws an `AttuneError` (`unknown_instrument`, `unknown_item`, `invalid_value`,
+/// `invalid_context` or `invalid_json`) when the request cannot be scored.
+#[wasm_bindgen]
+pub fn score(request: Ts<ScoreRequest>) -> Result<Ts<ScoreResult>, JsValue> {
+    let text = json_text(&request.js_value(), "the request").map_err(|m| invalid_json(&m))?;
+    let req = Request::parse(&text, None).map_err(|(_, e)| score_error(&e))?;
+    match req.score(Catalog::embedded()) {
+        Outcome::Scored(result) => Ok(Ts::new_unchecked(to_js(&result)?)),
+        Outcome::Failed { error, .. } => Err(score_error(&error)),
+    }
+}
+
+/// Scores many responses at once. Each element of the returned array is the result of the
+/// request at the same position, or a `ScoreFailure` (`{ instrument, error: { code, item?,
+/// message } }`) when that request cannot be scored; one bad request does not stop the others.
+/// Throws an `AttuneError` only when `requests` is not an array.
+#[wasm_bindgen(js_name = scoreMany, unchecked_return_type = "ScoreOutcome[]")]
+pub fn score_many(#[wasm_bindgen(unchecked_param_type = "ScoreRequest[]")] requests: JsValue) -> Result<JsValue, JsValue> {
+    if !Array::is_array(&requests) {
+        return Err(invalid_json("scoreMany takes an array of requests"));
+    }
+    let requests: &Array = requests.unchecked_ref();
+    let n = requests.length();
+    let out = Array::new_with_length(n);
+    let catalog = Catalog::embedded();
+    let mut buf = String::new();
+    let mut start = 0;
+    while start < n {
+        let end = n.min(start + CHUNK);
+        buf.clear();
+        buf.push('[');
+        match json_text(&requests.slice(start, end), "the batch") {
+            Ok(text) => score_batch(catalog, &text, &mut buf),
+            // A value in the batch that JSON cannot hold (a BigInt, a cycle) or a batch too large:
+            // take the requests one by one so that only the bad ones fail.
+            Err(_) => {
+                for k in start..end {
+                    if k > start {
+                        buf.push(',');
+                    }
+                    let outcome = match json_text(&requests.get(k), "the request") {
+                        Ok(text) => attune_core::score_json(catalog, &text),
+                        Err(m) => Outcome::Failed { instrument: None, error: ScoreError::invalid_json(m) },
+                    };
+                    push_json(&mut buf, &outcome);
+                }
+            }
+        }
+        buf.push(']');
+        let scored: Array = from_json(&buf)?.unchecked_into();
+        for k in start..end {
+            out.set(k, scored.get(k - start));
+        }
+        start = end;
+    }
+    Ok(out.into())
+}
+
+/// Scores a JSON array of requests, writing the outcomes (without brackets) to `buf`.
+fn score_batch(catalog: &Catalog, text: &str, buf: &mut String) {
+    // The text comes from JSON.stringify of an array, so it is a JSON array.
+    let Ok(requests) = serde_json::from_str::<Vec<&RawValue>>(text) else {
+        return;
+    };
+    for (k, req) in requests.iter().enumerate() {
+        if k > 0 {
+            buf.push(',');
+        }
+        push_json(buf, &attune_core::score_json(catalog, req.get()));
+    }
+}
+
+fn push_json(buf: &mut String, outcome: &Outcome<'_>) {
+    // Writing to a String cannot fail, and every outcome serializes.
+    if let Ok(s) = serde_json::to_string(outcome) {
+        buf.push_str(&s);
+    }
+}
+
+/// Summaries of the catalog's instruments, sorted by id: id, name, domain, licence status,
+/// whether the wording is bundled, items, scores, critical flags, languages and citation.
+/// `{ commercial: true }` leaves out instruments whose licence allows only non-commercial use.
+#[wasm_bindgen(unchecked_return_type = "Summary[]")]
+pub fn catalog(options: Option<Ts<CatalogOptions>>) -> Result<JsValue, JsValue> {
+    let options = match options {
+        Some(o) => o.to_rust().map_err(|e| invalid_json(&format!("catalog options: {e}")))?,
+        None => CatalogOptions::default(),
+    };
+    if options.commercial == Some(true) {
+        to_js(&Catalog::embedded().commercial_use().summaries())
+    } else {
+        to_js(&Catalog::embedded().summaries())
+    }
+}
+
+/// The full definition of one instrument, with its translations.
+/// Throws `unknown_instrument` for an id not in the catalog.
+#[wasm_bindgen]
+pub fn instrument(
+    #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
+) -> Result<Ts<InstrumentDefinition>, JsValue> {
+    let id = string_arg(&id, "the instrument id")?;
+    let inst = Catalog::embedded().get(&id).ok_or_else(|| score_error(&ScoreError::UnknownInstrument { id }))?;
+    #[derive(Serialize)]
+    struct Full<'a> {
+        #[serde(flatten)]
+        definition: &'a attune_core::Definition,
+        translations: &'a [attune_core::Translation],
+    }
+    let full = Full { definition: inst.definition(), translations: inst.translations() };
+    Ok(Ts::new_unchecked(to_js(&full)?))
+}
+
+/// Group statistics for one instrument over members' answers, as in
+/// `shared/instruments/group-statistics.md`: per score n, mean, SD, min, max and r_wg / r_wg(j),
+/// per item the answer counts, all suppressed below `minN` members (default 3).
+/// Throws an `AttuneError` with `member` set when a member's answers are rejected.
+#[wasm_bindgen(js_name = groupStats)]
+pub fn group_stats(
+    #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "MemberAnswers[]")] members: JsValue,
+    options: Option<Ts<GroupOptions>>,
+) -> Result<Ts<GroupStats>, JsValue> {
+    let id = string_arg(&id, "the instrument id")?;
+    let inst = Catalog::embedded().get(&id).ok_or_else(|| score_error(&ScoreError::UnknownInstrument { id }))?;
+    let min_n = match options {
+        Some(o) => o
+            .to_rust()
+            .map_err(|e| attune_error(CoreCode::InvalidContext, &format!("groupStats options: {e}"), None, None))?
+            .min_n
+            .map_or(attune_core::DEFAULT_MIN_N, |n| n as usize),
+        None => attune_core::DEFAULT_MIN_N,
+    };
+    let mut group = Group::new(inst, min_n).map_err(|e| score_error(&e))?;
+    if !Array::is_array(&members) {
+        return Err(invalid_json("groupStats takes an array of members' answers"));
+    }
+    let text = json_text(&members, "the members' answers").map_err(|m| invalid_json(&m))?;
+    let members: Vec<serde_json::Value> = serde_json::from_str(&text).map_err(|e| invalid_json(&e.to_string()))?;
+    for (k, answers) in members.iter().enumerate() {
+        let answers = answers.as_object().ok_or_else(|| {
+            attune_error(
+                CoreCode::InvalidJson,
+                &format!("member {k}: answers must be an object keyed by item id"),
+                None,
+                Some(k),
+            )
+        })?;
+        group.add_json(answers).map_err(|e| {
+            attune_error(e.error.code(), &e.to_string(), e.error.item(), Some(e.member))
+        })?;
+    }
+    Ok(Ts::new_unchecked(to_js(&group.finish())?))
+}
+
+/// Checks an instrument definition (JSON text, or the parsed object) and returns every problem
+/// with its JSON path; an empty array means the definition is valid. Text is better than an object:
+/// only text shows a key written twice.
+#[wasm_bindgen(js_name = validateDefinition, unchecked_return_type = "Problem[]")]
+pub fn validate_definition(
+    #[wasm_bindgen(unchecked_param_type = "string | object")] definition: JsValue,
+) -> Result<JsValue, JsValue> {
+    let text = match definition.as_string() {
+        Some(s) if s.len() <= MAX_JSON_LEN as usize * 3 => s,
+        Some(_) => return Err(invalid_json("the definition is too large")),
+        None if definition.is_object() => json_text(&definition, "the definition").map_err(|m| invalid_json(&m))?,
+        None => return Err(invalid_json("validateDefinition takes JSON text or an object")),
+    };
+    to_js(&attune_core::validate_definition(&text))
+}
+
+/// The version of Attune's scoring core.
+#[wasm_bindgen]
+pub fn version() -> String {
+    attune_core::VERSION.to_string()
+}
