@@ -11,13 +11,19 @@ use anyhow::{bail, Context, Result};
 use serde_json::Value;
 use xshell::{cmd, Shell};
 
+mod web;
+
 const HELP: &str = "\
 cargo xtask <job>
 
 JOBS:
     test     Everything CI runs: rustfmt check, clippy (warnings denied), every test and doctest,
-             the commercial build (no non-commercial instruments), and attune-core checked for
-             wasm32. Installs the rustup components and target it needs.
+             the commercial build (no non-commercial instruments), the JavaScript API in headless
+             Chromium (wasm-bindgen-test), and the npm package packed and installed into a Node, a
+             Vite and a plain static project (Playwright, Debian's Chromium). Installs what it needs:
+             rustup components and target, Chromium (apt), wasm-bindgen-cli, npm lockfiles.
+    npm      Builds the npm package `attune` into crates/attune-wasm/npm/ and packs it into
+             target/npm/.
     bench    Criterion benchmarks of the scoring core and the CLI end to end on a million JSON
              Lines (lines/s and peak memory); prints a table and writes target/bench/report.md.
              `bench --skip-criterion` reruns only the CLI part and reuses the last estimates.
@@ -30,6 +36,7 @@ fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("test") => test(&sh),
+        Some("npm") => web::build_npm(&sh).map(drop),
         Some("bench") => bench(&sh, args.iter().any(|a| a == "--skip-criterion")),
         None | Some("help" | "--help" | "-h") => {
             print!("{HELP}");
@@ -44,6 +51,13 @@ fn workspace_root() -> PathBuf {
         .parent()
         .expect("xtask lives one level below the workspace root")
         .to_path_buf()
+}
+
+/// The clinical reference: `ATTUNE_REFERENCE_DIR`, or `shared/instruments` beside the checkout.
+fn reference_dir() -> PathBuf {
+    std::env::var_os("ATTUNE_REFERENCE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("../shared/instruments"))
 }
 
 fn step(name: &str) {
@@ -79,6 +93,9 @@ fn test(sh: &Shell) -> Result<()> {
     cmd!(sh, "cargo test --locked -p attune-core --no-default-features --test reference").run()?;
     step("attune-core builds for wasm32");
     cmd!(sh, "cargo check --locked -p attune-core --target wasm32-unknown-unknown").run()?;
+    web::browser_unit_tests(sh)?;
+    let package = web::build_npm(sh)?;
+    web::packaging_tests(sh, &package)?;
     println!("\nxtask test: all steps passed in {:.0} s", started.elapsed().as_secs_f64());
     Ok(())
 }

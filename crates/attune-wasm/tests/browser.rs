@@ -1,0 +1,377 @@
+//! The JavaScript API in headless Chromium (`cargo xtask test` runs this with wasm-bindgen-test-runner
+//! and Debian's chromedriver): every reference vector of the clinical reference, and malformed input
+//! of every kind, each followed by a valid request to prove the module is still alive.
+//!
+//! The reference vectors are read at compile time from the file named by `ATTUNE_REFERENCE_VECTORS`,
+//! which `cargo xtask test` writes from `shared/instruments`.
+#![cfg(target_arch = "wasm32")]
+
+use attune_wasm::{catalog, group_stats, instrument, score, score_many, validate_definition, version};
+use js_sys::{Array, Reflect, JSON};
+use serde_json::{json, Value};
+use tsify::Ts;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const VECTORS: &str = include_str!(env!("ATTUNE_REFERENCE_VECTORS"));
+
+#[wasm_bindgen(inline_js = r#"
+export function junkRequests() {
+  const cyclic = { instrument: "phq9", answers: {} }; cyclic.answers.self = cyclic;
+  let deep = []; for (let i = 0; i < 100000; i++) deep = [deep];
+  let nested = {}; for (let i = 0; i < 500; i++) nested = { a: nested };
+  const big = new Array(1000000).fill(1);
+  const many = {}; for (let i = 0; i < 100000; i++) many[String(i + 1)] = 1;
+  const getter = { instrument: "phq9", get answers() { throw new Error("boom"); } };
+  return [
+    ["undefined", undefined, "invalid_json"],
+    ["null", null, "invalid_json"],
+    ["number", 42, "invalid_json"],
+    ["string", "phq9", "invalid_json"],
+    ["array", [], "invalid_json"],
+    ["function", () => 1, "invalid_json"],
+    ["symbol", Symbol("x"), "invalid_json"],
+    ["empty object", {}, "invalid_json"],
+    ["instrument a number", { instrument: 5, answers: {} }, "invalid_json"],
+    ["instrument an object", { instrument: { id: "phq9" } }, "invalid_json"],
+    ["unknown instrument", { instrument: "nope", answers: {} }, "unknown_instrument"],
+    ["answers an array", { instrument: "phq9", answers: [1, 2, 3] }, "invalid_json"],
+    ["answers a string", { instrument: "phq9", answers: "1,2,3" }, "invalid_json"],
+    ["answers a huge array", { instrument: "phq9", answers: big }, "invalid_json"],
+    ["a fraction", { instrument: "phq9", answers: { "1": 2.5 } }, "invalid_value"],
+    ["NaN", { instrument: "phq9", answers: { "1": NaN } }, "invalid_value"],
+    ["Infinity", { instrument: "phq9", answers: { "9": Infinity } }, "invalid_value"],
+    ["-Infinity", { instrument: "phq9", answers: { "9": -Infinity } }, "invalid_value"],
+    ["a numeric string", { instrument: "phq9", answers: { "1": "2" } }, "invalid_value"],
+    ["a boolean", { instrument: "phq9", answers: { "1": true } }, "invalid_value"],
+    ["an object value", { instrument: "phq9", answers: { "1": { v: 1 } } }, "invalid_value"],
+    ["an array value", { instrument: "phq9", answers: { "1": [1] } }, "invalid_value"],
+    ["out of range", { instrument: "phq9", answers: { "1": 4 } }, "invalid_value"],
+    ["negative", { instrument: "phq9", answers: { "1": -1 } }, "invalid_value"],
+    ["huge number", { instrument: "phq9", answers: { "1": 1e300 } }, "invalid_value"],
+    ["max safe integer", { instrument: "phq9", answers: { "1": Number.MAX_SAFE_INTEGER } }, "invalid_value"],
+    ["unknown item", { instrument: "phq9", answers: { "99": 1 } }, "unknown_item"],
+    ["100,000 unknown items", { instrument: "phq9", answers: many }, "unknown_item"],
+    ["a BigInt", { instrument: "phq9", answers: { "1": 1n } }, "invalid_json"],
+    ["a cycle", cyclic, "invalid_json"],
+    ["a getter that throws", getter, "invalid_json"],
+    ["nesting deeper than the call stack", { instrument: "phq9", answers: {}, context: deep }, "invalid_json"],
+    ["nesting deeper than the parser allows", { instrument: "phq9", answers: {}, context: nested }, "invalid_json"],
+    ["context not an object", { instrument: "auditc", answers: { "1": 1 }, context: ["female"] }, "invalid_context"],
+    ["context value not allowed", { instrument: "auditc", answers: { "1": 1 }, context: { sex: "x" } }, "invalid_context"],
+  ];
+}
+
+export function batchWithJunk() {
+  return [
+    { instrument: "gad2", answers: { "1": 1, "2": 2 } },
+    { instrument: "gad2", answers: { "1": 1n } },
+    7,
+    { instrument: "nope" },
+    undefined,
+    { instrument: "gad2", answers: { "1": NaN } },
+    { instrument: "gad2", answers: { "1": 3, "2": 3 } },
+  ];
+}
+"#)]
+extern "C" {
+    #[wasm_bindgen(js_name = junkRequests)]
+    fn junk_requests() -> Array;
+    #[wasm_bindgen(js_name = batchWithJunk)]
+    fn batch_with_junk() -> Array;
+}
+
+fn js(v: &Value) -> JsValue {
+    JSON::parse(&v.to_string()).expect("valid JSON")
+}
+
+fn rust(v: &JsValue) -> Value {
+    let text: String = JSON::stringify(v).expect("stringify").into();
+    serde_json::from_str(&text).expect("JSON")
+}
+
+fn score_value(request: &Value) -> Result<Value, JsValue> {
+    score(Ts::new_unchecked(js(request))).map(|r| rust(&r.js_value()))
+}
+
+fn get(obj: &JsValue, key: &str) -> JsValue {
+    Reflect::get(obj, &key.into()).expect("property")
+}
+
+/// Asserts that `err` is an `AttuneError` with this code, and returns it.
+fn assert_attune_error(err: &JsValue, code: &str, what: &str) -> js_sys::Error {
+    let e = err.dyn_ref::<js_sys::Error>().unwrap_or_else(|| panic!("{what}: threw a non-Error {err:?}"));
+    assert_eq!(String::from(e.name()), "AttuneError", "{what}");
+    assert_eq!(get(err, "code").as_string().as_deref(), Some(code), "{what}: {}", String::from(e.message()));
+    assert!(!String::from(e.message()).is_empty(), "{what}: empty message");
+    e.clone()
+}
+
+/// The module is alive: a valid PHQ-9 scores as it should.
+fn assert_alive(after: &str) {
+    let r = score_value(&json!({"instrument": "phq9", "answers": {"1": 1, "2": 1, "3": 1, "4": 1, "5": 1, "6": 1, "7": 1, "8": 1, "9": 1}}))
+        .unwrap_or_else(|e| panic!("after {after}: a valid request failed: {e:?}"));
+    assert_eq!(r["scores"]["total"]["value"], 9, "after {after}");
+    assert_eq!(r["flags"], json!(["item9_positive"]), "after {after}");
+}
+
+fn approx_eq(want: &Value, got: &Value) -> bool {
+    match (want, got) {
+        (Value::Number(a), Value::Number(b)) => {
+            (a.as_f64().unwrap_or(f64::NAN) - b.as_f64().unwrap_or(f64::NAN)).abs() <= 1e-9
+        }
+        (Value::Object(a), Value::Object(b)) => {
+            a.len() == b.len() && a.iter().all(|(k, v)| b.get(k).is_some_and(|g| approx_eq(v, g)))
+        }
+        (Value::Array(a), Value::Array(b)) => a.len() == b.len() && a.iter().zip(b).all(|(x, y)| approx_eq(x, y)),
+        _ => want == got,
+    }
+}
+
+/// Whether a result (or thrown error) matches a reference vector's `expected`.
+fn matches(expected: &Value, got: &Result<Value, JsValue>) -> bool {
+    match (got, expected.get("error")) {
+        (Err(e), Some(err)) => get(e, "code").as_string().as_deref() == err["code"].as_str(),
+        (Ok(r), None) => expected.as_object().expect("expected").iter().all(|(key, want)| match key.as_str() {
+            "scores" => want.as_object().expect("scores").iter().all(|(s, w)| {
+                w.as_object().expect("score").iter().all(|(f, wv)| approx_eq(wv, &r["scores"][s][f]))
+            }),
+            _ => approx_eq(want, &r[key]),
+        }),
+        _ => false,
+    }
+}
+
+fn vectors() -> Vec<(String, Value)> {
+    let all: Value = serde_json::from_str(VECTORS).expect("vectors JSON");
+    let mut out = Vec::new();
+    for inst in all.as_array().expect("array") {
+        let id = inst["id"].as_str().expect("id");
+        for v in inst["test_vectors"].as_array().expect("vectors") {
+            out.push((id.to_string(), v.clone()));
+        }
+    }
+    out
+}
+
+fn request_of(id: &str, v: &Value) -> Value {
+    let mut req = json!({"instrument": id, "answers": v["answers"]});
+    if let Some(c) = v.get("context") {
+        req["context"] = c.clone();
+    }
+    req
+}
+
+#[wasm_bindgen_test]
+fn every_reference_vector_through_score() {
+    let mut failures = Vec::new();
+    let all = vectors();
+    for (id, v) in &all {
+        let got = score_value(&request_of(id, v));
+        if let Err(e) = &got {
+            assert_attune_error(e, get(e, "code").as_string().as_deref().unwrap_or("?"), id);
+        }
+        if !matches(&v["expected"], &got) {
+            failures.push(format!("{id} ({}): {:?}", v["note"], got.map_err(|e| get(&e, "message").as_string())));
+        }
+    }
+    assert!(failures.is_empty(), "{} of {} vectors failed:\n{}", failures.len(), all.len(), failures.join("\n"));
+    // The reference has 284 vectors, all of which this (non-commercial) build scores.
+    assert_eq!(all.len(), 284);
+}
+
+#[wasm_bindgen_test]
+fn every_reference_vector_through_score_many_in_one_batch() {
+    let all = vectors();
+    let requests: Vec<Value> = all.iter().map(|(id, v)| request_of(id, v)).collect();
+    let out = score_many(js(&Value::Array(requests))).expect("scoreMany");
+    let out = rust(&out);
+    let out = out.as_array().expect("array");
+    assert_eq!(out.len(), all.len());
+    for ((id, v), got) in all.iter().zip(out) {
+        let got = match got.get("error") {
+            Some(err) => {
+                assert!(err["message"].is_string(), "{id}: failure without a message");
+                let e = js_sys::Error::new("");
+                Reflect::set(&e, &"code".into(), &err["code"].as_str().unwrap_or("").into()).expect("set");
+                Err(e.into())
+            }
+            None => Ok(got.clone()),
+        };
+        assert!(matches(&v["expected"], &got), "{id} ({}) in scoreMany: {got:?}", v["note"]);
+    }
+}
+
+#[wasm_bindgen_test]
+fn malformed_requests_throw_attune_errors_and_the_module_lives_on() {
+    let junk = junk_requests();
+    assert!(junk.length() >= 30);
+    for case in junk.iter() {
+        let case: Array = case.unchecked_into();
+        let label = case.get(0).as_string().expect("label");
+        let code = case.get(2).as_string().expect("code");
+        match score(Ts::new_unchecked(case.get(1))) {
+            Ok(r) => panic!("{label}: scored {:?}", rust(&r.js_value())),
+            Err(e) => {
+                assert_attune_error(&e, &code, &label);
+            }
+        }
+        assert_alive(&label);
+    }
+}
+
+#[wasm_bindgen_test]
+fn errors_name_the_item() {
+    let e = score_value(&json!({"instrument": "phq9", "answers": {"3": 7}})).expect_err("out of range");
+    let e = assert_attune_error(&e, "invalid_value", "out of range");
+    assert_eq!(get(&e, "item").as_string().as_deref(), Some("3"));
+    let e = score_value(&json!({"instrument": "phq9", "answers": {"11": 0}})).expect_err("unknown item");
+    assert_eq!(get(&e, "item").as_string().as_deref(), Some("11"));
+    assert!(get(&e, "member").is_undefined());
+}
+
+#[wasm_bindgen_test]
+fn score_many_reports_each_bad_request_in_place() {
+    let out = rust(&score_many(batch_with_junk().into()).expect("scoreMany"));
+    let out = out.as_array().expect("array");
+    let codes: Vec<&str> = out.iter().map(|o| o["error"]["code"].as_str().unwrap_or("scored")).collect();
+    assert_eq!(
+        codes,
+        ["scored", "invalid_json", "invalid_json", "unknown_instrument", "invalid_json", "invalid_value", "scored"]
+    );
+    assert_eq!(out[0]["scores"]["total"]["value"], 3);
+    assert_eq!(out[6]["scores"]["total"]["value"], 6);
+    assert_eq!(out[3]["instrument"], "nope");
+    assert_eq!(out[5]["error"]["item"], "1");
+
+    for not_an_array in [JsValue::UNDEFINED, JsValue::NULL, JsValue::from(3), js(&json!({"0": {}})), JsValue::from("[]")] {
+        let e = score_many(not_an_array).expect_err("not an array");
+        assert_attune_error(&e, "invalid_json", "scoreMany of a non-array");
+    }
+    assert_eq!(rust(&score_many(Array::new().into()).expect("empty")), json!([]));
+    assert_alive("scoreMany junk");
+}
+
+#[wasm_bindgen_test]
+fn score_many_keeps_order_across_chunks() {
+    // 5,000 requests cross several internal batches; every 7th is invalid.
+    let requests: Vec<Value> = (0..5000)
+        .map(|k| {
+            let v = if k % 7 == 0 { 9 } else { k % 4 };
+            json!({"instrument": "gad2", "answers": {"1": v, "2": 0}})
+        })
+        .collect();
+    let out = rust(&score_many(js(&Value::Array(requests))).expect("scoreMany"));
+    for (k, o) in out.as_array().expect("array").iter().enumerate() {
+        if k % 7 == 0 {
+            assert_eq!(o["error"]["code"], "invalid_value", "{k}");
+        } else {
+            assert_eq!(o["scores"]["total"]["value"], k % 4, "{k}");
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+fn catalog_lists_every_instrument_and_filters_commercial_use() {
+    let all = rust(&catalog(None).expect("catalog"));
+    let all = all.as_array().expect("array");
+    assert_eq!(all.len(), 22);
+    let phq9 = all.iter().find(|s| s["id"] == "phq9").expect("phq9");
+    assert_eq!(phq9["critical_flags"], json!(["item9_positive"]));
+    assert!(phq9["citation"].as_str().is_some_and(|c| c.contains("Kroenke")));
+    let commercial = rust(&catalog(Some(Ts::new_unchecked(js(&json!({"commercial": true}))))).expect("catalog"));
+    let ids: Vec<&str> = commercial.as_array().expect("array").iter().filter_map(|s| s["id"].as_str()).collect();
+    assert_eq!(ids.len(), 19);
+    assert!(!ids.contains(&"audit") && !ids.contains(&"dast10") && ids.contains(&"phq9"));
+    let e = catalog(Some(Ts::new_unchecked(js(&json!({"commercial": "yes"}))))).expect_err("bad option");
+    assert_attune_error(&e, "invalid_json", "catalog options");
+    assert_alive("catalog");
+}
+
+#[wasm_bindgen_test]
+fn instrument_returns_the_definition_with_licence_and_citation() {
+    let phq9 = rust(&instrument("phq9".into()).expect("phq9").js_value());
+    assert_eq!(phq9["items"].as_array().map(Vec::len), Some(10));
+    assert_eq!(phq9["license"]["status"], "public-domain");
+    assert!(phq9["citation"].is_string());
+    assert!(phq9["items"][0]["text"].is_string(), "PHQ-9 wording is bundled");
+    assert_eq!(phq9["translations"][0]["lang"], "es");
+    assert!(phq9.get("test_vectors").is_none());
+    // Host-text-only instruments carry keys but no wording.
+    let urica = rust(&instrument("urica".into()).expect("urica").js_value());
+    assert!(urica["items"].as_array().expect("items").iter().all(|i| i["text"].is_null()));
+    let e = instrument("nope".into()).expect_err("unknown");
+    assert_attune_error(&e, "unknown_instrument", "instrument(nope)");
+    let e = instrument(JsValue::from(9)).expect_err("not a string");
+    assert_attune_error(&e, "invalid_json", "instrument(9)");
+    assert_alive("instrument");
+}
+
+#[wasm_bindgen_test]
+fn group_stats_agree_with_the_core_and_reject_bad_members() {
+    let members = json!([{"1": 1, "2": 1, "3": 2}, {"1": 2, "2": 2, "3": 2}, {"1": 3, "2": 2, "3": 3}, {"1": 1, "2": 1, "3": 1}]);
+    let got = rust(&group_stats("ucla3".into(), js(&members), None).expect("groupStats").js_value());
+    let inst = attune_core::Catalog::embedded().get("ucla3").expect("ucla3");
+    let mut group = attune_core::Group::new(inst, 3).expect("group");
+    for m in members.as_array().expect("array") {
+        group.add_json(m.as_object().expect("object")).expect("member");
+    }
+    // Equal to the core's own statistics (to 1e-9: serde_json reads floats back within an ulp).
+    let want = serde_json::to_value(group.finish()).expect("json");
+    assert!(approx_eq(&want, &got), "{got} != {want}");
+    assert_eq!(got["scores"]["total"]["mean"], 5.25);
+
+    let suppressed = rust(
+        &group_stats("ucla3".into(), js(&members), Some(Ts::new_unchecked(js(&json!({"minN": 5})))))
+            .expect("groupStats")
+            .js_value(),
+    );
+    assert_eq!(suppressed["suppressed"], true);
+    assert!(suppressed["scores"]["total"]["mean"].is_null());
+
+    let e = group_stats("ucla3".into(), js(&json!([{"1": 1}, {"1": 9}])), None).expect_err("bad member");
+    assert_attune_error(&e, "invalid_value", "bad member");
+    assert_eq!(get(&e, "member").as_f64(), Some(1.0));
+    assert_eq!(get(&e, "item").as_string().as_deref(), Some("1"));
+    let e = group_stats("ucla3".into(), js(&json!([{"1": 1}, 7])), None).expect_err("member not an object");
+    assert_eq!(get(&e, "member").as_f64(), Some(1.0));
+    let e = group_stats("ucla3".into(), JsValue::from("x"), None).expect_err("not an array");
+    assert_attune_error(&e, "invalid_json", "members not an array");
+    let e = group_stats("nope".into(), js(&json!([])), None).expect_err("unknown");
+    assert_attune_error(&e, "unknown_instrument", "unknown instrument");
+    for bad in [json!({"minN": 0}), json!({"minN": 2.5}), json!({"minN": -1}), json!({"minN": "3"})] {
+        let e = group_stats("ucla3".into(), js(&members), Some(Ts::new_unchecked(js(&bad)))).expect_err("bad minN");
+        assert_attune_error(&e, "invalid_context", &bad.to_string());
+    }
+    assert_alive("groupStats");
+}
+
+#[wasm_bindgen_test]
+fn validate_definition_reports_problems_with_paths() {
+    let (_, phq9) = attune_core::Catalog::embedded_files().find(|(f, _)| *f == "phq9.json").expect("phq9");
+    assert_eq!(rust(&validate_definition(phq9.into()).expect("text")), json!([]));
+    assert_eq!(rust(&validate_definition(JSON::parse(phq9).expect("json")).expect("object")), json!([]));
+    let mut broken: Value = serde_json::from_str(phq9).expect("json");
+    broken["items"][2]["response_set"] = json!("missing");
+    broken["scores"][0]["bands"][1]["min"] = json!(-3);
+    let problems = rust(&validate_definition(broken.to_string().into()).expect("problems"));
+    let paths: Vec<&str> = problems.as_array().expect("array").iter().filter_map(|p| p["path"].as_str()).collect();
+    assert!(paths.contains(&"$.items[2].response_set"), "{paths:?}");
+    assert!(problems.as_array().expect("array").len() >= 2, "{problems}");
+    let schema = rust(&validate_definition("{\"id\": 3}".into()).expect("schema problem"));
+    assert_eq!(schema[0]["kind"], "schema");
+    assert_eq!(rust(&validate_definition("not json".into()).expect("schema"))[0]["kind"], "schema");
+    for bad in [JsValue::UNDEFINED, JsValue::NULL, JsValue::from(5)] {
+        let e = validate_definition(bad).expect_err("not text");
+        assert_attune_error(&e, "invalid_json", "validateDefinition");
+    }
+    assert_alive("validateDefinition");
+}
+
+#[wasm_bindgen_test]
+fn version_is_the_core_version() {
+    assert_eq!(version(), attune_core::VERSION);
+}

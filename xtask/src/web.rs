@@ -1,0 +1,226 @@
+//! The WebAssembly side: installing what it needs on a fresh machine (Chromium, the wasm-bindgen CLI,
+//! npm packages from committed lockfiles), building the npm package, and testing it for real.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use serde_json::Value;
+use xshell::{cmd, Shell};
+
+use crate::{reference_dir, step, workspace_root};
+
+pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// The folder of the npm package (hand-written files committed, build output ignored).
+pub fn npm_dir() -> PathBuf {
+    workspace_root().join("crates/attune-wasm/npm")
+}
+
+/// Installs Debian's Chromium and ChromeDriver when they are missing (never a downloaded browser).
+pub fn ensure_chromium(sh: &Shell) -> Result<()> {
+    if Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists() {
+        return Ok(());
+    }
+    let uid = cmd!(sh, "id -u").read()?;
+    if uid.trim() != "0" {
+        bail!("Chromium is missing: run `apt-get install chromium chromium-driver` as root");
+    }
+    cmd!(sh, "apt-get update -qq").run()?;
+    cmd!(sh, "apt-get install -y -qq chromium chromium-driver").env("DEBIAN_FRONTEND", "noninteractive").run()?;
+    Ok(())
+}
+
+/// The exact wasm-bindgen version in Cargo.lock: the CLI must be the same version.
+fn locked_wasm_bindgen() -> Result<String> {
+    let lock = std::fs::read_to_string(workspace_root().join("Cargo.lock"))?;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line == "name = \"wasm-bindgen\"" {
+            if let Some(v) = lines.next().and_then(|l| l.strip_prefix("version = \"")) {
+                return Ok(v.trim_end_matches('"').to_string());
+            }
+        }
+    }
+    bail!("wasm-bindgen is not in Cargo.lock")
+}
+
+/// Installs the wasm-bindgen CLI (and its test runner) at the locked version when it is missing.
+pub fn ensure_wasm_bindgen(sh: &Shell) -> Result<()> {
+    let want = locked_wasm_bindgen()?;
+    let have = cmd!(sh, "wasm-bindgen --version").ignore_status().quiet().read().unwrap_or_default();
+    if have.split_whitespace().nth(1) != Some(want.as_str()) {
+        step(&format!("installing wasm-bindgen-cli {want} (once; a few minutes)"));
+        // Not --locked: the CLI's lockfile names a version the registry no longer has (TOOLCHAIN.md).
+        cmd!(sh, "cargo install wasm-bindgen-cli --version ={want}").run()?;
+    }
+    Ok(())
+}
+
+/// `npm ci` in `dir` unless its node_modules already match the lockfile.
+pub fn npm_ci(sh: &Shell, dir: &Path) -> Result<()> {
+    let lock = dir.join("package-lock.json");
+    let installed = dir.join("node_modules/.package-lock.json");
+    let fresh = match (std::fs::metadata(&lock), std::fs::metadata(&installed)) {
+        (Ok(l), Ok(i)) => i.modified()? >= l.modified()?,
+        _ => false,
+    };
+    if !fresh {
+        let _d = sh.push_dir(dir);
+        cmd!(sh, "npm ci --no-audit --no-fund --loglevel=error").run()?;
+    }
+    Ok(())
+}
+
+/// The shipped files of the package and their sizes, measured after a build.
+pub struct Package {
+    /// The `npm pack` tarball.
+    pub tarball: PathBuf,
+}
+
+/// Builds the npm package into `crates/attune-wasm/npm/` and packs it into `target/npm/`.
+pub fn build_npm(sh: &Shell) -> Result<Package> {
+    ensure_wasm_bindgen(sh)?;
+    npm_ci(sh, &workspace_root().join("tests"))?;
+    step("npm package: release wasm, wasm-bindgen, wasm-opt");
+    cmd!(sh, "cargo build --locked --release -p attune-wasm --target {WASM_TARGET}").run()?;
+    let input = workspace_root().join("target/wasm32-unknown-unknown/release/attune_wasm.wasm");
+    let npm = npm_dir();
+    let pkg = npm.join("pkg");
+    if pkg.exists() {
+        std::fs::remove_dir_all(&pkg)?;
+    }
+    cmd!(sh, "wasm-bindgen --target web --out-dir {pkg} --remove-name-section --remove-producers-section {input}")
+        .run()?;
+    optimise_wasm(sh, &pkg.join("attune_wasm_bg.wasm"))?;
+
+    // The full definitions (with reference vectors, notes and sources), for `attune/instruments/*.json`.
+    let instruments = npm.join("instruments");
+    if instruments.exists() {
+        std::fs::remove_dir_all(&instruments)?;
+    }
+    std::fs::create_dir_all(&instruments)?;
+    for entry in std::fs::read_dir(workspace_root().join("crates/attune-core/instruments"))? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "json") {
+            std::fs::copy(&path, instruments.join(path.file_name().context("file name")?))?;
+        }
+    }
+
+    check_package_version(&npm)?;
+    let dest = workspace_root().join("target/npm");
+    std::fs::create_dir_all(&dest)?;
+    let _d = sh.push_dir(&npm);
+    let name = cmd!(sh, "npm pack --silent --pack-destination {dest}").read()?;
+    let tarball = dest.join(name.lines().last().context("npm pack printed no file name")?.trim());
+    println!("packed {}", tarball.display());
+    Ok(Package { tarball })
+}
+
+/// package.json's version must be the crates' version, which `version` reports.
+fn check_package_version(npm: &Path) -> Result<()> {
+    let pkg: Value = serde_json::from_str(&std::fs::read_to_string(npm.join("package.json"))?)?;
+    let cargo = std::fs::read_to_string(workspace_root().join("Cargo.toml"))?;
+    let version = cargo
+        .lines()
+        .find_map(|l| l.strip_prefix("version = \""))
+        .map(|v| v.trim_end_matches('"'))
+        .context("workspace version")?;
+    if pkg["version"] != version {
+        bail!("npm/package.json has version {}, the workspace {version}: make them equal", pkg["version"]);
+    }
+    Ok(())
+}
+
+fn gzip_len(sh: &Shell, file: &Path) -> Result<usize> {
+    Ok(cmd!(sh, "gzip -9 -c {file}").quiet().output()?.stdout.len())
+}
+
+/// Runs binaryen's wasm-opt (from npm, the only build that reads current Rust output) and keeps its
+/// output only where it pays off: when it is smaller gzipped, which is how the file travels.
+fn optimise_wasm(sh: &Shell, wasm: &Path) -> Result<()> {
+    let wasm_opt = workspace_root().join("tests/node_modules/.bin/wasm-opt");
+    let out = wasm.with_extension("opt.wasm");
+    cmd!(sh, "{wasm_opt} -Oz --strip-debug --strip-producers {wasm} -o {out}").run()?;
+    let (before, after) = (gzip_len(sh, wasm)?, gzip_len(sh, &out)?);
+    if after < before {
+        println!("wasm-opt: {before} -> {after} bytes gzipped; kept");
+        std::fs::rename(&out, wasm)?;
+    } else {
+        println!("wasm-opt: {before} -> {after} bytes gzipped; not kept (no gain)");
+        std::fs::remove_file(&out)?;
+    }
+    Ok(())
+}
+
+/// Writes every reference vector of `shared/instruments` to one file for the browser tests, which
+/// cannot read the disk, and returns its path.
+pub fn write_reference_vectors() -> Result<PathBuf> {
+    let dir = reference_dir();
+    let mut all = Vec::new();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .with_context(|| format!("the clinical reference is expected at {}", dir.display()))?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()?;
+    files.sort();
+    for path in files.iter().filter(|p| p.extension().is_some_and(|e| e == "json")) {
+        let def: Value = serde_json::from_str(&std::fs::read_to_string(path)?)?;
+        all.push(serde_json::json!({"id": def["id"], "test_vectors": def["test_vectors"]}));
+    }
+    let out = workspace_root().join("target/wasm-test");
+    std::fs::create_dir_all(&out)?;
+    let file = out.join("reference-vectors.json");
+    let text = serde_json::to_string(&all)?;
+    // Rewrite only on change, so cargo does not rebuild the tests for nothing.
+    if std::fs::read_to_string(&file).ok().as_deref() != Some(text.as_str()) {
+        std::fs::write(&file, text)?;
+    }
+    Ok(file)
+}
+
+/// wasm-bindgen-test in headless Chromium.
+pub fn browser_unit_tests(sh: &Shell) -> Result<()> {
+    ensure_chromium(sh)?;
+    ensure_wasm_bindgen(sh)?;
+    let vectors = write_reference_vectors()?;
+    step("attune-wasm: wasm-bindgen-test in headless Chromium");
+    cmd!(sh, "cargo test --locked -p attune-wasm --target {WASM_TARGET}")
+        .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", "wasm-bindgen-test-runner")
+        .env("CHROMEDRIVER", CHROMEDRIVER)
+        .env("WASM_BINDGEN_TEST_DRIVER_TIMEOUT", "60")
+        .env("WASM_BINDGEN_TEST_TIMEOUT", "300")
+        .env("ATTUNE_REFERENCE_VECTORS", &vectors)
+        .run()?;
+    Ok(())
+}
+
+/// The packaging fixtures: the packed tarball installed into a Node project (with a strict
+/// TypeScript check), a Vite project and a plain static page, the last two loaded in Chromium.
+pub fn packaging_tests(sh: &Shell, package: &Package) -> Result<()> {
+    ensure_chromium(sh)?;
+    let root = workspace_root().join("tests/packaging");
+    let tarball = &package.tarball;
+    for fixture in ["node", "vite", "static"] {
+        step(&format!("packaging fixture `{fixture}`: npm ci, then the packed tarball"));
+        let dir = root.join(fixture);
+        npm_ci(sh, &dir)?;
+        let _d = sh.push_dir(&dir);
+        cmd!(sh, "npm install --no-save --no-audit --no-fund --loglevel=error {tarball}").run()?;
+    }
+    {
+        step("packaging fixture `node`: score in Node, every reference vector; tsc --strict");
+        let _d = sh.push_dir(root.join("node"));
+        cmd!(sh, "node test.mjs").env("ATTUNE_REFERENCE_DIR", reference_dir()).run()?;
+        cmd!(sh, "npx --no-install tsc --noEmit -p tsconfig.json").run()?;
+    }
+    {
+        step("packaging fixture `vite`: vite build");
+        let _d = sh.push_dir(root.join("vite"));
+        cmd!(sh, "npx --no-install vite build --logLevel warn").run()?;
+    }
+    step("Playwright in Chromium: the Vite build and the static page");
+    let _d = sh.push_dir(workspace_root().join("tests"));
+    cmd!(sh, "npx --no-install playwright test --config packaging/playwright.config.js").run()?;
+    Ok(())
+}
