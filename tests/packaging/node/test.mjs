@@ -1,0 +1,91 @@
+// The packed package in Node: scores a PHQ-9, throws typed errors, and agrees with every reference
+// vector of the clinical reference (ATTUNE_REFERENCE_DIR).
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import {
+  score, scoreMany, catalog, instrument, groupStats, validateDefinition, version, isAttuneError,
+} from "attune";
+
+const pkg = JSON.parse(readFileSync(new URL("./node_modules/attune/package.json", import.meta.url), "utf8"));
+assert.equal(version, pkg.version, "version is the package version");
+
+// A PHQ-9 with item 9 endorsed: total 12, moderate, critical flag raised.
+const phq9 = { instrument: "phq9", answers: { 1: 2, 2: 1, 3: 2, 4: 1, 5: 1, 6: 2, 7: 1, 8: 1, 9: 1 } };
+assert.deepEqual(score(phq9), {
+  instrument: "phq9",
+  complete: true,
+  scores: { total: { value: 12, band: "moderate", cutoffs: ["positive"] } },
+  flags: ["item9_positive"],
+});
+
+// Missing answers are never zeros: one item left out is prorated and the form is incomplete.
+const partial = score({ instrument: "phq9", answers: { 1: 2, 2: 2, 3: 2, 4: 2, 6: 2, 7: 1, 8: 1, 9: 1 } });
+assert.equal(partial.scores.total.value, 14.625);
+assert.equal(partial.complete, false);
+
+assert.throws(() => score({ instrument: "phq9", answers: { 1: 9 } }), (e) => {
+  assert.ok(e instanceof Error);
+  assert.ok(isAttuneError(e));
+  assert.equal(e.name, "AttuneError");
+  assert.equal(e.code, "invalid_value");
+  assert.equal(e.item, "1");
+  return true;
+});
+assert.throws(() => score({ instrument: "nope" }), (e) => isAttuneError(e) && e.code === "unknown_instrument");
+assert.equal(isAttuneError(new Error("x")), false);
+
+const many = scoreMany([phq9, { instrument: "gad2", answers: { 1: 7 } }]);
+assert.equal(many[0].scores.total.value, 12);
+assert.equal(many[1].error.code, "invalid_value");
+
+assert.equal(catalog().length, 22);
+assert.equal(catalog({ commercial: true }).length, 19);
+assert.equal(instrument("gad7").items.length, 7);
+assert.equal(groupStats("ucla3", [{ 1: 1, 2: 1, 3: 2 }, { 1: 2, 2: 2, 3: 2 }, { 1: 3, 2: 2, 3: 3 }]).n, 3);
+assert.deepEqual(validateDefinition(readFileSync(new URL("./node_modules/attune/instruments/phq9.json", import.meta.url), "utf8")), []);
+
+// Every reference vector.
+const near = (want, got) => {
+  if (typeof want === "number" && typeof got === "number") return Math.abs(want - got) <= 1e-9;
+  if (Array.isArray(want)) return Array.isArray(got) && want.length === got.length && want.every((w, k) => near(w, got[k]));
+  if (want && typeof want === "object") {
+    return got && typeof got === "object" && Object.keys(want).length === Object.keys(got).length
+      && Object.keys(want).every((k) => near(want[k], got[k]));
+  }
+  return want === got;
+};
+const dir = process.env.ATTUNE_REFERENCE_DIR;
+assert.ok(dir, "ATTUNE_REFERENCE_DIR names the clinical reference");
+let checked = 0;
+for (const file of readdirSync(dir).filter((f) => f.endsWith(".json")).sort()) {
+  const def = JSON.parse(readFileSync(join(dir, file), "utf8"));
+  for (const v of def.test_vectors ?? []) {
+    const request = { instrument: def.id, answers: v.answers };
+    if ("context" in v) request.context = v.context;
+    let got;
+    try {
+      got = score(request);
+    } catch (e) {
+      assert.ok(isAttuneError(e), `${file}: ${v.note}: ${e}`);
+      assert.equal(e.code, v.expected.error?.code, `${file}: ${v.note}: threw ${e.code}`);
+      checked++;
+      continue;
+    }
+    assert.equal(v.expected.error, undefined, `${file}: ${v.note}: scored, expected an error`);
+    for (const [key, want] of Object.entries(v.expected)) {
+      if (key === "scores") {
+        for (const [s, w] of Object.entries(want)) {
+          for (const [f, wv] of Object.entries(w)) {
+            assert.ok(near(wv, got.scores[s][f]), `${file}: ${v.note}: ${s}.${f} = ${JSON.stringify(got.scores[s][f])}, want ${JSON.stringify(wv)}`);
+          }
+        }
+      } else {
+        assert.ok(near(want, got[key]), `${file}: ${v.note}: ${key}`);
+      }
+    }
+    checked++;
+  }
+}
+assert.equal(checked, 284);
+console.log(`node fixture: PHQ-9, errors, API and ${checked} reference vectors passed (attune ${version})`);

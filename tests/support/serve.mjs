@@ -1,0 +1,53 @@
+// A small static file server for browser tests and benchmarks: serves one folder on 127.0.0.1 with
+// the right MIME types (application/wasm for streaming compilation) and a strict Content-Security-
+// Policy, so every page proves it needs no inline script, no inline style and no eval.
+import { createServer } from "node:http";
+import { readFile, stat } from "node:fs/promises";
+import { extname, join, normalize, sep } from "node:path";
+
+const TYPES = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".mjs": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".json": "application/json",
+  ".wasm": "application/wasm",
+  ".svg": "image/svg+xml",
+  ".png": "image/png",
+};
+
+export const CSP = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; connect-src 'self'; img-src 'self'";
+
+/** Serves `root` on a free port of 127.0.0.1; resolves to `{ url, close }`. */
+export function serve(root) {
+  const base = normalize(root + sep);
+  const server = createServer(async (req, res) => {
+    try {
+      const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
+      if (path === "/favicon.ico") {
+        res.writeHead(204);
+        res.end();
+        return;
+      }
+      let file = normalize(join(base, path));
+      if (!file.startsWith(base)) throw Object.assign(new Error("outside root"), { status: 403 });
+      if ((await stat(file)).isDirectory()) file = join(file, "index.html");
+      const body = await readFile(file);
+      res.writeHead(200, {
+        "content-type": TYPES[extname(file)] ?? "application/octet-stream",
+        "content-security-policy": CSP,
+        "cache-control": "no-store",
+      });
+      res.end(body);
+    } catch (e) {
+      res.writeHead(e.status ?? 404, { "content-type": "text/plain" });
+      res.end(String(e.status ?? 404));
+    }
+  });
+  return new Promise((resolve) => {
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      resolve({ url: `http://127.0.0.1:${port}`, close: () => new Promise((r) => server.close(r)) });
+    });
+  });
+}
