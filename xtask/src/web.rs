@@ -184,6 +184,10 @@ pub fn browser_unit_tests(sh: &Shell) -> Result<()> {
     ensure_chromium(sh)?;
     ensure_wasm_bindgen(sh)?;
     let vectors = write_reference_vectors()?;
+    step("attune-wasm: clippy for wasm32 (the browser tests compile only there)");
+    cmd!(sh, "cargo clippy --locked -p attune-wasm --target {WASM_TARGET} --all-targets -- -D warnings")
+        .env("ATTUNE_REFERENCE_VECTORS", &vectors)
+        .run()?;
     step("attune-wasm: wasm-bindgen-test in headless Chromium");
     cmd!(sh, "cargo test --locked -p attune-wasm --target {WASM_TARGET}")
         .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", "wasm-bindgen-test-runner")

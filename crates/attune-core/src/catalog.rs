@@ -16,7 +16,10 @@ use crate::problem::Problem;
 const OPEN: &[(&str, &str)] = &[
     ("cage.json", include_str!(concat!(env!("OUT_DIR"), "/catalog/cage.json"))),
     ("cageaid.json", include_str!(concat!(env!("OUT_DIR"), "/catalog/cageaid.json"))),
-    ("decisional-balance-alcohol.json", include_str!(concat!(env!("OUT_DIR"), "/catalog/decisional-balance-alcohol.json"))),
+    (
+        "decisional-balance-alcohol.json",
+        include_str!(concat!(env!("OUT_DIR"), "/catalog/decisional-balance-alcohol.json")),
+    ),
     ("decisional-balance-drug.json", include_str!(concat!(env!("OUT_DIR"), "/catalog/decisional-balance-drug.json"))),
     ("gad2.json", include_str!(concat!(env!("OUT_DIR"), "/catalog/gad2.json"))),
     ("gad7.json", include_str!(concat!(env!("OUT_DIR"), "/catalog/gad7.json"))),

@@ -143,7 +143,9 @@ pub fn score(request: Ts<ScoreRequest>) -> Result<Ts<ScoreResult>, JsValue> {
 /// message } }`) when that request cannot be scored; one bad request does not stop the others.
 /// Throws an `AttuneError` only when `requests` is not an array.
 #[wasm_bindgen(js_name = scoreMany, unchecked_return_type = "ScoreOutcome[]")]
-pub fn score_many(#[wasm_bindgen(unchecked_param_type = "ScoreRequest[]")] requests: JsValue) -> Result<JsValue, JsValue> {
+pub fn score_many(
+    #[wasm_bindgen(unchecked_param_type = "ScoreRequest[]")] requests: JsValue,
+) -> Result<JsValue, JsValue> {
     if !Array::is_array(&requests) {
         return Err(invalid_json("scoreMany takes an array of requests"));
     }
@@ -274,9 +276,9 @@ pub fn group_stats(
                 Some(k),
             )
         })?;
-        group.add_json(answers).map_err(|e| {
-            attune_error(e.error.code(), &e.to_string(), e.error.item(), Some(e.member))
-        })?;
+        group
+            .add_json(answers)
+            .map_err(|e| attune_error(e.error.code(), &e.to_string(), e.error.item(), Some(e.member)))?;
     }
     Ok(Ts::new_unchecked(to_js(&group.finish())?))
 }

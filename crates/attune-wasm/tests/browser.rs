@@ -135,12 +135,14 @@ fn approx_eq(want: &Value, got: &Value) -> bool {
 fn matches(expected: &Value, got: &Result<Value, JsValue>) -> bool {
     match (got, expected.get("error")) {
         (Err(e), Some(err)) => get(e, "code").as_string().as_deref() == err["code"].as_str(),
-        (Ok(r), None) => expected.as_object().expect("expected").iter().all(|(key, want)| match key.as_str() {
-            "scores" => want.as_object().expect("scores").iter().all(|(s, w)| {
-                w.as_object().expect("score").iter().all(|(f, wv)| approx_eq(wv, &r["scores"][s][f]))
-            }),
-            _ => approx_eq(want, &r[key]),
-        }),
+        (Ok(r), None) => {
+            expected.as_object().expect("expected").iter().all(|(key, want)| match key.as_str() {
+                "scores" => want.as_object().expect("scores").iter().all(|(s, w)| {
+                    w.as_object().expect("score").iter().all(|(f, wv)| approx_eq(wv, &r["scores"][s][f]))
+                }),
+                _ => approx_eq(want, &r[key]),
+            })
+        }
         _ => false,
     }
 }
@@ -247,7 +249,9 @@ fn score_many_reports_each_bad_request_in_place() {
     assert_eq!(out[3]["instrument"], "nope");
     assert_eq!(out[5]["error"]["item"], "1");
 
-    for not_an_array in [JsValue::UNDEFINED, JsValue::NULL, JsValue::from(3), js(&json!({"0": {}})), JsValue::from("[]")] {
+    for not_an_array in
+        [JsValue::UNDEFINED, JsValue::NULL, JsValue::from(3), js(&json!({"0": {}})), JsValue::from("[]")]
+    {
         let e = score_many(not_an_array).expect_err("not an array");
         assert_attune_error(&e, "invalid_json", "scoreMany of a non-array");
     }
@@ -312,7 +316,8 @@ fn instrument_returns_the_definition_with_licence_and_citation() {
 
 #[wasm_bindgen_test]
 fn group_stats_agree_with_the_core_and_reject_bad_members() {
-    let members = json!([{"1": 1, "2": 1, "3": 2}, {"1": 2, "2": 2, "3": 2}, {"1": 3, "2": 2, "3": 3}, {"1": 1, "2": 1, "3": 1}]);
+    let members =
+        json!([{"1": 1, "2": 1, "3": 2}, {"1": 2, "2": 2, "3": 2}, {"1": 3, "2": 2, "3": 3}, {"1": 1, "2": 1, "3": 1}]);
     let got = rust(&group_stats("ucla3".into(), js(&members), None).expect("groupStats").js_value());
     let inst = attune_core::Catalog::embedded().get("ucla3").expect("ucla3");
     let mut group = attune_core::Group::new(inst, 3).expect("group");
