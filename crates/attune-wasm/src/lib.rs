@@ -5,9 +5,9 @@
 //!
 //! Values cross the boundary as JSON text: JavaScript's own `JSON.stringify` turns the caller's value
 //! into text, `attune-core` parses and checks it exactly as the CLI does, and the result goes back
-//! through `JSON.parse`. Two native calls per request (or per batch of 1,024 in `scoreMany`) are
-//! faster than walking objects property by property across the boundary, and the checks are the
-//! same code as everywhere else. One thing `JSON.stringify` would lose is kept: a number that is not
+//! through `JSON.parse`. Two native calls per request are faster than walking objects property by
+//! property across the boundary, and the checks are the same code as everywhere else. `scoreMany`
+//! adds a faster lane for plain requests (see `batch.rs`) that ends in the same core calls. One thing `JSON.stringify` would lose is kept: a number that is not
 //! finite (`NaN`, `Infinity`) would become `null`, which means "unanswered"; it is passed on as text
 //! instead, so it is rejected as an invalid value.
 //!
@@ -17,11 +17,11 @@
 use attune_core::{Catalog, ErrorCode as CoreCode, Group, Outcome, Request, ScoreError};
 use js_sys::{Array, JsString, Reflect, JSON};
 use serde::Serialize;
-use serde_json::value::RawValue;
 use tsify::Ts;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
+mod batch;
 mod types;
 
 pub use types::{
@@ -33,9 +33,6 @@ pub use types::{
 /// code units. A real request is under a kilobyte; this only keeps a runaway value from exhausting
 /// the module's memory.
 pub const MAX_JSON_LEN: u32 = 16 << 20;
-
-/// Requests scored per round trip in `scoreMany`.
-const CHUNK: u32 = 1024;
 
 #[wasm_bindgen(typescript_custom_section)]
 const ATTUNE_ERROR: &str = r#"
@@ -149,62 +146,7 @@ pub fn score_many(
     if !Array::is_array(&requests) {
         return Err(invalid_json("scoreMany takes an array of requests"));
     }
-    let requests: &Array = requests.unchecked_ref();
-    let n = requests.length();
-    let out = Array::new_with_length(n);
-    let catalog = Catalog::embedded();
-    let mut buf = String::new();
-    let mut start = 0;
-    while start < n {
-        let end = n.min(start + CHUNK);
-        buf.clear();
-        buf.push('[');
-        match json_text(&requests.slice(start, end), "the batch") {
-            Ok(text) => score_batch(catalog, &text, &mut buf),
-            // A value in the batch that JSON cannot hold (a BigInt, a cycle) or a batch too large:
-            // take the requests one by one so that only the bad ones fail.
-            Err(_) => {
-                for k in start..end {
-                    if k > start {
-                        buf.push(',');
-                    }
-                    let outcome = match json_text(&requests.get(k), "the request") {
-                        Ok(text) => attune_core::score_json(catalog, &text),
-                        Err(m) => Outcome::Failed { instrument: None, error: ScoreError::invalid_json(m) },
-                    };
-                    push_json(&mut buf, &outcome);
-                }
-            }
-        }
-        buf.push(']');
-        let scored: Array = from_json(&buf)?.unchecked_into();
-        for k in start..end {
-            out.set(k, scored.get(k - start));
-        }
-        start = end;
-    }
-    Ok(out.into())
-}
-
-/// Scores a JSON array of requests, writing the outcomes (without brackets) to `buf`.
-fn score_batch(catalog: &Catalog, text: &str, buf: &mut String) {
-    // The text comes from JSON.stringify of an array, so it is a JSON array.
-    let Ok(requests) = serde_json::from_str::<Vec<&RawValue>>(text) else {
-        return;
-    };
-    for (k, req) in requests.iter().enumerate() {
-        if k > 0 {
-            buf.push(',');
-        }
-        push_json(buf, &attune_core::score_json(catalog, req.get()));
-    }
-}
-
-fn push_json(buf: &mut String, outcome: &Outcome<'_>) {
-    // Writing to a String cannot fail, and every outcome serializes.
-    if let Ok(s) = serde_json::to_string(outcome) {
-        buf.push_str(&s);
-    }
+    batch::score_many(Catalog::embedded(), requests.unchecked_ref()).map(Into::into)
 }
 
 /// Summaries of the catalog's instruments, sorted by id: id, name, domain, licence status,

@@ -65,6 +65,37 @@ export function junkRequests() {
   ];
 }
 
+export function oddBatch() {
+  const bare = Object.create(null); bare.instrument = "gad2"; bare.answers = { "1": 1, "2": 1 };
+  const withProto = Object.create({ answers: { "1": 3 } }); withProto.instrument = "gad2";
+  class Req { constructor() { this.instrument = "gad2"; this.answers = { "1": 2, "2": 2 }; } }
+  return [
+    { instrument: "gad2", answers: { "1": 1, "2": 2 }, id: 7n },
+    { instrument: "gad2", answers: { "1": 1, "2": 2 }, id: "row-1" },
+    { instrument: "gad2", answers: { "1": 1, "2": 2 }, id: { nested: [1n] } },
+    { instrument: "gad2", answers: { "1": 1, "2": 2 }, extra: Symbol("s") },
+    { instrument: "gad2", answers: { "01": 1, "2": 2 } },
+    { instrument: "gad2", answers: { "1.0": 1, "2": 2 } },
+    { instrument: "gad2", answers: { "1": -0, "2": 0 } },
+    { instrument: "gad2", answers: { "1": 1, "2": undefined } },
+    { instrument: "gad2", answers: { "1": 1, "2": null } },
+    { instrument: "gad2", answers: { "1": 2147483648 } },
+    { instrument: "gad2", answers: { "1": 1 }, context: null },
+    { instrument: "gad2", answers: {} },
+    { instrument: "gad2" },
+    { instrument: "gad2", answers: null },
+    { instrument: "gad2", answers: { "3": 1 } },
+    { instrument: "gad2", answers: { "1": 1, "2": 9 } },
+    { instrument: "auditc", answers: { "1": 1, "2": 0, "3": 0 } },
+    { instrument: "auditc", answers: { "1": 1, "2": 0, "3": 0 }, context: { sex: "female" } },
+    { instrument: "audit", answers: { "1": 0, "9": 0, "10": 0 } },
+    { instrument: "phq9", answers: { "10": 3 } },
+    bare, withProto, new Req(),
+    { instrument: "", answers: {} },
+    { instrument: "gad2", get answers() { throw new Error("boom"); } },
+  ];
+}
+
 export function batchWithJunk() {
   return [
     { instrument: "gad2", answers: { "1": 1, "2": 2 } },
@@ -80,6 +111,8 @@ export function batchWithJunk() {
 extern "C" {
     #[wasm_bindgen(js_name = junkRequests)]
     fn junk_requests() -> Array;
+    #[wasm_bindgen(js_name = oddBatch)]
+    fn odd_batch() -> Array;
     #[wasm_bindgen(js_name = batchWithJunk)]
     fn batch_with_junk() -> Array;
 }
@@ -379,4 +412,92 @@ fn validate_definition_reports_problems_with_paths() {
 #[wasm_bindgen_test]
 fn version_is_the_core_version() {
     assert_eq!(version(), attune_core::VERSION);
+}
+
+/// What `score()` gives for one request, as `scoreMany` reports it: the result, or the error.
+fn single(request: JsValue) -> Value {
+    match score(Ts::new_unchecked(request)) {
+        Ok(r) => rust(&r.js_value()),
+        Err(e) => {
+            let body = json!({
+                "code": get(&e, "code").as_string(),
+                "item": get(&e, "item").as_string(),
+                "message": get(&e, "message").as_string(),
+            });
+            json!({ "error": body.to_string() })
+        }
+    }
+}
+
+/// `scoreMany`'s outcome in the shape of `single`.
+fn many_as_single(outcome: &Value) -> Value {
+    match outcome.get("error") {
+        Some(e) => {
+            json!({"error": json!({"code": e["code"].as_str(), "item": e["item"].as_str(), "message": e["message"].as_str()}).to_string()})
+        }
+        None => outcome.clone(),
+    }
+}
+
+#[wasm_bindgen_test]
+fn score_many_answers_exactly_as_score_does_for_odd_requests() {
+    let batch = odd_batch();
+    let out = rust(&score_many(batch.clone().into()).expect("scoreMany"));
+    for (k, request) in batch.iter().enumerate() {
+        let want = single(request);
+        let got = many_as_single(&out[k]);
+        assert_eq!(got, want, "request {k}");
+    }
+}
+
+#[wasm_bindgen_test]
+fn score_many_answers_exactly_as_score_does_for_random_requests() {
+    // Deterministic xorshift: answers drawn from each item's options, with items left out, values
+    // off the scale, unknown items and contexts mixed in, across the whole catalog.
+    let mut seed = 0x5eed_u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let catalog = attune_core::Catalog::embedded();
+    let mut requests = Vec::new();
+    for inst in catalog.instruments() {
+        for _ in 0..60 {
+            let mut answers = serde_json::Map::new();
+            for (i, item) in inst.definition().items.iter().enumerate() {
+                let options = inst.option_values(i);
+                match next() % 20 {
+                    0 => {}
+                    1 => {
+                        answers.insert(item.id.clone(), Value::Null);
+                    }
+                    2 if next() % 4 == 0 => {
+                        answers.insert(item.id.clone(), json!(options.iter().max().copied().unwrap_or(0) + 1));
+                    }
+                    _ => {
+                        answers.insert(item.id.clone(), json!(options[next() as usize % options.len()]));
+                    }
+                }
+            }
+            if next() % 40 == 0 {
+                answers.insert("999".into(), json!(1));
+            }
+            let mut request = json!({"instrument": inst.id(), "answers": answers});
+            if next() % 8 == 0 {
+                request["context"] = json!({"sex": if next() % 2 == 0 { "female" } else { "male" }});
+            }
+            requests.push(request);
+        }
+    }
+    let batch: Array = js(&Value::Array(requests)).unchecked_into();
+    let out = rust(&score_many(batch.clone().into()).expect("scoreMany"));
+    let mut errors = 0;
+    for (k, request) in batch.iter().enumerate() {
+        let want = single(request);
+        errors += usize::from(want.get("error").is_some());
+        assert_eq!(many_as_single(&out[k]), want, "request {k}");
+    }
+    assert!(errors > 20 && errors < batch.length() as usize / 2, "{errors} errors");
 }

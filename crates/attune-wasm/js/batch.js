@@ -1,0 +1,114 @@
+// The fast lane of scoreMany (see src/batch.rs). Plain JavaScript walks the requests and the
+// results, because the engine runs these loops far faster than any per-property call across the
+// WebAssembly boundary. Nothing is decided here: a request of the plain shape
+// `{ instrument: string, answers: { "<item number>": <int32> | null | undefined }, id?: primitive }`
+// is written as numbers for Rust to check and score; anything else (a context, an odd key, a
+// fraction, a string value, a getter that throws...) is marked for the JSON lane, which gives
+// exactly the answer `score()` gives.
+
+let buf = new Int32Array(1 << 16);
+
+function room(need) {
+  if (need > buf.length) {
+    const bigger = new Int32Array(Math.max(need, buf.length * 2));
+    bigger.set(buf);
+    buf = bigger;
+  }
+}
+
+const PLAIN = Object.prototype;
+
+function plainId(id) {
+  const t = typeof id;
+  return id === undefined || id === null || t === "string" || t === "boolean" || (t === "number" && Number.isFinite(id));
+}
+
+// Writes one request at `p`: [name index, pair count, item, value, item, value, ...], or
+// [-1, 0] for the JSON lane. Returns the next free position.
+function encodeOne(r, p, names, index) {
+  room(p + 2);
+  buf[p] = -1;
+  buf[p + 1] = 0;
+  try {
+    if (typeof r !== "object" || r === null || Object.getPrototypeOf(r) !== PLAIN) return p + 2;
+    for (const key in r) {
+      if (key !== "instrument" && key !== "answers" && !(key === "id" && plainId(r.id))) return p + 2;
+    }
+    const name = r.instrument;
+    if (typeof name !== "string") return p + 2;
+    const answers = r.answers;
+    let q = p + 2;
+    let n = 0;
+    if (answers !== undefined && answers !== null) {
+      if (typeof answers !== "object" || Object.getPrototypeOf(answers) !== PLAIN) return p + 2;
+      for (const key in answers) {
+        const v = answers[key];
+        if (v === undefined || v === null) continue;
+        const item = +key;
+        if (typeof v !== "number" || (v | 0) !== v || !(item >= 1 && item <= 0x7fffffff) || String(item) !== key) {
+          return p + 2;
+        }
+        room(q + 2);
+        buf[q++] = item;
+        buf[q++] = v;
+        n++;
+      }
+    }
+    let i = index.get(name);
+    if (i === undefined) {
+      i = names.length;
+      names.push(name);
+      index.set(name, i);
+    }
+    buf[p] = i;
+    buf[p + 1] = n;
+    return q;
+  } catch {
+    buf[p] = -1;
+    buf[p + 1] = 0;
+    return p + 2;
+  }
+}
+
+/** Encodes requests[start..end): returns [Int32Array, instrument names]. */
+export function encodeRequests(requests, start, end) {
+  const names = [];
+  const index = new Map();
+  let p = 0;
+  for (let k = start; k < end; k++) p = encodeOne(requests[k], p, names, index);
+  return [buf.subarray(0, p), names];
+}
+
+/**
+ * Builds the result objects of requests[start..start+count) into `out` from Rust's encoding:
+ * codes per request [name index, complete, per score (band, cutoff count, cutoffs...), flag count,
+ * flags...] or [-1] for a result of the JSON lane (taken in order from `slow`); values: one number
+ * per score, NaN for null. `schemas[name index]` names the ids.
+ */
+export function decodeResults(out, start, count, codes, values, schemas, slow) {
+  let c = 0;
+  let v = 0;
+  let s = 0;
+  for (let k = 0; k < count; k++) {
+    const name = codes[c++];
+    if (name < 0) {
+      out[start + k] = slow[s++];
+      continue;
+    }
+    const schema = schemas[name];
+    const complete = codes[c++] === 1;
+    const scores = {};
+    for (const def of schema.scores) {
+      const value = values[v++];
+      const band = codes[c++];
+      const n = codes[c++];
+      const cutoffs = new Array(n);
+      for (let j = 0; j < n; j++) cutoffs[j] = def.cutoffs[codes[c++]];
+      scores[def.id] = { value: Number.isNaN(value) ? null : value, band: band < 0 ? null : def.bands[band], cutoffs };
+    }
+    const nf = codes[c++];
+    const flags = new Array(nf);
+    for (let j = 0; j < nf; j++) flags[j] = schema.flags[codes[c++]];
+    out[start + k] = { instrument: schema.id, complete, scores, flags };
+  }
+}
