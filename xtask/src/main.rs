@@ -25,8 +25,10 @@ JOBS:
     npm      Builds the npm package `attune` into crates/attune-wasm/npm/ and packs it into
              target/npm/.
     bench    Criterion benchmarks of the scoring core and the CLI end to end on a million JSON
-             Lines (lines/s and peak memory); prints a table and writes target/bench/report.md.
-             `bench --skip-criterion` reruns only the CLI part and reuses the last estimates.
+             Lines (lines/s and peak memory), then the npm package: every shipped file's size (raw,
+             gzip -9, brotli), scoreMany throughput and import-to-first-score in headless Chromium.
+             Prints the tables and writes target/bench/report.md. `bench core` or `bench npm` runs
+             one part; `--skip-criterion` reuses the last criterion estimates.
     help     This text.
 ";
 
@@ -37,7 +39,11 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("test") => test(&sh),
         Some("npm") => web::build_npm(&sh).map(drop),
-        Some("bench") => bench(&sh, args.iter().any(|a| a == "--skip-criterion")),
+        Some("bench") => bench(
+            &sh,
+            args.iter().any(|a| a == "--skip-criterion"),
+            args.iter().skip(1).find(|a| !a.starts_with("--")).map(String::as_str),
+        ),
         None | Some("help" | "--help" | "-h") => {
             print!("{HELP}");
             Ok(())
@@ -171,7 +177,58 @@ fn estimate_ns(id: &str) -> Result<(f64, f64)> {
     Ok((ns, elements))
 }
 
-fn bench(sh: &Shell, skip_criterion: bool) -> Result<()> {
+fn bench(sh: &Shell, skip_criterion: bool, part: Option<&str>) -> Result<()> {
+    let mut report = String::new();
+    let mut missed = false;
+    if part.is_none_or(|p| p == "core") {
+        let (table, m) = bench_core(sh, skip_criterion)?;
+        report.push_str("### Scoring core and CLI\n\n");
+        report.push_str(&table);
+        missed |= m;
+    }
+    if part.is_none_or(|p| p == "npm") {
+        let (table, m) = web::bench_npm(sh)?;
+        report.push_str("\n### npm package `attune`\n\n");
+        report.push_str(&table);
+        missed |= m;
+    }
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    report.push_str(&format!(
+        "\nMeasured by `cargo xtask bench` on {cpu}, {} cores.\n",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    ));
+    println!("\n{report}");
+    let dir = workspace_root().join("target/bench");
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(dir.join("report.md"), &report)?;
+    println!("written to target/bench/report.md");
+    if missed {
+        bail!("a benchmark missed its target (see the table)");
+    }
+    Ok(())
+}
+
+/// Formats a count with thousands separators.
+pub(crate) fn thousands(v: f64) -> String {
+    let s = format!("{:.0}", v);
+    let mut out = String::new();
+    for (k, c) in s.chars().enumerate() {
+        if k > 0 && (s.len() - k) % 3 == 0 && c != '-' {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn bench_core(sh: &Shell, skip_criterion: bool) -> Result<(String, bool)> {
     if !skip_criterion {
         step("criterion: attune-core");
         cmd!(sh, "cargo bench --locked -p attune-core --bench scoring").run()?;
@@ -200,17 +257,7 @@ fn bench(sh: &Shell, skip_criterion: bool) -> Result<()> {
         let (ns, elements) = estimate_ns(id)?;
         Ok(elements * 1e9 / ns)
     };
-    let fmt = |v: f64| {
-        let s = format!("{:.0}", v);
-        let mut out = String::new();
-        for (k, c) in s.chars().enumerate() {
-            if k > 0 && (s.len() - k) % 3 == 0 {
-                out.push(',');
-            }
-            out.push(c);
-        }
-        out
-    };
+    let fmt = thousands;
     let phq9 = per_sec("score/phq9")?;
     rows.push((
         "PHQ-9 responses scored / s (one core, in memory)".into(),
@@ -248,28 +295,10 @@ fn bench(sh: &Shell, skip_criterion: bool) -> Result<()> {
     for (name, value, target) in &rows {
         table.push_str(&format!("| {name} | {value} | {target} |\n"));
     }
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|c| {
-            c.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let report = format!(
-        "{table}\nMeasured by `cargo xtask bench` on {cpu}, {} cores.\n",
-        std::thread::available_parallelism().map_or(0, |n| n.get())
-    );
-    println!("\n{report}");
-    std::fs::write(dir.join("report.md"), &report)?;
-    println!("written to target/bench/report.md");
-    if rows.iter().any(|r| r.2.starts_with("MISSED")) {
-        bail!("a benchmark missed its target");
-    }
-    Ok(())
+    Ok((table, rows.iter().any(|r| r.2.starts_with("MISSED"))))
 }
 
-fn check(ok: bool, target: &str) -> String {
+pub(crate) fn check(ok: bool, target: &str) -> String {
     if ok {
         format!("{target}: met")
     } else {

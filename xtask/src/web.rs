@@ -228,3 +228,103 @@ pub fn packaging_tests(sh: &Shell, package: &Package) -> Result<()> {
     cmd!(sh, "npx --no-install playwright test --config packaging/playwright.config.js").run()?;
     Ok(())
 }
+
+/// Files of the scoring entry `import … from "attune"` loads in a browser: the loader, the glue, its
+/// snippets and the module (the catalog is inside the module).
+fn in_scoring_entry(file: &str) -> bool {
+    matches!(file, "index.js" | "errors.js" | "pkg/attune_wasm.js" | "pkg/attune_wasm_bg.wasm")
+        || file.starts_with("pkg/snippets/")
+}
+
+/// Budget of the scoring entry, gzip -9, in bytes (60 KB).
+const SCORING_ENTRY_BUDGET: u64 = 60 * 1000;
+
+/// Sizes of every shipped file and the in-browser benchmarks; returns the report table and
+/// whether a target was missed.
+pub fn bench_npm(sh: &Shell) -> Result<(String, bool)> {
+    ensure_chromium(sh)?;
+    let package = build_npm(sh)?;
+    let fixture = workspace_root().join("tests/packaging/static");
+    npm_ci(sh, &fixture)?;
+    {
+        let _d = sh.push_dir(&fixture);
+        let tarball = &package.tarball;
+        cmd!(sh, "npm install --no-save --no-audit --no-fund --loglevel=error {tarball}").run()?;
+    }
+    step("npm package: sizes of the shipped files");
+    let installed = fixture.join("node_modules/attune");
+    let tests = workspace_root().join("tests");
+    let sizes: Value = serde_json::from_str(&cmd!(sh, "node {tests}/bench/sizes.mjs {installed}").read()?)?;
+    let mut table = String::from("| File | Raw | gzip -9 | brotli |\n|---|---:|---:|---:|\n");
+    let (mut entry, mut all) = ([0u64; 3], [0u64; 3]);
+    for row in sizes.as_array().context("sizes")? {
+        let file = row["file"].as_str().context("file")?;
+        let n = |k: &str| row[k].as_u64().unwrap_or(0);
+        let (raw, gz, br) = (n("raw"), n("gzip"), n("brotli"));
+        for (t, v) in all.iter_mut().zip([raw, gz, br]) {
+            *t += v;
+        }
+        if in_scoring_entry(file) {
+            for (t, v) in entry.iter_mut().zip([raw, gz, br]) {
+                *t += v;
+            }
+        }
+        if file.starts_with("instruments/") {
+            continue; // summed below: 22 data files that no entry point loads
+        }
+        table.push_str(&format!(
+            "| `{file}` | {} | {} | {} |\n",
+            crate::thousands(raw as f64),
+            crate::thousands(gz as f64),
+            crate::thousands(br as f64)
+        ));
+    }
+    let data = sizes
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["file"].as_str().is_some_and(|f| f.starts_with("instruments/")))
+        .fold([0u64; 3], |mut t, r| {
+            for (k, key) in ["raw", "gzip", "brotli"].iter().enumerate() {
+                t[k] += r[*key].as_u64().unwrap_or(0);
+            }
+            t
+        });
+    let row = |name: &str, t: [u64; 3]| {
+        format!(
+            "| {name} | {} | {} | {} |\n",
+            crate::thousands(t[0] as f64),
+            crate::thousands(t[1] as f64),
+            crate::thousands(t[2] as f64)
+        )
+    };
+    table.push_str(&row("`instruments/*.json` (22 full definitions, loaded only on request)", data));
+    table.push_str(&row("**Scoring entry** (loader + glue + wasm, whole catalog)", entry));
+    table.push_str(&row("Whole package", all));
+
+    step("npm package: scoreMany throughput and import-to-first-score in headless Chromium");
+    let measured: Value = serde_json::from_str(&cmd!(sh, "node {tests}/bench/browser.mjs").read()?)?;
+    let per_sec = measured["throughput"]["perSecond"].as_f64().context("throughput")?;
+    let first_ms = measured["importToFirstScoreMs"].as_f64().context("first score")?;
+    let n = measured["throughput"]["n"].as_f64().unwrap_or(0.0);
+
+    let mut rows = String::from("\n| Benchmark | Measured | Target |\n|---|---:|---|\n");
+    let entry_ok = entry[1] <= SCORING_ENTRY_BUDGET;
+    rows.push_str(&format!(
+        "| Scoring entry, gzip -9 | {} bytes | {} |\n",
+        crate::thousands(entry[1] as f64),
+        crate::check(entry_ok, "<= 60,000 bytes")
+    ));
+    let fast = per_sec >= 300_000.0;
+    rows.push_str(&format!(
+        "| `scoreMany`, {} PHQ-9 responses in Chromium (median of 7), responses / s | {} | {} |\n",
+        crate::thousands(n),
+        crate::thousands(per_sec),
+        crate::check(fast, ">= 300,000")
+    ));
+    rows.push_str(&format!(
+        "| `import` to first score in Chromium (cold load from 127.0.0.1, median of 15) | {first_ms:.0} ms | — |\n"
+    ));
+    table.push_str(&rows);
+    Ok((table, !(entry_ok && fast)))
+}

@@ -18,6 +18,19 @@ function room(need) {
 
 const PLAIN = Object.prototype;
 
+// The item number a key spells in canonical form ("1", "12"; not "01", "1.0" or "1e1"), else 0.
+function itemNumber(key) {
+  const len = key.length;
+  if (len === 0 || len > 9) return 0;
+  let n = 0;
+  for (let i = 0; i < len; i++) {
+    const c = key.charCodeAt(i) - 48;
+    if (c < 0 || c > 9 || (c === 0 && i === 0)) return 0;
+    n = n * 10 + c;
+  }
+  return n;
+}
+
 function plainId(id) {
   const t = typeof id;
   return id === undefined || id === null || t === "string" || t === "boolean" || (t === "number" && Number.isFinite(id));
@@ -44,10 +57,8 @@ function encodeOne(r, p, names, index) {
       for (const key in answers) {
         const v = answers[key];
         if (v === undefined || v === null) continue;
-        const item = +key;
-        if (typeof v !== "number" || (v | 0) !== v || !(item >= 1 && item <= 0x7fffffff) || String(item) !== key) {
-          return p + 2;
-        }
+        const item = itemNumber(key);
+        if (item === 0 || typeof v !== "number" || (v | 0) !== v) return p + 2;
         room(q + 2);
         buf[q++] = item;
         buf[q++] = v;
