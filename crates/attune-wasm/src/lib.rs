@@ -116,9 +116,17 @@ fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
     from_json(&text)
 }
 
-/// A string argument, or an `AttuneError` naming it.
-fn string_arg(value: &JsValue, what: &str) -> Result<String, JsValue> {
-    value.as_string().ok_or_else(|| invalid_json(&format!("{what} must be a string")))
+/// Longest instrument id read from JavaScript; catalog ids are a few characters.
+const MAX_ID_LEN: u32 = 256;
+
+/// A string argument, or an `AttuneError` naming it. The length is checked before the text is
+/// copied into the module, so no argument can exhaust its memory.
+fn string_arg(value: &JsValue, what: &str, max_len: u32) -> Result<String, JsValue> {
+    let s = value.dyn_ref::<JsString>().ok_or_else(|| invalid_json(&format!("{what} must be a string")))?;
+    if s.length() > max_len {
+        return Err(invalid_json(&format!("{what} is longer than {max_len} characters")));
+    }
+    Ok(String::from(s))
 }
 
 /// Scores one response.
@@ -171,7 +179,7 @@ pub fn catalog(options: Option<Ts<CatalogOptions>>) -> Result<JsValue, JsValue> 
 pub fn instrument(
     #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
 ) -> Result<Ts<InstrumentDefinition>, JsValue> {
-    let id = string_arg(&id, "the instrument id")?;
+    let id = string_arg(&id, "the instrument id", MAX_ID_LEN)?;
     let inst = Catalog::embedded().get(&id).ok_or_else(|| score_error(&ScoreError::UnknownInstrument { id }))?;
     #[derive(Serialize)]
     struct Full<'a> {
@@ -193,7 +201,7 @@ pub fn group_stats(
     #[wasm_bindgen(unchecked_param_type = "MemberAnswers[]")] members: JsValue,
     options: Option<Ts<GroupOptions>>,
 ) -> Result<Ts<GroupStats>, JsValue> {
-    let id = string_arg(&id, "the instrument id")?;
+    let id = string_arg(&id, "the instrument id", MAX_ID_LEN)?;
     let inst = Catalog::embedded().get(&id).ok_or_else(|| score_error(&ScoreError::UnknownInstrument { id }))?;
     let min_n = match options {
         Some(o) => o
@@ -232,11 +240,12 @@ pub fn group_stats(
 pub fn validate_definition(
     #[wasm_bindgen(unchecked_param_type = "string | object")] definition: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let text = match definition.as_string() {
-        Some(s) if s.len() <= MAX_JSON_LEN as usize * 3 => s,
-        Some(_) => return Err(invalid_json("the definition is too large")),
-        None if definition.is_object() => json_text(&definition, "the definition").map_err(|m| invalid_json(&m))?,
-        None => return Err(invalid_json("validateDefinition takes JSON text or an object")),
+    let text = if definition.is_string() {
+        string_arg(&definition, "the definition", MAX_JSON_LEN)?
+    } else if definition.is_object() {
+        json_text(&definition, "the definition").map_err(|m| invalid_json(&m))?
+    } else {
+        return Err(invalid_json("validateDefinition takes JSON text or an object"));
     };
     to_js(&attune_core::validate_definition(&text))
 }

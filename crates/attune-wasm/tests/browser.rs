@@ -342,6 +342,8 @@ fn instrument_returns_the_definition_with_licence_and_citation() {
     assert!(urica["items"].as_array().expect("items").iter().all(|i| i["text"].is_null()));
     let e = instrument("nope".into()).expect_err("unknown");
     assert_attune_error(&e, "unknown_instrument", "instrument(nope)");
+    let e = instrument(JsValue::from("x".repeat(100_000))).expect_err("a very long id");
+    assert_attune_error(&e, "invalid_json", "instrument(long id)");
     let e = instrument(JsValue::from(9)).expect_err("not a string");
     assert_attune_error(&e, "invalid_json", "instrument(9)");
     assert_alive("instrument");
@@ -402,6 +404,8 @@ fn validate_definition_reports_problems_with_paths() {
     let schema = rust(&validate_definition("{\"id\": 3}".into()).expect("schema problem"));
     assert_eq!(schema[0]["kind"], "schema");
     assert_eq!(rust(&validate_definition("not json".into()).expect("schema"))[0]["kind"], "schema");
+    let huge = JsValue::from(" ".repeat(17 << 20));
+    assert_attune_error(&validate_definition(huge).expect_err("too large"), "invalid_json", "huge definition");
     for bad in [JsValue::UNDEFINED, JsValue::NULL, JsValue::from(5)] {
         let e = validate_definition(bad).expect_err("not text");
         assert_attune_error(&e, "invalid_json", "validateDefinition");
