@@ -1,18 +1,5 @@
 // No bundler, no import map: the browser loads the installed package straight from its files.
-import { score, catalog, version, isAttuneError } from "./node_modules/attune/index.js";
+import * as attune from "./node_modules/attune/index.js";
+import { run } from "../page-check.js";
 
-const out = document.getElementById("result");
-try {
-  const result = score({ instrument: "phq9", answers: { 1: 2, 2: 1, 3: 2, 4: 1, 5: 1, 6: 2, 7: 1, 8: 1, 9: 1 } });
-  let error = null;
-  try {
-    score({ instrument: "phq9", answers: { 1: 9 } });
-  } catch (e) {
-    error = isAttuneError(e) ? { code: e.code, item: e.item } : String(e);
-  }
-  out.textContent = JSON.stringify({ result, error, instruments: catalog().length, version });
-  out.dataset.status = "ok";
-} catch (e) {
-  out.textContent = String(e);
-  out.dataset.status = "failed";
-}
+run(attune);
