@@ -1,0 +1,465 @@
+//! The HTTP API: a therapist's group and its polls (host token), members joining with a code and
+//! answering (member token), and aggregates only. Every answer is checked by `attune-core` before it
+//! is stored, and acknowledged only after it is committed. No route returns a member's answers.
+
+use attune_core::{Catalog, Group, GroupStats};
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::storage::{now, PollRow, Refused, Storage, StorageError, TokenHash};
+
+/// Largest request body accepted, in bytes. A full answer set is well under a kilobyte.
+pub const MAX_BODY: usize = 16 * 1024;
+
+/// The smallest group whose aggregates are shown (`group-statistics.md`): never lower.
+pub const MIN_N_FLOOR: u32 = 3;
+
+/// Join codes: no 0/O, 1/I/L, so a code read across a room is typed right.
+const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+const CODE_LEN: usize = 6;
+
+/// Shared state of the handlers.
+#[derive(Debug, Clone)]
+pub struct AppState<S> {
+    pub store: S,
+    pub catalog: &'static Catalog,
+}
+
+/// An error response: a status and `{"error": {"code", "message"}}`.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError { status, code, message: message.into() }
+    }
+    fn not_found(what: &str) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no such {what}"))
+    }
+    fn unauthorized() -> ApiError {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "a valid host token is required (Authorization: Bearer …)",
+        )
+    }
+    fn closed() -> ApiError {
+        ApiError::new(StatusCode::CONFLICT, "poll_closed", "the poll is closed")
+    }
+    fn invalid_json(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(json!({"error": {"code": self.code, "message": self.message}}))).into_response()
+    }
+}
+
+impl From<StorageError> for ApiError {
+    fn from(e: StorageError) -> ApiError {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "storage", format!("not stored: {e}"))
+    }
+}
+
+impl From<Refused> for ApiError {
+    fn from(r: Refused) -> ApiError {
+        match r {
+            Refused::UnknownPoll => ApiError::not_found("poll"),
+            Refused::Closed => ApiError::closed(),
+        }
+    }
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+/// A JSON body whose every failure (not JSON, wrong shape, too large) is an [`ApiError`].
+pub struct Body<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> ApiResult<Self> {
+        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    format!("bodies are limited to {MAX_BODY} bytes"),
+                )
+            } else {
+                ApiError::invalid_json(e.body_text())
+            }
+        })?;
+        serde_json::from_slice(&bytes).map(Body).map_err(|e| ApiError::invalid_json(e.to_string()))
+    }
+}
+
+/// A fresh random token (256 bits, hex).
+fn new_token() -> ApiResult<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "entropy", e.to_string()))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn new_id() -> ApiResult<String> {
+    new_token().map(|t| t[..24].to_string())
+}
+
+fn new_code() -> ApiResult<String> {
+    let mut bytes = [0u8; CODE_LEN];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "entropy", e.to_string()))?;
+    // 31 symbols: the modulo bias (256 = 8 * 31 + 8) is irrelevant for codes that are not secrets.
+    Ok(bytes.iter().map(|b| CODE_ALPHABET[*b as usize % CODE_ALPHABET.len()] as char).collect())
+}
+
+fn hash(token: &str) -> TokenHash {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The group's name after checking the host token in constant time.
+async fn authorize<S: Storage>(state: &AppState<S>, headers: &HeaderMap, group_id: &str) -> ApiResult<String> {
+    let token = header(headers, "authorization").and_then(|v| v.strip_prefix("Bearer ")).unwrap_or("");
+    let Some((name, stored)) = state.store.group(group_id).await? else {
+        // Same answer as a wrong token: group ids are not confirmed to strangers.
+        return Err(ApiError::unauthorized());
+    };
+    if token.is_empty() || !bool::from(hash(token).ct_eq(&stored)) {
+        return Err(ApiError::unauthorized());
+    }
+    Ok(name)
+}
+
+/// The poll after checking its group's host token.
+async fn authorize_poll<S: Storage>(state: &AppState<S>, headers: &HeaderMap, poll_id: &str) -> ApiResult<PollRow> {
+    let Some(poll) = state.store.poll(poll_id).await? else {
+        return Err(ApiError::unauthorized());
+    };
+    authorize(state, headers, &poll.group_id).await?;
+    Ok(poll)
+}
+
+fn member_hash(headers: &HeaderMap) -> ApiResult<TokenHash> {
+    match header(headers, "x-attune-member") {
+        Some(t) if (32..=128).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_alphanumeric()) => Ok(hash(t)),
+        _ => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "member_token",
+            "X-Attune-Member must carry the member token returned by the join route",
+        )),
+    }
+}
+
+/// What anyone may see of a poll.
+#[derive(Debug, Serialize)]
+struct PollView<'a> {
+    id: &'a str,
+    group: &'a str,
+    instrument: &'a str,
+    status: &'static str,
+    code: Option<&'a str>,
+    min_n: u32,
+    hide_until_closed: bool,
+    created_at: i64,
+    closed_at: Option<i64>,
+}
+
+fn view(p: &PollRow) -> PollView<'_> {
+    PollView {
+        id: &p.id,
+        group: &p.group_id,
+        instrument: &p.instrument,
+        status: if p.open { "open" } else { "closed" },
+        code: p.code.as_deref(),
+        min_n: p.min_n,
+        hide_until_closed: p.hide_until_closed,
+        created_at: p.created_at,
+        closed_at: p.closed_at,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewGroup {
+    name: String,
+}
+
+async fn create_group<S: Storage>(
+    State(state): State<AppState<S>>,
+    Body(req): Body<NewGroup>,
+) -> ApiResult<impl IntoResponse> {
+    let name = req.name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ApiError::invalid_json("the group needs a name of 1 to 100 characters"));
+    }
+    let (id, token) = (new_id()?, new_token()?);
+    state.store.create_group(&id, name, &hash(&token)).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"group": {"id": id, "name": name}, "host_token": token,
+            "note": "The host token is shown once and stored only as a hash: keep it to run this group's polls."})),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewPoll {
+    instrument: String,
+    #[serde(default)]
+    min_n: Option<u32>,
+    #[serde(default)]
+    hide_until_closed: bool,
+}
+
+async fn create_poll<S: Storage>(
+    State(state): State<AppState<S>>,
+    Path(group): Path<String>,
+    headers: HeaderMap,
+    Body(req): Body<NewPoll>,
+) -> ApiResult<impl IntoResponse> {
+    authorize(&state, &headers, &group).await?;
+    if state.catalog.get(&req.instrument).is_none() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_instrument",
+            format!("unknown instrument `{}`", req.instrument),
+        ));
+    }
+    let min_n = req.min_n.unwrap_or(MIN_N_FLOOR);
+    if !(MIN_N_FLOOR..=1000).contains(&min_n) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_min_n",
+            format!("min_n must be between {MIN_N_FLOOR} and 1000: aggregates are never shown for fewer than {MIN_N_FLOOR} members"),
+        ));
+    }
+    let mut poll = PollRow {
+        id: new_id()?,
+        group_id: group,
+        instrument: req.instrument,
+        code: None,
+        min_n,
+        hide_until_closed: req.hide_until_closed,
+        open: true,
+        created_at: now(),
+        closed_at: None,
+    };
+    // A clash with an open poll's code is rare (31^6 codes); draw again a few times.
+    for _ in 0..8 {
+        poll.code = Some(new_code()?);
+        if state.store.create_poll(&poll).await? {
+            return Ok((StatusCode::CREATED, Json(json!({"poll": view(&poll)}))));
+        }
+    }
+    Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "no_code", "no free join code; try again"))
+}
+
+async fn list_polls<S: Storage>(
+    State(state): State<AppState<S>>,
+    Path(group): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<impl IntoResponse> {
+    let name = authorize(&state, &headers, &group).await?;
+    let polls = state.store.polls_of_group(&group).await?;
+    Ok(Json(json!({"group": {"id": group, "name": name}, "polls": polls.iter().map(view).collect::<Vec<_>>()})))
+}
+
+/// Joins an open poll by code. A member without a token gets one; a member with one (a reload, a
+/// second tab) keeps it, so answers can be revised until the poll closes.
+async fn join<S: Storage>(
+    State(state): State<AppState<S>>,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<impl IntoResponse> {
+    let code = code.trim().to_ascii_uppercase();
+    let poll = state.store.poll_by_code(&code).await?.ok_or_else(|| ApiError::not_found("open poll with that code"))?;
+    let token = match header(&headers, "x-attune-member") {
+        Some(_) => None,
+        None => Some(new_token()?),
+    };
+    let member = match &token {
+        Some(t) => hash(t),
+        None => member_hash(&headers)?,
+    };
+    state.store.join(&poll.id, &member).await??;
+    let mut body = json!({"poll": {"id": poll.id, "instrument": poll.instrument, "status": "open"}});
+    if let Some(t) = token {
+        body["member_token"] = Value::String(t);
+    }
+    Ok(Json(body))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Answers {
+    answers: Map<String, Value>,
+}
+
+/// Stores (or revises) a member's answers once the core has accepted them.
+async fn put_response<S: Storage>(
+    State(state): State<AppState<S>>,
+    Path(poll_id): Path<String>,
+    headers: HeaderMap,
+    Body(req): Body<Answers>,
+) -> ApiResult<impl IntoResponse> {
+    let member = member_hash(&headers)?;
+    let poll = state.store.poll(&poll_id).await?.ok_or_else(|| ApiError::not_found("poll"))?;
+    if !poll.open {
+        return Err(ApiError::closed());
+    }
+    let inst = state.catalog.get(&poll.instrument).ok_or_else(|| {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "unknown_instrument", "the poll's instrument is gone")
+    })?;
+    let sheet = inst.answer_sheet(&req.answers).map_err(|e| {
+        let mut err = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.code().as_str(), e.to_string());
+        if e.code() == attune_core::ErrorCode::InvalidJson {
+            err.status = StatusCode::BAD_REQUEST;
+        }
+        err
+    })?;
+    if sheet.answered() == 0 {
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "no_answers", "answer at least one item"));
+    }
+    // Store the checked answers in canonical form: item ids and integer values, nulls dropped.
+    let canonical: Map<String, Value> = inst
+        .definition()
+        .items
+        .iter()
+        .zip(sheet.values())
+        .filter_map(|(item, v)| v.map(|v| (item.id.clone(), Value::from(v))))
+        .collect();
+    let text = serde_json::to_string(&canonical).map_err(|e| ApiError::invalid_json(e.to_string()))?;
+    let revision = state.store.put_response(&poll.id, &member, &text).await??;
+    Ok(Json(json!({"stored": true, "revision": revision})))
+}
+
+/// What a member's page polls for: whether the poll is still open. No counts, no answers.
+async fn poll_status<S: Storage>(
+    State(state): State<AppState<S>>,
+    Path(poll_id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let poll = state.store.poll(&poll_id).await?.ok_or_else(|| ApiError::not_found("poll"))?;
+    Ok(Json(json!({"poll": {"id": poll.id, "instrument": poll.instrument, "status": view(&poll).status}})))
+}
+
+/// The group statistics of a poll's stored answers.
+async fn stats_of<'c, S: Storage>(
+    state: &AppState<S>,
+    poll: &PollRow,
+    inst: &'c attune_core::Instrument,
+) -> ApiResult<GroupStats<'c>> {
+    let mut group = Group::new(inst, poll.min_n as usize)
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "min_n", e.to_string()))?;
+    for text in state.store.responses(&poll.id).await? {
+        // Stored answers were checked before they were stored; one that no longer reads is skipped
+        // (counted as not answered) rather than taking the dashboard down.
+        match serde_json::from_str::<Map<String, Value>>(&text) {
+            Ok(answers) if group.add_json(&answers).is_ok() => {}
+            _ => {
+                group.skip_member();
+            }
+        }
+    }
+    Ok(group.finish())
+}
+
+/// Aggregates only: joined and answered counts, and the group statistics when at least `min_n`
+/// members answered (and, for a poll hidden until closed, once it is closed).
+async fn aggregate<S: Storage>(
+    State(state): State<AppState<S>>,
+    Path(poll_id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<impl IntoResponse> {
+    let poll = authorize_poll(&state, &headers, &poll_id).await?;
+    let (joined, answered) = state.store.counts(&poll.id).await?;
+    let inst = state.catalog.get(&poll.instrument).ok_or_else(|| {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "unknown_instrument", "the poll's instrument is gone")
+    })?;
+    let (stats, withheld) = if poll.hide_until_closed && poll.open {
+        (Value::Null, Some("hidden_until_closed"))
+    } else {
+        let stats = stats_of(&state, &poll, inst).await?;
+        let withheld = stats.suppressed.then_some("below_min_n");
+        (serde_json::to_value(stats).map_err(|e| ApiError::invalid_json(e.to_string()))?, withheld)
+    };
+    Ok(Json(json!({
+        "poll": view(&poll),
+        "joined": joined,
+        "answered": answered,
+        "withheld": withheld,
+        "stats": stats,
+    })))
+}
+
+async fn close<S: Storage>(
+    State(state): State<AppState<S>>,
+    Path(poll_id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<impl IntoResponse> {
+    authorize_poll(&state, &headers, &poll_id).await?;
+    let poll = state.store.close_poll(&poll_id).await?.ok_or_else(|| ApiError::not_found("poll"))?;
+    Ok(Json(json!({"poll": view(&poll)})))
+}
+
+/// Each score's mean per session (poll) of the group, with n; null below the poll's `min_n`.
+async fn trend<S: Storage>(
+    State(state): State<AppState<S>>,
+    Path(group): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<impl IntoResponse> {
+    authorize(&state, &headers, &group).await?;
+    let mut sessions = Vec::new();
+    for poll in state.store.polls_of_group(&group).await? {
+        let Some(inst) = state.catalog.get(&poll.instrument) else { continue };
+        if poll.hide_until_closed && poll.open {
+            continue;
+        }
+        let stats = stats_of(&state, &poll, inst).await?;
+        let scores: Map<String, Value> =
+            stats.scores.iter().map(|(id, s)| (id.to_string(), json!({"n": s.n, "mean": s.mean}))).collect();
+        sessions.push(json!({
+            "poll": poll.id, "instrument": poll.instrument, "created_at": poll.created_at,
+            "closed_at": poll.closed_at, "n": stats.n, "suppressed": stats.suppressed, "scores": scores,
+        }));
+    }
+    Ok(Json(json!({"group": group, "sessions": sessions})))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("route")
+}
+
+/// The router, for the server binary and for in-process tests.
+pub fn app<S: Storage>(state: AppState<S>) -> Router {
+    Router::new()
+        .route("/api/groups", post(create_group::<S>))
+        .route("/api/groups/{group}/polls", post(create_poll::<S>).get(list_polls::<S>))
+        .route("/api/groups/{group}/trend", get(trend::<S>))
+        .route("/api/join/{code}", post(join::<S>))
+        .route("/api/polls/{poll}", get(poll_status::<S>))
+        .route("/api/polls/{poll}/response", put(put_response::<S>))
+        .route("/api/polls/{poll}/aggregate", get(aggregate::<S>))
+        .route("/api/polls/{poll}/close", post(close::<S>))
+        .fallback(not_found)
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
+        .with_state(state)
+}

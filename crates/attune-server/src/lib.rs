@@ -1,0 +1,12 @@
+//! # attune-server
+//!
+//! Live, anonymous group polls for a therapy session: a therapist creates a group and, each session,
+//! a poll of one catalog instrument; members join with a short code and answer on their phones; the
+//! therapist sees aggregates only (`attune-core`'s group statistics, nothing below the minimum group
+//! size). Storage sits behind [`Storage`]; [`Sqlite`] keeps everything in one file.
+
+mod api;
+mod storage;
+
+pub use api::{app, ApiError, AppState, MAX_BODY, MIN_N_FLOOR};
+pub use storage::{PollRow, Refused, Sqlite, Storage, StorageError, TokenHash};

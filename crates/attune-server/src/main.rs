@@ -1,0 +1,101 @@
+//! `attune-server`: the live poll server on one SQLite file.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use attune_server::{app, AppState, Sqlite};
+use axum::http::{header, HeaderName, HeaderValue, Method};
+use tower_http::cors::CorsLayer;
+
+const HELP: &str = "\
+attune-server: live, anonymous group polls with aggregates only
+
+USAGE:
+    attune-server [--addr 127.0.0.1:8787] [--database attune.db] [--allowed-origin URL ...]
+
+OPTIONS:
+    --addr ADDR            Address to listen on (default 127.0.0.1:8787)
+    --database FILE        SQLite file, created if missing (default attune.db); WAL, synchronous=FULL
+    --allowed-origin URL   An origin whose pages may call the API from the browser (CORS); repeat
+                           for several. Without one, only same-origin pages can.
+    -h, --help             This text
+
+ROUTES: see crates/attune-server/README.md
+";
+
+struct Args {
+    addr: SocketAddr,
+    database: PathBuf,
+    origins: Vec<HeaderValue>,
+}
+
+fn parse_args() -> Result<Option<Args>, lexopt::Error> {
+    use lexopt::prelude::*;
+    let mut args = Args {
+        addr: SocketAddr::from(([127, 0, 0, 1], 8787)),
+        database: PathBuf::from("attune.db"),
+        origins: Vec::new(),
+    };
+    let mut parser = lexopt::Parser::from_env();
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("addr") => args.addr = parser.value()?.parse()?,
+            Long("database") => args.database = parser.value()?.into(),
+            Long("allowed-origin") => {
+                let origin: String = parser.value()?.parse()?;
+                args.origins.push(HeaderValue::from_str(origin.trim_end_matches('/')).map_err(|e| e.to_string())?);
+            }
+            Short('h') | Long("help") => {
+                print!("{HELP}");
+                return Ok(None);
+            }
+            _ => return Err(arg.unexpected()),
+        }
+    }
+    Ok(Some(args))
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(Some(a)) => a,
+        Ok(None) => return ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("attune-server: {e}\n\n{HELP}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("attune-server: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let store = Sqlite::open(&args.database).await?;
+    let mut router = app(AppState { store, catalog: attune_core::Catalog::embedded() });
+    if !args.origins.is_empty() {
+        router = router.layer(
+            CorsLayer::new()
+                .allow_origin(args.origins)
+                .allow_methods([Method::GET, Method::POST, Method::PUT])
+                .allow_headers([
+                    header::AUTHORIZATION,
+                    header::CONTENT_TYPE,
+                    HeaderName::from_static("x-attune-member"),
+                ]),
+        );
+    }
+    let listener = tokio::net::TcpListener::bind(args.addr).await?;
+    println!("attune-server listening on http://{} (database {})", listener.local_addr()?, args.database.display());
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}

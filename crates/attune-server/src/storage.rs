@@ -1,0 +1,301 @@
+//! Storage behind one trait, so that handlers never see SQL: SQLite today (one file, WAL,
+//! `synchronous=FULL`), PostgreSQL for several replicas later. Every write that a client is told
+//! about has been committed first.
+
+use std::future::Future;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::Row;
+
+/// A storage failure: the request cannot be served, nothing was changed.
+#[derive(Debug, thiserror::Error)]
+#[error("storage: {0}")]
+pub struct StorageError(#[from] sqlx::Error);
+
+pub type Result<T> = std::result::Result<T, StorageError>;
+
+/// A member or host is known by the SHA-256 of its token, never the token itself.
+pub type TokenHash = [u8; 32];
+
+/// A poll as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PollRow {
+    pub id: String,
+    pub group_id: String,
+    pub instrument: String,
+    /// The join code; `None` once the poll is closed.
+    pub code: Option<String>,
+    pub min_n: u32,
+    pub hide_until_closed: bool,
+    pub open: bool,
+    pub created_at: i64,
+    pub closed_at: Option<i64>,
+}
+
+/// Why an answer was not stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// No such poll.
+    UnknownPoll,
+    /// The poll is closed.
+    Closed,
+}
+
+/// Seconds since the Unix epoch.
+pub fn now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+/// What the poll server needs from a database.
+pub trait Storage: Clone + Send + Sync + 'static {
+    /// Creates a group with its host token's hash; returns nothing the caller did not give.
+    fn create_group(&self, id: &str, name: &str, host: &TokenHash) -> impl Future<Output = Result<()>> + Send;
+    /// The group's name and host token hash.
+    fn group(&self, id: &str) -> impl Future<Output = Result<Option<(String, TokenHash)>>> + Send;
+    /// Creates an open poll. Returns `false` if the join code is taken (the caller draws another).
+    fn create_poll(&self, poll: &PollRow) -> impl Future<Output = Result<bool>> + Send;
+    /// One poll by id.
+    fn poll(&self, id: &str) -> impl Future<Output = Result<Option<PollRow>>> + Send;
+    /// The open poll with this join code.
+    fn poll_by_code(&self, code: &str) -> impl Future<Output = Result<Option<PollRow>>> + Send;
+    /// Every poll of a group, oldest first.
+    fn polls_of_group(&self, group_id: &str) -> impl Future<Output = Result<Vec<PollRow>>> + Send;
+    /// Records that a member joined an open poll (idempotent).
+    fn join(
+        &self,
+        poll_id: &str,
+        member: &TokenHash,
+    ) -> impl Future<Output = Result<std::result::Result<(), Refused>>> + Send;
+    /// Stores or replaces a member's answers while the poll is open; returns the revision (1 for
+    /// the first answer). Committed before it returns.
+    fn put_response(
+        &self,
+        poll_id: &str,
+        member: &TokenHash,
+        answers_json: &str,
+    ) -> impl Future<Output = Result<std::result::Result<i64, Refused>>> + Send;
+    /// Every member's answers (JSON), for aggregation only.
+    fn responses(&self, poll_id: &str) -> impl Future<Output = Result<Vec<String>>> + Send;
+    /// Members joined and members answered.
+    fn counts(&self, poll_id: &str) -> impl Future<Output = Result<(u32, u32)>> + Send;
+    /// Closes a poll and retires its code; returns the poll as closed (idempotent).
+    fn close_poll(&self, poll_id: &str) -> impl Future<Output = Result<Option<PollRow>>> + Send;
+}
+
+/// SQLite storage in one file.
+#[derive(Debug, Clone)]
+pub struct Sqlite {
+    pool: SqlitePool,
+}
+
+/// Migrations, embedded and applied in order at start-up; `user_version` records how far.
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_polls.sql")];
+
+impl Sqlite {
+    /// Opens (creating if needed) the database file and brings its schema up to date.
+    pub async fn open(path: &Path) -> Result<Sqlite> {
+        let options = SqliteConnectOptions::from_str("sqlite://")?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(std::time::Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        let store = Sqlite { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let version: i64 = sqlx::query_scalar("PRAGMA user_version").fetch_one(&mut *tx).await?;
+        for (k, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
+            sqlx::raw_sql(sql).execute(&mut *tx).await?;
+            sqlx::raw_sql(&format!("PRAGMA user_version = {}", k + 1)).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+fn hash_from(bytes: Vec<u8>) -> TokenHash {
+    let mut h = [0u8; 32];
+    if bytes.len() == 32 {
+        h.copy_from_slice(&bytes);
+    }
+    h
+}
+
+fn poll_from(row: &sqlx::sqlite::SqliteRow) -> std::result::Result<PollRow, sqlx::Error> {
+    Ok(PollRow {
+        id: row.try_get("id")?,
+        group_id: row.try_get("group_id")?,
+        instrument: row.try_get("instrument")?,
+        code: row.try_get("code")?,
+        min_n: row.try_get::<i64, _>("min_n")?.clamp(0, i64::from(u32::MAX)) as u32,
+        hide_until_closed: row.try_get::<i64, _>("hide_until_closed")? != 0,
+        open: row.try_get::<String, _>("status")? == "open",
+        created_at: row.try_get("created_at")?,
+        closed_at: row.try_get("closed_at")?,
+    })
+}
+
+const POLL_COLUMNS: &str = "id, group_id, instrument, code, min_n, hide_until_closed, status, created_at, closed_at";
+
+impl Storage for Sqlite {
+    async fn create_group(&self, id: &str, name: &str, host: &TokenHash) -> Result<()> {
+        sqlx::query("INSERT INTO groups (id, name, host_token_hash, created_at) VALUES (?, ?, ?, ?)")
+            .bind(id)
+            .bind(name)
+            .bind(&host[..])
+            .bind(now())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn group(&self, id: &str) -> Result<Option<(String, TokenHash)>> {
+        let row = sqlx::query("SELECT name, host_token_hash FROM groups WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(r) => Some((r.try_get("name")?, hash_from(r.try_get("host_token_hash")?))),
+            None => None,
+        })
+    }
+
+    async fn create_poll(&self, p: &PollRow) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO polls (id, group_id, instrument, code, min_n, hide_until_closed, status, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, 'open', ?) ON CONFLICT (code) DO NOTHING",
+        )
+        .bind(&p.id)
+        .bind(&p.group_id)
+        .bind(&p.instrument)
+        .bind(&p.code)
+        .bind(i64::from(p.min_n))
+        .bind(i64::from(p.hide_until_closed))
+        .bind(p.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn poll(&self, id: &str) -> Result<Option<PollRow>> {
+        let row = sqlx::query(&format!("SELECT {POLL_COLUMNS} FROM polls WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(poll_from).transpose()?)
+    }
+
+    async fn poll_by_code(&self, code: &str) -> Result<Option<PollRow>> {
+        let row = sqlx::query(&format!("SELECT {POLL_COLUMNS} FROM polls WHERE code = ? AND status = 'open'"))
+            .bind(code)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(poll_from).transpose()?)
+    }
+
+    async fn polls_of_group(&self, group_id: &str) -> Result<Vec<PollRow>> {
+        let rows =
+            sqlx::query(&format!("SELECT {POLL_COLUMNS} FROM polls WHERE group_id = ? ORDER BY created_at, rowid"))
+                .bind(group_id)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows.iter().map(poll_from).collect::<std::result::Result<_, _>>()?)
+    }
+
+    async fn join(&self, poll_id: &str, member: &TokenHash) -> Result<std::result::Result<(), Refused>> {
+        let done = sqlx::query(
+            "INSERT INTO members (poll_id, member_hash)
+             SELECT id, ? FROM polls WHERE id = ? AND status = 'open'
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(&member[..])
+        .bind(poll_id)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 1 {
+            return Ok(Ok(()));
+        }
+        self.refusal_or_ok(poll_id).await
+    }
+
+    async fn put_response(
+        &self,
+        poll_id: &str,
+        member: &TokenHash,
+        answers_json: &str,
+    ) -> Result<std::result::Result<i64, Refused>> {
+        let mut tx = self.pool.begin().await?;
+        let open: Option<String> =
+            sqlx::query_scalar("SELECT status FROM polls WHERE id = ?").bind(poll_id).fetch_optional(&mut *tx).await?;
+        match open.as_deref() {
+            None => return Ok(Err(Refused::UnknownPoll)),
+            Some("open") => {}
+            Some(_) => return Ok(Err(Refused::Closed)),
+        }
+        sqlx::query("INSERT INTO members (poll_id, member_hash) VALUES (?, ?) ON CONFLICT DO NOTHING")
+            .bind(poll_id)
+            .bind(&member[..])
+            .execute(&mut *tx)
+            .await?;
+        let revision: i64 = sqlx::query_scalar(
+            "INSERT INTO responses (poll_id, member_hash, answers, revision) VALUES (?, ?, ?, 1)
+             ON CONFLICT (poll_id, member_hash) DO UPDATE SET answers = excluded.answers, revision = revision + 1
+             RETURNING revision",
+        )
+        .bind(poll_id)
+        .bind(&member[..])
+        .bind(answers_json)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Ok(revision))
+    }
+
+    async fn responses(&self, poll_id: &str) -> Result<Vec<String>> {
+        // Ordered by the member hash, which is random: no order of arrival is kept or exposed.
+        Ok(sqlx::query_scalar("SELECT answers FROM responses WHERE poll_id = ? ORDER BY member_hash")
+            .bind(poll_id)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    async fn counts(&self, poll_id: &str) -> Result<(u32, u32)> {
+        let row = sqlx::query(
+            "SELECT (SELECT count(*) FROM members WHERE poll_id = ?1) AS joined,
+                    (SELECT count(*) FROM responses WHERE poll_id = ?1) AS answered",
+        )
+        .bind(poll_id)
+        .fetch_one(&self.pool)
+        .await?;
+        let get = |c: &str| row.try_get::<i64, _>(c).map(|v| v.clamp(0, i64::from(u32::MAX)) as u32);
+        Ok((get("joined")?, get("answered")?))
+    }
+
+    async fn close_poll(&self, poll_id: &str) -> Result<Option<PollRow>> {
+        sqlx::query("UPDATE polls SET status = 'closed', code = NULL, closed_at = ? WHERE id = ? AND status = 'open'")
+            .bind(now())
+            .bind(poll_id)
+            .execute(&self.pool)
+            .await?;
+        self.poll(poll_id).await
+    }
+}
+
+impl Sqlite {
+    async fn refusal_or_ok(&self, poll_id: &str) -> Result<std::result::Result<(), Refused>> {
+        Ok(match self.poll(poll_id).await? {
+            None => Err(Refused::UnknownPoll),
+            Some(p) if !p.open => Err(Refused::Closed),
+            Some(_) => Ok(()),
+        })
+    }
+}

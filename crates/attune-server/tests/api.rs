@@ -1,0 +1,435 @@
+//! Every route in process (`app(state)` with tower's `oneshot`) on a real SQLite file: a session from
+//! group creation to trend, the minimum group size, revisions, closing, authorisation, and every kind
+//! of bad request, each of which must change nothing.
+
+use attune_core::{Catalog, Group};
+use attune_server::{app, AppState, Sqlite};
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+struct Server {
+    app: Router,
+    _dir: tempfile::TempDir,
+    path: std::path::PathBuf,
+}
+
+async fn server() -> Server {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("attune.db");
+    let store = Sqlite::open(&path).await.expect("open database");
+    Server { app: app(AppState { store, catalog: Catalog::embedded() }), _dir: dir, path }
+}
+
+async fn call(
+    app: &Router,
+    method: &str,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: Option<String>,
+) -> (StatusCode, Value) {
+    let mut req = Request::builder().method(method).uri(uri);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    if body.is_some() {
+        req = req.header("content-type", "application/json");
+    }
+    let req = req.body(body.map_or_else(Body::empty, Body::from)).expect("request");
+    let res = app.clone().oneshot(req).await.expect("response");
+    let status = res.status();
+    let bytes = res.into_body().collect().await.expect("body").to_bytes();
+    let value = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).expect("JSON body") };
+    (status, value)
+}
+
+fn bearer(token: &str) -> String {
+    format!("Bearer {token}")
+}
+
+/// Creates a group; returns (group id, host token).
+async fn group(app: &Router) -> (String, String) {
+    let (s, v) = call(app, "POST", "/api/groups", &[], Some(json!({"name": "Tuesday group"}).to_string())).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    (v["group"]["id"].as_str().expect("id").into(), v["host_token"].as_str().expect("token").into())
+}
+
+/// Creates a poll; returns (poll id, code).
+async fn poll(app: &Router, group: &str, token: &str, body: Value) -> (String, String) {
+    let (s, v) = call(
+        app,
+        "POST",
+        &format!("/api/groups/{group}/polls"),
+        &[("authorization", &bearer(token))],
+        Some(body.to_string()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    (v["poll"]["id"].as_str().expect("id").into(), v["poll"]["code"].as_str().expect("code").into())
+}
+
+/// Joins by code; returns the member token.
+async fn join(app: &Router, code: &str) -> String {
+    let (s, v) = call(app, "POST", &format!("/api/join/{code}"), &[], None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    v["member_token"].as_str().expect("member token").into()
+}
+
+async fn answer(app: &Router, poll: &str, member: &str, answers: Value) -> (StatusCode, Value) {
+    call(
+        app,
+        "PUT",
+        &format!("/api/polls/{poll}/response"),
+        &[("x-attune-member", member)],
+        Some(json!({"answers": answers}).to_string()),
+    )
+    .await
+}
+
+async fn aggregate(app: &Router, poll: &str, token: &str) -> (StatusCode, Value) {
+    call(app, "GET", &format!("/api/polls/{poll}/aggregate"), &[("authorization", &bearer(token))], None).await
+}
+
+fn ucla(a: i64, b: i64, c: i64) -> Value {
+    json!({"1": a, "2": b, "3": c})
+}
+
+#[tokio::test]
+async fn a_session_from_group_to_trend_shows_aggregates_only_from_three_members() {
+    let s = server().await;
+    let app = &s.app;
+    let (g, host) = group(app).await;
+    let (p, code) = poll(app, &g, &host, json!({"instrument": "ucla3"})).await;
+    assert_eq!(code.len(), 6);
+    assert!(code.chars().all(|c| "ABCDEFGHJKMNPQRSTUVWXYZ23456789".contains(c)), "{code}");
+
+    let members: Vec<String> =
+        [join(app, &code).await, join(app, &code.to_lowercase()).await, join(app, &code).await].into();
+    let (_, v) = aggregate(app, &p, &host).await;
+    assert_eq!((v["joined"].as_u64(), v["answered"].as_u64()), (Some(3), Some(0)));
+
+    let answers = [ucla(1, 1, 2), ucla(2, 2, 2), ucla(3, 2, 3)];
+    for (k, (m, a)) in members.iter().zip(&answers).enumerate() {
+        let (st, v) = answer(app, &p, m, a.clone()).await;
+        assert_eq!((st, v["stored"].as_bool(), v["revision"].as_i64()), (StatusCode::OK, Some(true), Some(1)), "{v}");
+        let (_, agg) = aggregate(app, &p, &host).await;
+        assert_eq!(agg["answered"], k + 1);
+        if k < 2 {
+            // Fewer than three: counts only, every statistic withheld.
+            assert_eq!(agg["withheld"], "below_min_n", "{agg}");
+            assert!(agg["stats"]["scores"]["total"]["mean"].is_null(), "{agg}");
+            assert!(agg["stats"]["items"]["1"]["counts"].as_object().is_some_and(|c| c.is_empty()), "{agg}");
+        }
+    }
+    let (_, agg) = aggregate(app, &p, &host).await;
+    assert!(agg["withheld"].is_null());
+    let inst = Catalog::embedded().get("ucla3").expect("ucla3");
+    let mut want = Group::new(inst, 3).expect("group");
+    for a in &answers {
+        want.add_json(a.as_object().expect("object")).expect("member");
+    }
+    assert_eq!(agg["stats"], serde_json::to_value(want.finish()).expect("json"));
+
+    // A member revises; the aggregate follows.
+    let (st, v) = answer(app, &p, &members[0], ucla(3, 3, 3)).await;
+    assert_eq!((st, v["revision"].as_i64()), (StatusCode::OK, Some(2)));
+    let (_, agg) = aggregate(app, &p, &host).await;
+    assert_eq!(agg["answered"], 3);
+    assert_eq!(agg["stats"]["scores"]["total"]["max"], 9);
+
+    // Closing freezes the poll and retires its code.
+    let (st, v) = call(app, "POST", &format!("/api/polls/{p}/close"), &[("authorization", &bearer(&host))], None).await;
+    assert_eq!((st, v["poll"]["status"].as_str(), v["poll"]["code"].is_null()), (StatusCode::OK, Some("closed"), true));
+    let (st, v) = answer(app, &p, &members[1], ucla(1, 1, 1)).await;
+    assert_eq!((st, v["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("poll_closed")));
+    let (st, _) = call(app, "POST", &format!("/api/join/{code}"), &[], None).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (_, status) = call(app, "GET", &format!("/api/polls/{p}"), &[], None).await;
+    assert_eq!(status["poll"]["status"], "closed");
+    let (_, frozen) = aggregate(app, &p, &host).await;
+    assert_eq!(frozen["stats"], agg["stats"]);
+
+    // The trend has this session with its n and means.
+    let (p2, _) = poll(app, &g, &host, json!({"instrument": "ucla3"})).await;
+    let (st, t) = call(app, "GET", &format!("/api/groups/{g}/trend"), &[("authorization", &bearer(&host))], None).await;
+    assert_eq!(st, StatusCode::OK);
+    let sessions = t["sessions"].as_array().expect("sessions");
+    assert_eq!(sessions.len(), 2);
+    assert_eq!((sessions[0]["poll"].as_str(), sessions[0]["n"].as_u64()), (Some(p.as_str()), Some(3)));
+    assert_eq!(sessions[0]["scores"]["total"]["mean"], agg["stats"]["scores"]["total"]["mean"]);
+    assert_eq!((sessions[1]["poll"].as_str(), sessions[1]["suppressed"].as_bool()), (Some(p2.as_str()), Some(true)));
+    assert!(sessions[1]["scores"]["total"]["mean"].is_null());
+    let (_, list) =
+        call(app, "GET", &format!("/api/groups/{g}/polls"), &[("authorization", &bearer(&host))], None).await;
+    assert_eq!(list["polls"].as_array().map(Vec::len), Some(2));
+}
+
+#[tokio::test]
+async fn no_route_returns_a_members_answers() {
+    let s = server().await;
+    let app = &s.app;
+    let (g, host) = group(app).await;
+    let (p, code) = poll(app, &g, &host, json!({"instrument": "ucla3"})).await;
+    let mut members = Vec::new();
+    for k in 0..4 {
+        let m = join(app, &code).await;
+        answer(app, &p, &m, ucla(1 + k % 3, 2, 3)).await;
+        members.push(m);
+    }
+    let (_, agg) = aggregate(app, &p, &host).await;
+    let keys: Vec<&str> = agg.as_object().expect("object").keys().map(String::as_str).collect();
+    assert_eq!(keys, ["answered", "joined", "poll", "stats", "withheld"]);
+    let stat_keys: Vec<&str> = agg["stats"].as_object().expect("object").keys().map(String::as_str).collect();
+    assert_eq!(stat_keys, ["instrument", "items", "n", "scores", "suppressed"]);
+    // Member tokens never come back, and a member sees only whether the poll is open.
+    let text = agg.to_string();
+    assert!(members.iter().all(|m| !text.contains(m.as_str())));
+    let (_, status) = call(app, "GET", &format!("/api/polls/{p}"), &[("x-attune-member", &members[0])], None).await;
+    assert_eq!(status, json!({"poll": {"id": p, "instrument": "ucla3", "status": "open"}}));
+}
+
+#[tokio::test]
+async fn hosts_need_their_own_token() {
+    let s = server().await;
+    let app = &s.app;
+    let (g, host) = group(app).await;
+    let (other, other_host) = group(app).await;
+    let (p, _) = poll(app, &g, &host, json!({"instrument": "gcqs"})).await;
+    let wrong = [None, Some("Bearer nope".to_string()), Some(bearer(&other_host)), Some(host.clone())];
+    for auth in &wrong {
+        let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("authorization", a.as_str())).collect();
+        for (method, uri, body) in [
+            ("GET", format!("/api/polls/{p}/aggregate"), None),
+            ("POST", format!("/api/polls/{p}/close"), None),
+            ("GET", format!("/api/groups/{g}/trend"), None),
+            ("GET", format!("/api/groups/{g}/polls"), None),
+            ("POST", format!("/api/groups/{g}/polls"), Some(json!({"instrument": "gcqs"}).to_string())),
+        ] {
+            let (st, v) = call(app, method, &uri, &headers, body).await;
+            assert_eq!(
+                (st, v["error"]["code"].as_str()),
+                (StatusCode::UNAUTHORIZED, Some("unauthorized")),
+                "{method} {uri} {auth:?}"
+            );
+        }
+    }
+    // Another group's token opens that group only; an unknown group looks like a wrong token.
+    let (st, _) =
+        call(app, "GET", &format!("/api/groups/{other}/polls"), &[("authorization", &bearer(&other_host))], None).await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, _) = call(app, "GET", "/api/groups/nope/trend", &[("authorization", &bearer(&host))], None).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    let (_, v) = call(app, "GET", &format!("/api/polls/{p}"), &[], None).await;
+    assert_eq!(v["poll"]["status"], "open", "the poll is untouched");
+}
+
+#[tokio::test]
+async fn every_bad_request_is_a_4xx_with_a_json_error_and_changes_nothing() {
+    let s = server().await;
+    let app = &s.app;
+    let (g, host) = group(app).await;
+    let (p, code) = poll(app, &g, &host, json!({"instrument": "phq9"})).await;
+    let m = join(app, &code).await;
+    let auth = bearer(&host);
+    let member = [("x-attune-member", m.as_str())];
+    let big = format!("{{\"answers\": {{\"1\": 1, \"pad\": \"{}\"}}}}", "x".repeat(20_000));
+    // (method, path, headers, body, expected status, expected error code)
+    type Case<'a> = (&'a str, String, Vec<(&'a str, &'a str)>, Option<String>, StatusCode, &'a str);
+    let cases: Vec<Case<'_>> = vec![
+        ("POST", "/api/groups".into(), vec![], Some("not json".into()), StatusCode::BAD_REQUEST, "invalid_json"),
+        ("POST", "/api/groups".into(), vec![], Some("{\"name\": 5}".into()), StatusCode::BAD_REQUEST, "invalid_json"),
+        (
+            "POST",
+            "/api/groups".into(),
+            vec![],
+            Some("{\"name\": \"  \"}".into()),
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+        ),
+        (
+            "POST",
+            "/api/groups".into(),
+            vec![],
+            Some("{\"name\": \"x\", \"extra\": 1}".into()),
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+        ),
+        ("POST", "/api/groups".into(), vec![], None, StatusCode::BAD_REQUEST, "invalid_json"),
+        (
+            "POST",
+            format!("/api/groups/{g}/polls"),
+            vec![("authorization", &auth)],
+            Some("{\"instrument\": \"nope\"}".into()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_instrument",
+        ),
+        (
+            "POST",
+            format!("/api/groups/{g}/polls"),
+            vec![("authorization", &auth)],
+            Some("{\"instrument\": \"gcqs\", \"min_n\": 2}".into()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_min_n",
+        ),
+        (
+            "POST",
+            format!("/api/groups/{g}/polls"),
+            vec![("authorization", &auth)],
+            Some("{\"instrument\": \"gcqs\", \"min_n\": -1}".into()),
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+        ),
+        (
+            "POST",
+            format!("/api/groups/{g}/polls"),
+            vec![("authorization", &auth)],
+            Some("[1,2]".into()),
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+        ),
+        (
+            "PUT",
+            format!("/api/polls/{p}/response"),
+            member.to_vec(),
+            Some("{\"answers\": {\"1\": 9}}".into()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_value",
+        ),
+        (
+            "PUT",
+            format!("/api/polls/{p}/response"),
+            member.to_vec(),
+            Some("{\"answers\": {\"1\": 1.5}}".into()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_value",
+        ),
+        (
+            "PUT",
+            format!("/api/polls/{p}/response"),
+            member.to_vec(),
+            Some("{\"answers\": {\"1\": \"1\"}}".into()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_value",
+        ),
+        (
+            "PUT",
+            format!("/api/polls/{p}/response"),
+            member.to_vec(),
+            Some("{\"answers\": {\"42\": 1}}".into()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_item",
+        ),
+        (
+            "PUT",
+            format!("/api/polls/{p}/response"),
+            member.to_vec(),
+            Some("{\"answers\": {}}".into()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "no_answers",
+        ),
+        (
+            "PUT",
+            format!("/api/polls/{p}/response"),
+            member.to_vec(),
+            Some("{\"answers\": [1, 2]}".into()),
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+        ),
+        (
+            "PUT",
+            format!("/api/polls/{p}/response"),
+            member.to_vec(),
+            Some("{\"answers\": {\"1\": 1}".into()),
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+        ),
+        (
+            "PUT",
+            format!("/api/polls/{p}/response"),
+            member.to_vec(),
+            Some(big),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+        ),
+        (
+            "PUT",
+            format!("/api/polls/{p}/response"),
+            vec![],
+            Some("{\"answers\": {\"1\": 1}}".into()),
+            StatusCode::BAD_REQUEST,
+            "member_token",
+        ),
+        (
+            "PUT",
+            format!("/api/polls/{p}/response"),
+            vec![("x-attune-member", "short")],
+            Some("{\"answers\": {\"1\": 1}}".into()),
+            StatusCode::BAD_REQUEST,
+            "member_token",
+        ),
+        (
+            "PUT",
+            "/api/polls/nope/response".into(),
+            member.to_vec(),
+            Some("{\"answers\": {\"1\": 1}}".into()),
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        ("POST", "/api/join/ZZZZZZ".into(), vec![], None, StatusCode::NOT_FOUND, "not_found"),
+        ("GET", "/api/polls/nope".into(), vec![], None, StatusCode::NOT_FOUND, "not_found"),
+        ("GET", "/api/nothing/here".into(), vec![], None, StatusCode::NOT_FOUND, "not_found"),
+    ];
+    for (method, uri, headers, body, status, code) in cases {
+        let (st, v) = call(app, method, &uri, &headers, body.clone()).await;
+        assert_eq!((st, v["error"]["code"].as_str()), (status, Some(code)), "{method} {uri} {body:?}: {v}");
+        assert!(v["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{v}");
+    }
+    // Nothing was stored by any of them: one member joined, none answered, one poll.
+    let (_, agg) = aggregate(app, &p, &host).await;
+    assert_eq!((agg["joined"].as_u64(), agg["answered"].as_u64()), (Some(1), Some(0)), "{agg}");
+    let (_, list) = call(app, "GET", &format!("/api/groups/{g}/polls"), &[("authorization", &auth)], None).await;
+    assert_eq!(list["polls"].as_array().map(Vec::len), Some(1));
+}
+
+#[tokio::test]
+async fn hidden_until_closed_shows_counts_only_while_open() {
+    let s = server().await;
+    let app = &s.app;
+    let (g, host) = group(app).await;
+    let (p, code) = poll(app, &g, &host, json!({"instrument": "ucla3", "hide_until_closed": true, "min_n": 4})).await;
+    for k in 0..4 {
+        let m = join(app, &code).await;
+        answer(app, &p, &m, ucla(1, 2, 1 + k % 3)).await;
+    }
+    let (_, agg) = aggregate(app, &p, &host).await;
+    assert_eq!(
+        (agg["withheld"].as_str(), agg["stats"].is_null(), agg["answered"].as_u64()),
+        (Some("hidden_until_closed"), true, Some(4))
+    );
+    call(app, "POST", &format!("/api/polls/{p}/close"), &[("authorization", &bearer(&host))], None).await;
+    let (_, agg) = aggregate(app, &p, &host).await;
+    assert_eq!(agg["stats"]["n"], 4);
+    assert!(agg["stats"]["scores"]["total"]["mean"].is_number());
+}
+
+#[tokio::test]
+async fn the_database_file_keeps_everything_across_a_restart() {
+    let s = server().await;
+    let (g, host) = group(&s.app).await;
+    let (p, code) = poll(&s.app, &g, &host, json!({"instrument": "ucla3"})).await;
+    let m = join(&s.app, &code).await;
+    answer(&s.app, &p, &m, ucla(2, 2, 2)).await;
+
+    // A second server on the same file (as after a restart): the open poll resumes, answers are there.
+    let store = Sqlite::open(&s.path).await.expect("reopen");
+    let again = app(AppState { store, catalog: Catalog::embedded() });
+    let (_, agg) = aggregate(&again, &p, &host).await;
+    assert_eq!((agg["answered"].as_u64(), agg["poll"]["status"].as_str()), (Some(1), Some("open")));
+    let (st, v) = answer(&again, &p, &m, ucla(3, 3, 3)).await;
+    assert_eq!((st, v["revision"].as_i64()), (StatusCode::OK, Some(2)));
+    let (st, _) = call(&again, "POST", &format!("/api/join/{code}"), &[("x-attune-member", &m)], None).await;
+    assert_eq!(st, StatusCode::OK);
+}
