@@ -14,6 +14,9 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use std::sync::Arc;
+
+use crate::live::{live, Hub};
 use crate::storage::{now, PollRow, Refused, Storage, StorageError, TokenHash};
 
 /// Largest request body accepted, in bytes. A full answer set is well under a kilobyte.
@@ -31,6 +34,15 @@ const CODE_LEN: usize = 6;
 pub struct AppState<S> {
     pub store: S,
     pub catalog: &'static Catalog,
+    /// Change counters for live connections.
+    pub hub: Arc<Hub>,
+}
+
+impl<S> AppState<S> {
+    /// State over a store and a catalog.
+    pub fn new(store: S, catalog: &'static Catalog) -> AppState<S> {
+        AppState { store, catalog, hub: Arc::new(Hub::default()) }
+    }
 }
 
 /// An error response: a status and `{"error": {"code", "message"}}`.
@@ -136,16 +148,26 @@ fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// The group's name after checking the host token in constant time.
+/// Whether `token` is the group's host token (compared in constant time); `false` for no group.
+pub(crate) async fn host_matches<S: Storage>(
+    state: &AppState<S>,
+    group_id: &str,
+    token: &str,
+) -> Result<bool, StorageError> {
+    Ok(match state.store.group(group_id).await? {
+        Some((_, stored)) => !token.is_empty() && bool::from(hash(token).ct_eq(&stored)),
+        None => false,
+    })
+}
+
+/// The group's name after checking the host token. An unknown group gets the same answer as a
+/// wrong token: group ids are not confirmed to strangers.
 async fn authorize<S: Storage>(state: &AppState<S>, headers: &HeaderMap, group_id: &str) -> ApiResult<String> {
     let token = header(headers, "authorization").and_then(|v| v.strip_prefix("Bearer ")).unwrap_or("");
-    let Some((name, stored)) = state.store.group(group_id).await? else {
-        // Same answer as a wrong token: group ids are not confirmed to strangers.
-        return Err(ApiError::unauthorized());
-    };
-    if token.is_empty() || !bool::from(hash(token).ct_eq(&stored)) {
+    if !host_matches(state, group_id, token).await? {
         return Err(ApiError::unauthorized());
     }
+    let (name, _) = state.store.group(group_id).await?.ok_or_else(ApiError::unauthorized)?;
     Ok(name)
 }
 
@@ -301,6 +323,7 @@ async fn join<S: Storage>(
         None => member_hash(&headers)?,
     };
     state.store.join(&poll.id, &member).await??;
+    state.hub.notify(&poll.id);
     let mut body = json!({"poll": {"id": poll.id, "instrument": poll.instrument, "status": "open"}});
     if let Some(t) = token {
         body["member_token"] = Value::String(t);
@@ -349,6 +372,7 @@ async fn put_response<S: Storage>(
         .collect();
     let text = serde_json::to_string(&canonical).map_err(|e| ApiError::invalid_json(e.to_string()))?;
     let revision = state.store.put_response(&poll.id, &member, &text).await??;
+    state.hub.notify(&poll.id);
     Ok(Json(json!({"stored": true, "revision": revision})))
 }
 
@@ -382,14 +406,10 @@ async fn stats_of<'c, S: Storage>(
     Ok(group.finish())
 }
 
-/// Aggregates only: joined and answered counts, and the group statistics when at least `min_n`
-/// members answered (and, for a poll hidden until closed, once it is closed).
-async fn aggregate<S: Storage>(
-    State(state): State<AppState<S>>,
-    Path(poll_id): Path<String>,
-    headers: HeaderMap,
-) -> ApiResult<impl IntoResponse> {
-    let poll = authorize_poll(&state, &headers, &poll_id).await?;
+/// The aggregate of a poll: joined and answered counts, and the group statistics when at least
+/// `min_n` members answered (and, for a poll hidden until closed, once it is closed). Shared by the
+/// HTTP route and the live snapshots.
+pub(crate) async fn aggregate_json<S: Storage>(state: &AppState<S>, poll: &PollRow) -> ApiResult<Value> {
     let (joined, answered) = state.store.counts(&poll.id).await?;
     let inst = state.catalog.get(&poll.instrument).ok_or_else(|| {
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "unknown_instrument", "the poll's instrument is gone")
@@ -397,17 +417,27 @@ async fn aggregate<S: Storage>(
     let (stats, withheld) = if poll.hide_until_closed && poll.open {
         (Value::Null, Some("hidden_until_closed"))
     } else {
-        let stats = stats_of(&state, &poll, inst).await?;
+        let stats = stats_of(state, poll, inst).await?;
         let withheld = stats.suppressed.then_some("below_min_n");
         (serde_json::to_value(stats).map_err(|e| ApiError::invalid_json(e.to_string()))?, withheld)
     };
-    Ok(Json(json!({
-        "poll": view(&poll),
+    Ok(json!({
+        "poll": view(poll),
         "joined": joined,
         "answered": answered,
         "withheld": withheld,
         "stats": stats,
-    })))
+    }))
+}
+
+/// Aggregates only (see [`aggregate_json`]).
+async fn aggregate<S: Storage>(
+    State(state): State<AppState<S>>,
+    Path(poll_id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<impl IntoResponse> {
+    let poll = authorize_poll(&state, &headers, &poll_id).await?;
+    Ok(Json(aggregate_json(&state, &poll).await?))
 }
 
 async fn close<S: Storage>(
@@ -417,6 +447,7 @@ async fn close<S: Storage>(
 ) -> ApiResult<impl IntoResponse> {
     authorize_poll(&state, &headers, &poll_id).await?;
     let poll = state.store.close_poll(&poll_id).await?.ok_or_else(|| ApiError::not_found("poll"))?;
+    state.hub.notify(&poll.id);
     Ok(Json(json!({"poll": view(&poll)})))
 }
 
@@ -459,6 +490,7 @@ pub fn app<S: Storage>(state: AppState<S>) -> Router {
         .route("/api/polls/{poll}/response", put(put_response::<S>))
         .route("/api/polls/{poll}/aggregate", get(aggregate::<S>))
         .route("/api/polls/{poll}/close", post(close::<S>))
+        .route("/api/polls/{poll}/live", get(live::<S>))
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)

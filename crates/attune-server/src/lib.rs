@@ -6,7 +6,9 @@
 //! size). Storage sits behind [`Storage`]; [`Sqlite`] keeps everything in one file.
 
 mod api;
+mod live;
 mod storage;
 
 pub use api::{app, ApiError, AppState, MAX_BODY, MIN_N_FLOOR};
+pub use live::{Hub, MIN_INTERVAL};
 pub use storage::{PollRow, Refused, Sqlite, Storage, StorageError, TokenHash};

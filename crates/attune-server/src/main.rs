@@ -77,7 +77,7 @@ async fn main() -> ExitCode {
 
 async fn run(args: Args) -> anyhow::Result<()> {
     let store = Sqlite::open(&args.database).await?;
-    let mut router = app(AppState { store, catalog: attune_core::Catalog::embedded() });
+    let mut router = app(AppState::new(store, attune_core::Catalog::embedded()));
     if !args.origins.is_empty() {
         router = router.layer(
             CorsLayer::new()

@@ -21,7 +21,7 @@ async fn server() -> Server {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("attune.db");
     let store = Sqlite::open(&path).await.expect("open database");
-    Server { app: app(AppState { store, catalog: Catalog::embedded() }), _dir: dir, path }
+    Server { app: app(AppState::new(store, Catalog::embedded())), _dir: dir, path }
 }
 
 async fn call(
@@ -425,7 +425,7 @@ async fn the_database_file_keeps_everything_across_a_restart() {
 
     // A second server on the same file (as after a restart): the open poll resumes, answers are there.
     let store = Sqlite::open(&s.path).await.expect("reopen");
-    let again = app(AppState { store, catalog: Catalog::embedded() });
+    let again = app(AppState::new(store, Catalog::embedded()));
     let (_, agg) = aggregate(&again, &p, &host).await;
     assert_eq!((agg["answered"].as_u64(), agg["poll"]["status"].as_str()), (Some(1), Some("open")));
     let (st, v) = answer(&again, &p, &m, ucla(3, 3, 3)).await;

@@ -1,0 +1,216 @@
+//! Live updates over WebSocket. A dashboard (host token) receives aggregate snapshots as answers
+//! arrive, coalesced to at most four a second per connection; a member's page is told when its poll
+//! closes. Stored answers bump a per-poll counter in the [`Hub`]; each connection recomputes its
+//! snapshot from storage when the counter moves, so a slow client never holds anyone else up.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use crate::api::{aggregate_json, host_matches, ApiError, AppState};
+use crate::storage::Storage;
+
+/// Shortest time between two snapshots sent on one connection.
+pub const MIN_INTERVAL: Duration = Duration::from_millis(250);
+
+/// How long a new connection has to say who it is.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Largest frame accepted from a client; hello and ping messages are tiny.
+const MAX_FRAME: usize = 4096;
+
+/// Per-poll change counters, for the connections watching a poll. Entries exist only while someone
+/// watches, so memory is bounded by the open connections.
+#[derive(Debug, Default)]
+pub struct Hub {
+    polls: Mutex<HashMap<String, watch::Sender<u64>>>,
+}
+
+impl Hub {
+    /// Something about the poll changed (an answer, a join, closing).
+    pub fn notify(&self, poll: &str) {
+        if let Ok(polls) = self.polls.lock() {
+            if let Some(tx) = polls.get(poll) {
+                tx.send_modify(|v| *v = v.wrapping_add(1));
+            }
+        }
+    }
+
+    fn subscribe(&self, poll: &str) -> Option<watch::Receiver<u64>> {
+        let mut polls = self.polls.lock().ok()?;
+        Some(polls.entry(poll.to_string()).or_insert_with(|| watch::channel(0).0).subscribe())
+    }
+
+    fn release(&self, poll: &str) {
+        if let Ok(mut polls) = self.polls.lock() {
+            if polls.get(poll).is_some_and(|tx| tx.receiver_count() == 0) {
+                polls.remove(poll);
+            }
+        }
+    }
+
+    /// Polls currently watched (for tests and diagnostics).
+    pub fn watched(&self) -> usize {
+        self.polls.lock().map_or(0, |p| p.len())
+    }
+}
+
+/// The first message a client sends.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+enum Hello {
+    /// A therapist's dashboard, with the group's host token.
+    Dashboard { token: String },
+    /// A member's page, waiting to hear that the poll closed.
+    Member,
+}
+
+/// `GET /api/polls/{poll}/live`: upgrades to a WebSocket for a poll that exists.
+pub async fn live<S: Storage>(
+    State(state): State<AppState<S>>,
+    Path(poll_id): Path<String>,
+    upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+) -> Response {
+    let upgrade = match upgrade {
+        Ok(u) => u,
+        Err(e) => {
+            return ApiError::new(e.status(), "not_websocket", format!("this route is a WebSocket: {}", e.body_text()))
+                .into_response()
+        }
+    };
+    match state.store.poll(&poll_id).await {
+        Ok(Some(_)) => {}
+        Ok(None) => {
+            return ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", "no such poll").into_response()
+        }
+        Err(e) => return ApiError::from(e).into_response(),
+    }
+    upgrade
+        .max_message_size(MAX_FRAME)
+        .max_frame_size(MAX_FRAME)
+        .on_upgrade(move |socket| session(state, poll_id, socket))
+}
+
+fn error_message(code: &str, message: &str) -> Message {
+    Message::Text(json!({"type": "error", "error": {"code": code, "message": message}}).to_string().into())
+}
+
+async fn fail(mut socket: WebSocket, code: &str, message: &str) {
+    let _ = socket.send(error_message(code, message)).await;
+    let _ = socket.send(Message::Close(Some(CloseFrame { code: 1008, reason: code.to_string().into() }))).await;
+}
+
+async fn session<S: Storage>(state: AppState<S>, poll_id: String, mut socket: WebSocket) {
+    let hello = match tokio::time::timeout(HELLO_TIMEOUT, socket.recv()).await {
+        // Only an object: serde would also read a tagged enum from an array.
+        Ok(Some(Ok(Message::Text(text)))) => serde_json::from_str::<Value>(&text).and_then(|v| match v {
+            Value::Object(_) => serde_json::from_value::<Hello>(v),
+            _ => Err(serde::de::Error::custom("the hello must be a JSON object")),
+        }),
+        Ok(Some(Ok(_))) => return fail(socket, "invalid_json", "the first message must be JSON text").await,
+        Ok(_) => return,
+        Err(_) => return fail(socket, "timeout", "no hello message within 10 s").await,
+    };
+    let hello = match hello {
+        Ok(h) => h,
+        Err(e) => {
+            let msg = format!("expected {{\"type\": \"dashboard\", \"token\": …}} or {{\"type\": \"member\"}}: {e}");
+            return fail(socket, "invalid_json", &msg).await;
+        }
+    };
+    let dashboard = match hello {
+        Hello::Dashboard { token } => {
+            let ok = match state.store.poll(&poll_id).await {
+                Ok(Some(poll)) => host_matches(&state, &poll.group_id, &token).await.unwrap_or(false),
+                _ => false,
+            };
+            if !ok {
+                return fail(socket, "unauthorized", "a valid host token is required").await;
+            }
+            true
+        }
+        Hello::Member => false,
+    };
+    let Some(mut changes) = state.hub.subscribe(&poll_id) else { return };
+    run(&state, &poll_id, &mut socket, &mut changes, dashboard).await;
+    drop(changes);
+    state.hub.release(&poll_id);
+}
+
+/// What this connection is sent now: an aggregate snapshot, or the poll's status. `None` on a
+/// storage failure (the connection is closed; the client reconnects).
+async fn message<S: Storage>(state: &AppState<S>, poll_id: &str, dashboard: bool) -> Option<(Value, bool)> {
+    let poll = state.store.poll(poll_id).await.ok()??;
+    if dashboard {
+        let snapshot = aggregate_json(state, &poll).await.ok()?;
+        Some((json!({"type": "snapshot", "aggregate": snapshot}), !poll.open))
+    } else {
+        let status = if poll.open { "open" } else { "closed" };
+        Some((json!({"type": "status", "poll": {"id": poll.id, "status": status}}), !poll.open))
+    }
+}
+
+async fn run<S: Storage>(
+    state: &AppState<S>,
+    poll_id: &str,
+    socket: &mut WebSocket,
+    changes: &mut watch::Receiver<u64>,
+    dashboard: bool,
+) {
+    let mut last_sent = Instant::now() - MIN_INTERVAL;
+    let mut dirty = true;
+    loop {
+        if dirty && last_sent.elapsed() >= MIN_INTERVAL {
+            dirty = false;
+            last_sent = Instant::now();
+            let Some((msg, closed)) = message(state, poll_id, dashboard).await else {
+                let _ = socket.send(Message::Close(Some(CloseFrame { code: 1011, reason: "storage".into() }))).await;
+                return;
+            };
+            if socket.send(Message::Text(msg.to_string().into())).await.is_err() {
+                return;
+            }
+            if closed && !dashboard {
+                let _ =
+                    socket.send(Message::Close(Some(CloseFrame { code: 1000, reason: "poll closed".into() }))).await;
+                return;
+            }
+        }
+        let wait = last_sent + MIN_INTERVAL;
+        tokio::select! {
+            changed = changes.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                dirty = true;
+            }
+            () = tokio::time::sleep_until(wait), if dirty => {}
+            incoming = socket.recv() => match incoming {
+                Some(Ok(Message::Text(text))) => {
+                    if serde_json::from_str::<Value>(&text).ok().and_then(|v| v.get("type").cloned()) != Some(json!("ping")) {
+                        if socket.send(error_message("invalid_json", "only {\"type\": \"ping\"} is expected after the hello")).await.is_err() {
+                            return;
+                        }
+                    } else if socket.send(Message::Text(json!({"type": "pong"}).to_string().into())).await.is_err() {
+                        return;
+                    }
+                }
+                Some(Ok(Message::Binary(_))) => {
+                    if socket.send(error_message("invalid_json", "binary frames are not used")).await.is_err() {
+                        return;
+                    }
+                }
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                Some(Ok(Message::Close(_)) | Err(_)) | None => return,
+            },
+        }
+    }
+}
