@@ -85,10 +85,13 @@ pub trait Storage: Clone + Send + Sync + 'static {
     fn close_poll(&self, poll_id: &str) -> impl Future<Output = Result<Option<PollRow>>> + Send;
 }
 
-/// SQLite storage in one file.
+/// SQLite storage in one file. Writes go through one connection, so two writers never race for
+/// the lock (SQLite allows one writer at a time anyway); reads use a pool beside it (WAL lets them
+/// run while a write commits).
 #[derive(Debug, Clone)]
 pub struct Sqlite {
-    pool: SqlitePool,
+    read: SqlitePool,
+    write: SqlitePool,
 }
 
 /// Migrations, embedded and applied in order at start-up; `user_version` records how far.
@@ -104,14 +107,15 @@ impl Sqlite {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(std::time::Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
-        let store = Sqlite { pool };
+        let write = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
+        let read = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        let store = Sqlite { read, write };
         store.migrate().await?;
         Ok(store)
     }
 
     async fn migrate(&self) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
         let version: i64 = sqlx::query_scalar("PRAGMA user_version").fetch_one(&mut *tx).await?;
         for (k, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
             sqlx::raw_sql(sql).execute(&mut *tx).await?;
@@ -153,7 +157,7 @@ impl Storage for Sqlite {
             .bind(name)
             .bind(&host[..])
             .bind(now())
-            .execute(&self.pool)
+            .execute(&self.write)
             .await?;
         Ok(())
     }
@@ -161,7 +165,7 @@ impl Storage for Sqlite {
     async fn group(&self, id: &str) -> Result<Option<(String, TokenHash)>> {
         let row = sqlx::query("SELECT name, host_token_hash FROM groups WHERE id = ?")
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.read)
             .await?;
         Ok(match row {
             Some(r) => Some((r.try_get("name")?, hash_from(r.try_get("host_token_hash")?))),
@@ -181,7 +185,7 @@ impl Storage for Sqlite {
         .bind(i64::from(p.min_n))
         .bind(i64::from(p.hide_until_closed))
         .bind(p.created_at)
-        .execute(&self.pool)
+        .execute(&self.write)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -189,7 +193,7 @@ impl Storage for Sqlite {
     async fn poll(&self, id: &str) -> Result<Option<PollRow>> {
         let row = sqlx::query(&format!("SELECT {POLL_COLUMNS} FROM polls WHERE id = ?"))
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.read)
             .await?;
         Ok(row.as_ref().map(poll_from).transpose()?)
     }
@@ -197,7 +201,7 @@ impl Storage for Sqlite {
     async fn poll_by_code(&self, code: &str) -> Result<Option<PollRow>> {
         let row = sqlx::query(&format!("SELECT {POLL_COLUMNS} FROM polls WHERE code = ? AND status = 'open'"))
             .bind(code)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.read)
             .await?;
         Ok(row.as_ref().map(poll_from).transpose()?)
     }
@@ -206,7 +210,7 @@ impl Storage for Sqlite {
         let rows =
             sqlx::query(&format!("SELECT {POLL_COLUMNS} FROM polls WHERE group_id = ? ORDER BY created_at, rowid"))
                 .bind(group_id)
-                .fetch_all(&self.pool)
+                .fetch_all(&self.read)
                 .await?;
         Ok(rows.iter().map(poll_from).collect::<std::result::Result<_, _>>()?)
     }
@@ -219,7 +223,7 @@ impl Storage for Sqlite {
         )
         .bind(&member[..])
         .bind(poll_id)
-        .execute(&self.pool)
+        .execute(&self.write)
         .await?;
         if done.rows_affected() == 1 {
             return Ok(Ok(()));
@@ -233,7 +237,7 @@ impl Storage for Sqlite {
         member: &TokenHash,
         answers_json: &str,
     ) -> Result<std::result::Result<i64, Refused>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
         let open: Option<String> =
             sqlx::query_scalar("SELECT status FROM polls WHERE id = ?").bind(poll_id).fetch_optional(&mut *tx).await?;
         match open.as_deref() {
@@ -264,7 +268,7 @@ impl Storage for Sqlite {
         // Ordered by the member hash, which is random: no order of arrival is kept or exposed.
         Ok(sqlx::query_scalar("SELECT answers FROM responses WHERE poll_id = ? ORDER BY member_hash")
             .bind(poll_id)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.read)
             .await?)
     }
 
@@ -274,7 +278,7 @@ impl Storage for Sqlite {
                     (SELECT count(*) FROM responses WHERE poll_id = ?1) AS answered",
         )
         .bind(poll_id)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.read)
         .await?;
         let get = |c: &str| row.try_get::<i64, _>(c).map(|v| v.clamp(0, i64::from(u32::MAX)) as u32);
         Ok((get("joined")?, get("answered")?))
@@ -284,7 +288,7 @@ impl Storage for Sqlite {
         sqlx::query("UPDATE polls SET status = 'closed', code = NULL, closed_at = ? WHERE id = ? AND status = 'open'")
             .bind(now())
             .bind(poll_id)
-            .execute(&self.pool)
+            .execute(&self.write)
             .await?;
         self.poll(poll_id).await
     }
