@@ -3,7 +3,7 @@
 //! is stored, and acknowledged only after it is committed. No route returns a member's answers.
 
 use attune_core::{Catalog, Group, GroupStats};
-use axum::extract::{FromRequest, Path, Request, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -16,6 +16,7 @@ use subtle::ConstantTimeEq;
 
 use std::sync::Arc;
 
+use crate::limit::JoinLimiter;
 use crate::live::{live, Hub};
 use crate::storage::{now, PollRow, Refused, Storage, StorageError, TokenHash};
 
@@ -36,12 +37,29 @@ pub struct AppState<S> {
     pub catalog: &'static Catalog,
     /// Change counters for live connections.
     pub hub: Arc<Hub>,
+    /// Join attempts per client address.
+    pub joins: Arc<JoinLimiter>,
 }
 
+/// Joins a minute per client address unless configured otherwise: a whole group behind one clinic
+/// Wi-Fi address can join at once, a code cannot be guessed.
+pub const DEFAULT_JOINS_PER_MINUTE: u32 = 60;
+
 impl<S> AppState<S> {
-    /// State over a store and a catalog.
+    /// State over a store and a catalog, with the default join limit.
     pub fn new(store: S, catalog: &'static Catalog) -> AppState<S> {
-        AppState { store, catalog, hub: Arc::new(Hub::default()) }
+        AppState {
+            store,
+            catalog,
+            hub: Arc::new(Hub::default()),
+            joins: Arc::new(JoinLimiter::new(DEFAULT_JOINS_PER_MINUTE)),
+        }
+    }
+
+    /// The same state with another join limit (joins a minute per address; 0 for none).
+    pub fn with_join_limit(mut self, per_minute: u32) -> AppState<S> {
+        self.joins = Arc::new(JoinLimiter::new(per_minute));
+        self
     }
 }
 
@@ -311,7 +329,24 @@ async fn join<S: Storage>(
     State(state): State<AppState<S>>,
     Path(code): Path<String>,
     headers: HeaderMap,
-) -> ApiResult<impl IntoResponse> {
+    request: Request,
+) -> ApiResult<Response> {
+    // The peer address (served with connect info); in-process callers share one bucket.
+    let (mut parts, _) = request.into_parts();
+    let addr = axum::extract::ConnectInfo::<std::net::SocketAddr>::from_request_parts(&mut parts, &state)
+        .await
+        .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
+    if let Err(wait) = state.joins.check(addr) {
+        let secs = wait.as_secs().max(1);
+        let mut res = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("too many join attempts from this address; try again in {secs} s"),
+        )
+        .into_response();
+        res.headers_mut().insert(axum::http::header::RETRY_AFTER, secs.into());
+        return Ok(res);
+    }
     let code = code.trim().to_ascii_uppercase();
     let poll = state.store.poll_by_code(&code).await?.ok_or_else(|| ApiError::not_found("open poll with that code"))?;
     let token = match header(&headers, "x-attune-member") {
@@ -328,7 +363,7 @@ async fn join<S: Storage>(
     if let Some(t) = token {
         body["member_token"] = Value::String(t);
     }
-    Ok(Json(body))
+    Ok(Json(body).into_response())
 }
 
 #[derive(Debug, Deserialize)]

@@ -6,9 +6,11 @@
 //! size). Storage sits behind [`Storage`]; [`Sqlite`] keeps everything in one file.
 
 mod api;
+mod limit;
 mod live;
 mod storage;
 
-pub use api::{app, ApiError, AppState, MAX_BODY, MIN_N_FLOOR};
+pub use api::{app, ApiError, AppState, DEFAULT_JOINS_PER_MINUTE, MAX_BODY, MIN_N_FLOOR};
+pub use limit::JoinLimiter;
 pub use live::{Hub, MIN_INTERVAL};
 pub use storage::{PollRow, Refused, Sqlite, Storage, StorageError, TokenHash};

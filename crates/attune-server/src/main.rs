@@ -19,6 +19,7 @@ OPTIONS:
     --database FILE        SQLite file, created if missing (default attune.db); WAL, synchronous=FULL
     --allowed-origin URL   An origin whose pages may call the API from the browser (CORS); repeat
                            for several. Without one, only same-origin pages can.
+    --joins-per-minute N   Join attempts a minute per client address (default 60; 0 for no limit)
     -h, --help             This text
 
 ROUTES: see crates/attune-server/README.md
@@ -28,6 +29,7 @@ struct Args {
     addr: SocketAddr,
     database: PathBuf,
     origins: Vec<HeaderValue>,
+    joins_per_minute: u32,
 }
 
 fn parse_args() -> Result<Option<Args>, lexopt::Error> {
@@ -36,12 +38,14 @@ fn parse_args() -> Result<Option<Args>, lexopt::Error> {
         addr: SocketAddr::from(([127, 0, 0, 1], 8787)),
         database: PathBuf::from("attune.db"),
         origins: Vec::new(),
+        joins_per_minute: attune_server::DEFAULT_JOINS_PER_MINUTE,
     };
     let mut parser = lexopt::Parser::from_env();
     while let Some(arg) = parser.next()? {
         match arg {
             Long("addr") => args.addr = parser.value()?.parse()?,
             Long("database") => args.database = parser.value()?.into(),
+            Long("joins-per-minute") => args.joins_per_minute = parser.value()?.parse()?,
             Long("allowed-origin") => {
                 let origin: String = parser.value()?.parse()?;
                 args.origins.push(HeaderValue::from_str(origin.trim_end_matches('/')).map_err(|e| e.to_string())?);
@@ -77,7 +81,8 @@ async fn main() -> ExitCode {
 
 async fn run(args: Args) -> anyhow::Result<()> {
     let store = Sqlite::open(&args.database).await?;
-    let mut router = app(AppState::new(store, attune_core::Catalog::embedded()));
+    let state = AppState::new(store, attune_core::Catalog::embedded()).with_join_limit(args.joins_per_minute);
+    let mut router = app(state);
     if !args.origins.is_empty() {
         router = router.layer(
             CorsLayer::new()
@@ -92,7 +97,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
     let listener = tokio::net::TcpListener::bind(args.addr).await?;
     println!("attune-server listening on http://{} (database {})", listener.local_addr()?, args.database.display());
-    axum::serve(listener, router)
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

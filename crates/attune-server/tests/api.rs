@@ -433,3 +433,36 @@ async fn the_database_file_keeps_everything_across_a_restart() {
     let (st, _) = call(&again, "POST", &format!("/api/join/{code}"), &[("x-attune-member", &m)], None).await;
     assert_eq!(st, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn joins_are_rate_limited_per_client_address() {
+    use axum::extract::connect_info::MockConnectInfo;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Sqlite::open(&dir.path().join("attune.db")).await.expect("database");
+    let state = AppState::new(store, Catalog::embedded()).with_join_limit(3);
+    let from = |ip: [u8; 4]| app(state.clone()).layer(MockConnectInfo(std::net::SocketAddr::from((ip, 40000))));
+    let (one, two) = (from([10, 0, 0, 1]), from([10, 0, 0, 2]));
+    let (g, host) = group(&one).await;
+    let (_, code) = poll(&one, &g, &host, json!({"instrument": "gcqs"})).await;
+    for _ in 0..3 {
+        join(&one, &code).await;
+    }
+    // Wrong codes count too: guessing is what the limit is for.
+    let req = Request::builder().method("POST").uri("/api/join/AAAAAA").body(Body::empty()).expect("request");
+    let res = one.clone().oneshot(req).await.expect("response");
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = res.headers()["retry-after"].to_str().expect("header").parse().expect("seconds");
+    assert!((1..=20).contains(&retry), "{retry}");
+    let body: Value = serde_json::from_slice(&res.into_body().collect().await.expect("body").to_bytes()).expect("json");
+    assert_eq!(body["error"]["code"], "rate_limited");
+    // Another address is not held up, and the limited one joined nobody new.
+    join(&two, &code).await;
+    let (_, agg) = aggregate(&one, &poll_id_of(&one, &g, &host).await, &host).await;
+    assert_eq!(agg["joined"], 4);
+}
+
+async fn poll_id_of(app: &Router, group: &str, host: &str) -> String {
+    let (_, list) =
+        call(app, "GET", &format!("/api/groups/{group}/polls"), &[("authorization", &bearer(host))], None).await;
+    list["polls"][0]["id"].as_str().expect("poll id").to_string()
+}
