@@ -39,6 +39,9 @@ pub struct AppState<S> {
     pub hub: Arc<Hub>,
     /// Join attempts per client address.
     pub joins: Arc<JoinLimiter>,
+    /// Where members open the join page (`https://clinic.example/attune`); the request's own host
+    /// when not set.
+    pub public_url: Option<Arc<str>>,
 }
 
 /// Joins a minute per client address unless configured otherwise: a whole group behind one clinic
@@ -53,7 +56,14 @@ impl<S> AppState<S> {
             catalog,
             hub: Arc::new(Hub::default()),
             joins: Arc::new(JoinLimiter::new(DEFAULT_JOINS_PER_MINUTE)),
+            public_url: None,
         }
+    }
+
+    /// The same state with the public address of the join page's site.
+    pub fn with_public_url(mut self, url: &str) -> AppState<S> {
+        self.public_url = Some(Arc::from(url.trim_end_matches('/')));
+        self
     }
 
     /// The same state with another join limit (joins a minute per address; 0 for none).
@@ -209,6 +219,15 @@ fn member_hash(headers: &HeaderMap) -> ApiResult<TokenHash> {
     }
 }
 
+/// The member's join page for a code: the configured public address, else this request's host.
+fn join_url<S>(state: &AppState<S>, headers: &HeaderMap, code: &str) -> String {
+    let base = match &state.public_url {
+        Some(url) => url.to_string(),
+        None => format!("http://{}", header(headers, "host").unwrap_or("localhost")),
+    };
+    format!("{base}/join/?code={code}")
+}
+
 /// What anyone may see of a poll.
 #[derive(Debug, Serialize)]
 struct PollView<'a> {
@@ -307,7 +326,8 @@ async fn create_poll<S: Storage>(
     for _ in 0..8 {
         poll.code = Some(new_code()?);
         if state.store.create_poll(&poll).await? {
-            return Ok((StatusCode::CREATED, Json(json!({"poll": view(&poll)}))));
+            let url = join_url(&state, &headers, poll.code.as_deref().unwrap_or(""));
+            return Ok((StatusCode::CREATED, Json(json!({"poll": view(&poll), "join_url": url}))));
         }
     }
     Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "no_code", "no free join code; try again"))
@@ -323,6 +343,25 @@ async fn list_polls<S: Storage>(
     Ok(Json(json!({"group": {"id": group, "name": name}, "polls": polls.iter().map(view).collect::<Vec<_>>()})))
 }
 
+/// A 429 response when the client's address has used up its join attempts. The address comes from
+/// the connection (served with connect info); in-process callers share one bucket.
+async fn limited<S: Storage>(state: &AppState<S>, request: Request) -> Option<Response> {
+    let (mut parts, _) = request.into_parts();
+    let addr = axum::extract::ConnectInfo::<std::net::SocketAddr>::from_request_parts(&mut parts, state)
+        .await
+        .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
+    let wait = state.joins.check(addr).err()?;
+    let secs = wait.as_secs().max(1);
+    let mut res = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        format!("too many join attempts from this address; try again in {secs} s"),
+    )
+    .into_response();
+    res.headers_mut().insert(axum::http::header::RETRY_AFTER, secs.into());
+    Some(res)
+}
+
 /// Joins an open poll by code. A member without a token gets one; a member with one (a reload, a
 /// second tab) keeps it, so answers can be revised until the poll closes.
 async fn join<S: Storage>(
@@ -331,21 +370,8 @@ async fn join<S: Storage>(
     headers: HeaderMap,
     request: Request,
 ) -> ApiResult<Response> {
-    // The peer address (served with connect info); in-process callers share one bucket.
-    let (mut parts, _) = request.into_parts();
-    let addr = axum::extract::ConnectInfo::<std::net::SocketAddr>::from_request_parts(&mut parts, &state)
-        .await
-        .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
-    if let Err(wait) = state.joins.check(addr) {
-        let secs = wait.as_secs().max(1);
-        let mut res = ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            format!("too many join attempts from this address; try again in {secs} s"),
-        )
-        .into_response();
-        res.headers_mut().insert(axum::http::header::RETRY_AFTER, secs.into());
-        return Ok(res);
+    if let Some(limited) = limited(&state, request).await {
+        return Ok(limited);
     }
     let code = code.trim().to_ascii_uppercase();
     let poll = state.store.poll_by_code(&code).await?.ok_or_else(|| ApiError::not_found("open poll with that code"))?;
@@ -510,6 +536,32 @@ async fn trend<S: Storage>(
     Ok(Json(json!({"group": group, "sessions": sessions})))
 }
 
+/// The join page's address for an open poll's code as a QR code (SVG, made here), for the
+/// dashboard to show large enough to scan across a room. Rate-limited like joins.
+async fn qr<S: Storage>(
+    State(state): State<AppState<S>>,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+    request: Request,
+) -> ApiResult<Response> {
+    if let Some(limited) = limited(&state, request).await {
+        return Ok(limited);
+    }
+    let code = code.trim().to_ascii_uppercase();
+    state.store.poll_by_code(&code).await?.ok_or_else(|| ApiError::not_found("open poll with that code"))?;
+    let url = join_url(&state, &headers, &code);
+    let qr = qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::M)
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "qr", e.to_string()))?;
+    let svg = qr
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(320, 320)
+        .dark_color(qrcode::render::svg::Color("#000"))
+        .light_color(qrcode::render::svg::Color("#fff"))
+        .build();
+    Ok(([(axum::http::header::CONTENT_TYPE, "image/svg+xml"), (axum::http::header::CACHE_CONTROL, "no-store")], svg)
+        .into_response())
+}
+
 async fn not_found() -> ApiError {
     ApiError::not_found("route")
 }
@@ -521,6 +573,7 @@ pub fn app<S: Storage>(state: AppState<S>) -> Router {
         .route("/api/groups/{group}/polls", post(create_poll::<S>).get(list_polls::<S>))
         .route("/api/groups/{group}/trend", get(trend::<S>))
         .route("/api/join/{code}", post(join::<S>))
+        .route("/api/join/{code}/qr.svg", get(qr::<S>))
         .route("/api/polls/{poll}", get(poll_status::<S>))
         .route("/api/polls/{poll}/response", put(put_response::<S>))
         .route("/api/polls/{poll}/aggregate", get(aggregate::<S>))

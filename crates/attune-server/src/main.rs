@@ -20,6 +20,8 @@ OPTIONS:
     --allowed-origin URL   An origin whose pages may call the API from the browser (CORS); repeat
                            for several. Without one, only same-origin pages can.
     --joins-per-minute N   Join attempts a minute per client address (default 60; 0 for no limit)
+    --public-url URL       Address of the site members open (join page at URL/join/); default: the
+                           host each request was sent to
     -h, --help             This text
 
 ROUTES: see crates/attune-server/README.md
@@ -30,6 +32,7 @@ struct Args {
     database: PathBuf,
     origins: Vec<HeaderValue>,
     joins_per_minute: u32,
+    public_url: Option<String>,
 }
 
 fn parse_args() -> Result<Option<Args>, lexopt::Error> {
@@ -39,6 +42,7 @@ fn parse_args() -> Result<Option<Args>, lexopt::Error> {
         database: PathBuf::from("attune.db"),
         origins: Vec::new(),
         joins_per_minute: attune_server::DEFAULT_JOINS_PER_MINUTE,
+        public_url: None,
     };
     let mut parser = lexopt::Parser::from_env();
     while let Some(arg) = parser.next()? {
@@ -46,6 +50,7 @@ fn parse_args() -> Result<Option<Args>, lexopt::Error> {
             Long("addr") => args.addr = parser.value()?.parse()?,
             Long("database") => args.database = parser.value()?.into(),
             Long("joins-per-minute") => args.joins_per_minute = parser.value()?.parse()?,
+            Long("public-url") => args.public_url = Some(parser.value()?.parse()?),
             Long("allowed-origin") => {
                 let origin: String = parser.value()?.parse()?;
                 args.origins.push(HeaderValue::from_str(origin.trim_end_matches('/')).map_err(|e| e.to_string())?);
@@ -81,7 +86,10 @@ async fn main() -> ExitCode {
 
 async fn run(args: Args) -> anyhow::Result<()> {
     let store = Sqlite::open(&args.database).await?;
-    let state = AppState::new(store, attune_core::Catalog::embedded()).with_join_limit(args.joins_per_minute);
+    let mut state = AppState::new(store, attune_core::Catalog::embedded()).with_join_limit(args.joins_per_minute);
+    if let Some(url) = &args.public_url {
+        state = state.with_public_url(url);
+    }
     let mut router = app(state);
     if !args.origins.is_empty() {
         router = router.layer(

@@ -466,3 +466,34 @@ async fn poll_id_of(app: &Router, group: &str, host: &str) -> String {
         call(app, "GET", &format!("/api/groups/{group}/polls"), &[("authorization", &bearer(host))], None).await;
     list["polls"][0]["id"].as_str().expect("poll id").to_string()
 }
+
+#[tokio::test]
+async fn the_join_qr_code_is_an_svg_for_open_polls_only() {
+    let s = server().await;
+    let app = &s.app;
+    let (g, host) = group(app).await;
+    let (status, created) = call(
+        app,
+        "POST",
+        &format!("/api/groups/{g}/polls"),
+        &[("authorization", &bearer(&host)), ("host", "clinic.test:8787")],
+        Some(json!({"instrument": "gcqs"}).to_string()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let code = created["poll"]["code"].as_str().expect("code");
+    assert_eq!(created["join_url"], format!("http://clinic.test:8787/join/?code={code}"));
+
+    let req = Request::builder().uri(format!("/api/join/{code}/qr.svg")).body(Body::empty()).expect("request");
+    let res = app.clone().oneshot(req).await.expect("response");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "image/svg+xml");
+    let svg = String::from_utf8(res.into_body().collect().await.expect("body").to_bytes().to_vec()).expect("utf-8");
+    assert!(svg.contains("<svg") && svg.contains("</svg>"), "{svg}");
+    assert!(!svg.contains("style="), "no inline style: the dashboard runs under a strict CSP");
+
+    let p = created["poll"]["id"].as_str().expect("id");
+    call(app, "POST", &format!("/api/polls/{p}/close"), &[("authorization", &bearer(&host))], None).await;
+    let (status, v) = call(app, "GET", &format!("/api/join/{code}/qr.svg"), &[], None).await;
+    assert_eq!((status, v["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+}
