@@ -9,11 +9,18 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::Row;
+use tokio::sync::{mpsc, oneshot};
 
 /// A storage failure: the request cannot be served, nothing was changed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[error("storage: {0}")]
-pub struct StorageError(#[from] sqlx::Error);
+pub struct StorageError(String);
+
+impl From<sqlx::Error> for StorageError {
+    fn from(e: sqlx::Error) -> StorageError {
+        StorageError(e.to_string())
+    }
+}
 
 pub type Result<T> = std::result::Result<T, StorageError>;
 
@@ -85,13 +92,135 @@ pub trait Storage: Clone + Send + Sync + 'static {
     fn close_poll(&self, poll_id: &str) -> impl Future<Output = Result<Option<PollRow>>> + Send;
 }
 
-/// SQLite storage in one file. Writes go through one connection, so two writers never race for
-/// the lock (SQLite allows one writer at a time anyway); reads use a pool beside it (WAL lets them
-/// run while a write commits).
+/// SQLite storage in one file. Members' joins and answers, the bulk of the writes, go to one writer
+/// task that commits them in batches (group commit): every answer that arrived while the last
+/// commit was syncing goes into the next transaction, and each is acknowledged only after the
+/// commit that holds it. The rare writes (groups, polls, closing) use their own connection; every
+/// write transaction is `BEGIN IMMEDIATE`, so the two take turns without a lock upgrade failing.
+/// Reads use a pool beside them (WAL lets them run while a write commits).
 #[derive(Debug, Clone)]
 pub struct Sqlite {
     read: SqlitePool,
     write: SqlitePool,
+    jobs: mpsc::Sender<Job>,
+}
+
+/// Most joins and answers committed in one transaction.
+const MAX_BATCH: usize = 512;
+
+type Reply<T> = oneshot::Sender<Result<std::result::Result<T, Refused>>>;
+
+/// A write for the group-commit task.
+#[derive(Debug)]
+enum Job {
+    Join { poll: String, member: TokenHash, reply: Reply<()> },
+    Put { poll: String, member: TokenHash, answers: String, reply: Reply<i64> },
+}
+
+/// The outcome of one job inside a batch, sent once the batch committed.
+enum Done {
+    Join(std::result::Result<(), Refused>),
+    Put(std::result::Result<i64, Refused>),
+}
+
+type Tx = sqlx::Transaction<'static, sqlx::Sqlite>;
+
+async fn status(conn: &mut Tx, poll: &str) -> std::result::Result<std::result::Result<(), Refused>, sqlx::Error> {
+    let status: Option<String> =
+        sqlx::query_scalar("SELECT status FROM polls WHERE id = ?").bind(poll).fetch_optional(&mut **conn).await?;
+    Ok(match status.as_deref() {
+        None => Err(Refused::UnknownPoll),
+        Some("open") => Ok(()),
+        Some(_) => Err(Refused::Closed),
+    })
+}
+
+async fn apply(conn: &mut Tx, job: &Job) -> std::result::Result<Done, sqlx::Error> {
+    match job {
+        Job::Join { poll, member, .. } => {
+            if let Err(r) = status(conn, poll).await? {
+                return Ok(Done::Join(Err(r)));
+            }
+            sqlx::query("INSERT INTO members (poll_id, member_hash) VALUES (?, ?) ON CONFLICT DO NOTHING")
+                .bind(poll)
+                .bind(&member[..])
+                .execute(&mut **conn)
+                .await?;
+            Ok(Done::Join(Ok(())))
+        }
+        Job::Put { poll, member, answers, .. } => {
+            if let Err(r) = status(conn, poll).await? {
+                return Ok(Done::Put(Err(r)));
+            }
+            sqlx::query("INSERT INTO members (poll_id, member_hash) VALUES (?, ?) ON CONFLICT DO NOTHING")
+                .bind(poll)
+                .bind(&member[..])
+                .execute(&mut **conn)
+                .await?;
+            let revision: i64 = sqlx::query_scalar(
+                "INSERT INTO responses (poll_id, member_hash, answers, revision) VALUES (?, ?, ?, 1)
+                 ON CONFLICT (poll_id, member_hash) DO UPDATE SET answers = excluded.answers, revision = revision + 1
+                 RETURNING revision",
+            )
+            .bind(poll)
+            .bind(&member[..])
+            .bind(answers)
+            .fetch_one(&mut **conn)
+            .await?;
+            Ok(Done::Put(Ok(revision)))
+        }
+    }
+}
+
+/// Applies a batch in one transaction; all or nothing.
+async fn commit_batch(pool: &SqlitePool, batch: &[Job]) -> std::result::Result<Vec<Done>, sqlx::Error> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut done = Vec::with_capacity(batch.len());
+    for job in batch {
+        // On an error the transaction is dropped, which rolls it back.
+        done.push(apply(&mut tx, job).await?);
+    }
+    tx.commit().await?;
+    Ok(done)
+}
+
+/// The group-commit task: runs until every `Sqlite` handle is dropped.
+async fn writer(pool: SqlitePool, mut jobs: mpsc::Receiver<Job>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        match commit_batch(&pool, &batch).await {
+            Ok(done) => {
+                for (job, d) in batch.drain(..).zip(done) {
+                    match (job, d) {
+                        (Job::Join { reply, .. }, Done::Join(r)) => drop(reply.send(Ok(r))),
+                        (Job::Put { reply, .. }, Done::Put(r)) => drop(reply.send(Ok(r))),
+                        _ => {}
+                    }
+                }
+            }
+            Err(e) => {
+                let e = StorageError::from(e);
+                for job in batch.drain(..) {
+                    match job {
+                        Job::Join { reply, .. } => drop(reply.send(Err(e.clone()))),
+                        Job::Put { reply, .. } => drop(reply.send(Err(e.clone()))),
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Sqlite {
+    async fn submit<T>(
+        &self,
+        job: Job,
+        reply: oneshot::Receiver<Result<std::result::Result<T, Refused>>>,
+    ) -> Result<std::result::Result<T, Refused>> {
+        let gone = || StorageError("the writer has stopped".into());
+        self.jobs.send(job).await.map_err(|_| gone())?;
+        reply.await.map_err(|_| gone())?
+    }
 }
 
 /// Migrations, embedded and applied in order at start-up; `user_version` records how far.
@@ -108,9 +237,12 @@ impl Sqlite {
             .foreign_keys(true)
             .busy_timeout(std::time::Duration::from_secs(10));
         let write = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
-        let read = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
-        let store = Sqlite { read, write };
+        let read = SqlitePoolOptions::new().max_connections(8).connect_with(options.clone()).await?;
+        let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
+        let store = Sqlite { read, write, jobs: tx };
         store.migrate().await?;
+        let batches = SqlitePoolOptions::new().max_connections(1).connect_with(options).await?;
+        tokio::spawn(writer(batches, rx));
         Ok(store)
     }
 
@@ -216,19 +348,8 @@ impl Storage for Sqlite {
     }
 
     async fn join(&self, poll_id: &str, member: &TokenHash) -> Result<std::result::Result<(), Refused>> {
-        let done = sqlx::query(
-            "INSERT INTO members (poll_id, member_hash)
-             SELECT id, ? FROM polls WHERE id = ? AND status = 'open'
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(&member[..])
-        .bind(poll_id)
-        .execute(&self.write)
-        .await?;
-        if done.rows_affected() == 1 {
-            return Ok(Ok(()));
-        }
-        self.refusal_or_ok(poll_id).await
+        let (reply, rx) = oneshot::channel();
+        self.submit(Job::Join { poll: poll_id.to_string(), member: *member, reply }, rx).await
     }
 
     async fn put_response(
@@ -237,31 +358,9 @@ impl Storage for Sqlite {
         member: &TokenHash,
         answers_json: &str,
     ) -> Result<std::result::Result<i64, Refused>> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
-        let open: Option<String> =
-            sqlx::query_scalar("SELECT status FROM polls WHERE id = ?").bind(poll_id).fetch_optional(&mut *tx).await?;
-        match open.as_deref() {
-            None => return Ok(Err(Refused::UnknownPoll)),
-            Some("open") => {}
-            Some(_) => return Ok(Err(Refused::Closed)),
-        }
-        sqlx::query("INSERT INTO members (poll_id, member_hash) VALUES (?, ?) ON CONFLICT DO NOTHING")
-            .bind(poll_id)
-            .bind(&member[..])
-            .execute(&mut *tx)
-            .await?;
-        let revision: i64 = sqlx::query_scalar(
-            "INSERT INTO responses (poll_id, member_hash, answers, revision) VALUES (?, ?, ?, 1)
-             ON CONFLICT (poll_id, member_hash) DO UPDATE SET answers = excluded.answers, revision = revision + 1
-             RETURNING revision",
-        )
-        .bind(poll_id)
-        .bind(&member[..])
-        .bind(answers_json)
-        .fetch_one(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(Ok(revision))
+        let (reply, rx) = oneshot::channel();
+        let job = Job::Put { poll: poll_id.to_string(), member: *member, answers: answers_json.to_string(), reply };
+        self.submit(job, rx).await
     }
 
     async fn responses(&self, poll_id: &str) -> Result<Vec<String>> {
@@ -291,15 +390,5 @@ impl Storage for Sqlite {
             .execute(&self.write)
             .await?;
         self.poll(poll_id).await
-    }
-}
-
-impl Sqlite {
-    async fn refusal_or_ok(&self, poll_id: &str) -> Result<std::result::Result<(), Refused>> {
-        Ok(match self.poll(poll_id).await? {
-            None => Err(Refused::UnknownPoll),
-            Some(p) if !p.open => Err(Refused::Closed),
-            Some(_) => Ok(()),
-        })
     }
 }
