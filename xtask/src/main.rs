@@ -27,8 +27,10 @@ JOBS:
     bench    Criterion benchmarks of the scoring core and the CLI end to end on a million JSON
              Lines (lines/s and peak memory), then the npm package: every shipped file's size (raw,
              gzip -9, brotli), scoreMany throughput and import-to-first-score in headless Chromium.
-             Prints the tables and writes target/bench/report.md. `bench core` or `bench npm` runs
-             one part; `--skip-criterion` reuses the last criterion estimates.
+             Then the poll server under load (`bench poll`: 10,000 members across 1,000 polls on
+             loopback, answers/s, answer-to-dashboard latency, peak memory). Prints the tables and
+             writes target/bench/report.md. `bench core`, `bench npm` or `bench poll` runs one part;
+             `--skip-criterion` reuses the last criterion estimates.
     help     This text.
 ";
 
@@ -192,6 +194,12 @@ fn bench(sh: &Shell, skip_criterion: bool, part: Option<&str>) -> Result<()> {
         report.push_str(&table);
         missed |= m;
     }
+    if part.is_none_or(|p| p == "poll") {
+        let (table, m) = bench_poll(sh)?;
+        report.push_str("\n### Live poll server\n\n");
+        report.push_str(&table);
+        missed |= m;
+    }
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|c| {
@@ -226,6 +234,45 @@ pub(crate) fn thousands(v: f64) -> String {
         out.push(c);
     }
     out
+}
+
+/// The poll server under load: the release binary on a fresh SQLite file, driven over loopback by
+/// the load generator in crates/attune-server/benches/poll_load.rs (10,000 members, 1,000 polls).
+fn bench_poll(sh: &Shell) -> Result<(String, bool)> {
+    step("poll server: release build and load generator (10,000 members across 1,000 polls)");
+    cmd!(sh, "cargo build --locked --profile release-native -p attune-server --bin attune-server").run()?;
+    let bin = workspace_root().join("target/release-native/attune-server");
+    let out =
+        cmd!(sh, "cargo bench --locked -p attune-server --bench poll_load").env("ATTUNE_SERVER_BIN", &bin).read()?;
+    let line = out.lines().rev().find(|l| l.starts_with('{')).context("the load generator printed no report")?;
+    let r: Value = serde_json::from_str(line)?;
+    let num = |k: &str| r[k].as_f64().unwrap_or(f64::NAN);
+    let (rate, p50, p99, rss, errors) = (
+        num("answers_per_second"),
+        num("latency_ms_p50"),
+        num("latency_ms_p99"),
+        num("server_peak_rss_mb"),
+        num("errors"),
+    );
+    let mut table = String::from("| Benchmark | Measured | Target |\n|---|---:|---|\n");
+    table.push_str(&format!(
+        "| Acknowledged (committed) answers / s, {} members across {} polls | {} ({} answers in {:.2} s) | {} |\n",
+        r["members"],
+        r["polls"],
+        thousands(rate),
+        r["acknowledged"],
+        num("seconds"),
+        check(rate >= 5000.0, ">= 5,000")
+    ));
+    table.push_str(&format!("| Answer sent to dashboard snapshot counting it, p50 | {p50:.0} ms | — |\n"));
+    table.push_str(&format!(
+        "| Answer sent to dashboard snapshot counting it, p99 | {p99:.0} ms | {} |\n",
+        check(p99 <= 100.0, "<= 100 ms")
+    ));
+    table.push_str(&format!("| Server peak resident memory | {rss:.0} MB | {} |\n", check(rss <= 300.0, "<= 300 MB")));
+    table.push_str(&format!("| Server CPU time for the whole run | {:.1} s | — |\n", num("server_cpu_seconds")));
+    table.push_str(&format!("| Errors (refused or failed requests) | {errors} | {} |\n", check(errors == 0.0, "0")));
+    Ok((table, !(rate >= 5000.0 && p99 <= 100.0 && rss <= 300.0 && errors == 0.0)))
 }
 
 fn bench_core(sh: &Shell, skip_criterion: bool) -> Result<(String, bool)> {

@@ -1,5 +1,5 @@
 //! Live updates over WebSocket. A dashboard (host token) receives aggregate snapshots as answers
-//! arrive, coalesced to at most four a second per connection; a member's page is told when its poll
+//! arrive, coalesced to at most ten a second per connection; a member's page is told when its poll
 //! closes. Stored answers bump a per-poll counter in the [`Hub`]; each connection recomputes its
 //! snapshot from storage when the counter moves, so a slow client never holds anyone else up.
 
@@ -19,7 +19,7 @@ use crate::api::{aggregate_json, host_matches, ApiError, AppState};
 use crate::storage::Storage;
 
 /// Shortest time between two snapshots sent on one connection.
-pub const MIN_INTERVAL: Duration = Duration::from_millis(250);
+pub const MIN_INTERVAL: Duration = Duration::from_millis(100);
 
 /// How long a new connection has to say who it is.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -93,7 +93,11 @@ pub async fn live<S: Storage>(
         }
         Err(e) => return ApiError::from(e).into_response(),
     }
+    // Small buffers: a thousand dashboards should not cost a hundred megabytes of them.
     upgrade
+        .read_buffer_size(MAX_FRAME)
+        .write_buffer_size(0)
+        .max_write_buffer_size(1 << 20)
         .max_message_size(MAX_FRAME)
         .max_frame_size(MAX_FRAME)
         .on_upgrade(move |socket| session(state, poll_id, socket))

@@ -2,6 +2,7 @@
 //! `synchronous=FULL`), PostgreSQL for several replicas later. Every write that a client is told
 //! about has been committed first.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::path::Path;
 use std::str::FromStr;
@@ -135,10 +136,28 @@ async fn status(conn: &mut Tx, poll: &str) -> std::result::Result<std::result::R
     })
 }
 
-async fn apply(conn: &mut Tx, job: &Job) -> std::result::Result<Done, sqlx::Error> {
+/// A poll's status within one batch (no other writer runs while the batch holds the write lock).
+async fn cached_status(
+    conn: &mut Tx,
+    seen: &mut HashMap<String, std::result::Result<(), Refused>>,
+    poll: &str,
+) -> std::result::Result<std::result::Result<(), Refused>, sqlx::Error> {
+    if let Some(s) = seen.get(poll) {
+        return Ok(*s);
+    }
+    let s = status(conn, poll).await?;
+    seen.insert(poll.to_string(), s);
+    Ok(s)
+}
+
+async fn apply(
+    conn: &mut Tx,
+    seen: &mut HashMap<String, std::result::Result<(), Refused>>,
+    job: &Job,
+) -> std::result::Result<Done, sqlx::Error> {
     match job {
         Job::Join { poll, member, .. } => {
-            if let Err(r) = status(conn, poll).await? {
+            if let Err(r) = cached_status(conn, seen, poll).await? {
                 return Ok(Done::Join(Err(r)));
             }
             sqlx::query("INSERT INTO members (poll_id, member_hash) VALUES (?, ?) ON CONFLICT DO NOTHING")
@@ -149,14 +168,10 @@ async fn apply(conn: &mut Tx, job: &Job) -> std::result::Result<Done, sqlx::Erro
             Ok(Done::Join(Ok(())))
         }
         Job::Put { poll, member, answers, .. } => {
-            if let Err(r) = status(conn, poll).await? {
+            // A member who answers without having joined counts as joined (see `counts`).
+            if let Err(r) = cached_status(conn, seen, poll).await? {
                 return Ok(Done::Put(Err(r)));
             }
-            sqlx::query("INSERT INTO members (poll_id, member_hash) VALUES (?, ?) ON CONFLICT DO NOTHING")
-                .bind(poll)
-                .bind(&member[..])
-                .execute(&mut **conn)
-                .await?;
             let revision: i64 = sqlx::query_scalar(
                 "INSERT INTO responses (poll_id, member_hash, answers, revision) VALUES (?, ?, ?, 1)
                  ON CONFLICT (poll_id, member_hash) DO UPDATE SET answers = excluded.answers, revision = revision + 1
@@ -176,9 +191,10 @@ async fn apply(conn: &mut Tx, job: &Job) -> std::result::Result<Done, sqlx::Erro
 async fn commit_batch(pool: &SqlitePool, batch: &[Job]) -> std::result::Result<Vec<Done>, sqlx::Error> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     let mut done = Vec::with_capacity(batch.len());
+    let mut seen = HashMap::new();
     for job in batch {
         // On an error the transaction is dropped, which rolls it back.
-        done.push(apply(&mut tx, job).await?);
+        done.push(apply(&mut tx, &mut seen, job).await?);
     }
     tx.commit().await?;
     Ok(done)
@@ -373,7 +389,8 @@ impl Storage for Sqlite {
 
     async fn counts(&self, poll_id: &str) -> Result<(u32, u32)> {
         let row = sqlx::query(
-            "SELECT (SELECT count(*) FROM members WHERE poll_id = ?1) AS joined,
+            "SELECT (SELECT count(*) FROM (SELECT member_hash FROM members WHERE poll_id = ?1
+                                            UNION SELECT member_hash FROM responses WHERE poll_id = ?1)) AS joined,
                     (SELECT count(*) FROM responses WHERE poll_id = ?1) AS answered",
         )
         .bind(poll_id)
