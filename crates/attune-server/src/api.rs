@@ -447,17 +447,13 @@ async fn poll_status<S: Storage>(
 }
 
 /// The group statistics of a poll's stored answers.
-async fn stats_of<'c, S: Storage>(
-    state: &AppState<S>,
-    poll: &PollRow,
-    inst: &'c attune_core::Instrument,
-) -> ApiResult<GroupStats<'c>> {
+fn stats_of<'c>(poll: &PollRow, inst: &'c attune_core::Instrument, answers: &[String]) -> ApiResult<GroupStats<'c>> {
     let mut group = Group::new(inst, poll.min_n as usize)
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "min_n", e.to_string()))?;
-    for text in state.store.responses(&poll.id).await? {
+    for text in answers {
         // Stored answers were checked before they were stored; one that no longer reads is skipped
         // (counted as not answered) rather than taking the dashboard down.
-        match serde_json::from_str::<Map<String, Value>>(&text) {
+        match serde_json::from_str::<Map<String, Value>>(text) {
             Ok(answers) if group.add_json(&answers).is_ok() => {}
             _ => {
                 group.skip_member();
@@ -471,14 +467,15 @@ async fn stats_of<'c, S: Storage>(
 /// `min_n` members answered (and, for a poll hidden until closed, once it is closed). Shared by the
 /// HTTP route and the live snapshots.
 pub(crate) async fn aggregate_json<S: Storage>(state: &AppState<S>, poll: &PollRow) -> ApiResult<Value> {
-    let (joined, answered) = state.store.counts(&poll.id).await?;
+    let tally = state.store.tally(&poll.id).await?;
+    let (joined, answered) = (tally.joined, tally.answers.len());
     let inst = state.catalog.get(&poll.instrument).ok_or_else(|| {
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "unknown_instrument", "the poll's instrument is gone")
     })?;
     let (stats, withheld) = if poll.hide_until_closed && poll.open {
         (Value::Null, Some("hidden_until_closed"))
     } else {
-        let stats = stats_of(state, poll, inst).await?;
+        let stats = stats_of(poll, inst, &tally.answers)?;
         let withheld = stats.suppressed.then_some("below_min_n");
         (serde_json::to_value(stats).map_err(|e| ApiError::invalid_json(e.to_string()))?, withheld)
     };
@@ -525,7 +522,7 @@ async fn trend<S: Storage>(
         if poll.hide_until_closed && poll.open {
             continue;
         }
-        let stats = stats_of(&state, &poll, inst).await?;
+        let stats = stats_of(&poll, inst, &state.store.tally(&poll.id).await?.answers)?;
         let scores: Map<String, Value> =
             stats.scores.iter().map(|(id, s)| (id.to_string(), json!({"n": s.n, "mean": s.mean}))).collect();
         sessions.push(json!({

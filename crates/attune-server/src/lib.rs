@@ -13,4 +13,4 @@ mod storage;
 pub use api::{app, ApiError, AppState, DEFAULT_JOINS_PER_MINUTE, MAX_BODY, MIN_N_FLOOR};
 pub use limit::JoinLimiter;
 pub use live::{Hub, MIN_INTERVAL};
-pub use storage::{PollRow, Refused, Sqlite, Storage, StorageError, TokenHash};
+pub use storage::{PollRow, Refused, Sqlite, Storage, StorageError, Tally, TokenHash};

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::{Arc, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
@@ -41,6 +42,15 @@ pub struct PollRow {
     pub open: bool,
     pub created_at: i64,
     pub closed_at: Option<i64>,
+}
+
+/// What a poll's aggregate is computed from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Members who joined (or answered without joining first).
+    pub joined: u32,
+    /// Each answering member's answers, as stored.
+    pub answers: Vec<String>,
 }
 
 /// Why an answer was not stored.
@@ -85,10 +95,8 @@ pub trait Storage: Clone + Send + Sync + 'static {
         member: &TokenHash,
         answers_json: &str,
     ) -> impl Future<Output = Result<std::result::Result<i64, Refused>>> + Send;
-    /// Every member's answers (JSON), for aggregation only.
-    fn responses(&self, poll_id: &str) -> impl Future<Output = Result<Vec<String>>> + Send;
-    /// Members joined and members answered.
-    fn counts(&self, poll_id: &str) -> impl Future<Output = Result<(u32, u32)>> + Send;
+    /// Members joined and every member's answers (JSON), in no particular order: for aggregation only.
+    fn tally(&self, poll_id: &str) -> impl Future<Output = Result<Tally>> + Send;
     /// Closes a poll and retires its code; returns the poll as closed (idempotent).
     fn close_poll(&self, poll_id: &str) -> impl Future<Output = Result<Option<PollRow>>> + Send;
 }
@@ -104,6 +112,9 @@ pub struct Sqlite {
     read: SqlitePool,
     write: SqlitePool,
     jobs: mpsc::Sender<Job>,
+    /// Polls already read, by id: every answer and every snapshot needs its poll, and a poll changes
+    /// only when this process closes it. (One server process per database file.)
+    polls: Arc<RwLock<HashMap<String, PollRow>>>,
 }
 
 /// Most joins and answers committed in one transaction.
@@ -228,6 +239,12 @@ async fn writer(pool: SqlitePool, mut jobs: mpsc::Receiver<Job>) {
 }
 
 impl Sqlite {
+    fn remember(&self, poll: &PollRow) {
+        if let Ok(mut polls) = self.polls.write() {
+            polls.insert(poll.id.clone(), poll.clone());
+        }
+    }
+
     async fn submit<T>(
         &self,
         job: Job,
@@ -255,7 +272,7 @@ impl Sqlite {
         let write = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
         let read = SqlitePoolOptions::new().max_connections(8).connect_with(options.clone()).await?;
         let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
-        let store = Sqlite { read, write, jobs: tx };
+        let store = Sqlite { read, write, jobs: tx, polls: Arc::default() };
         store.migrate().await?;
         let batches = SqlitePoolOptions::new().max_connections(1).connect_with(options).await?;
         tokio::spawn(writer(batches, rx));
@@ -335,15 +352,26 @@ impl Storage for Sqlite {
         .bind(p.created_at)
         .execute(&self.write)
         .await?;
-        Ok(done.rows_affected() == 1)
+        let created = done.rows_affected() == 1;
+        if created {
+            self.remember(p);
+        }
+        Ok(created)
     }
 
     async fn poll(&self, id: &str) -> Result<Option<PollRow>> {
+        if let Some(p) = self.polls.read().ok().and_then(|polls| polls.get(id).cloned()) {
+            return Ok(Some(p));
+        }
         let row = sqlx::query(&format!("SELECT {POLL_COLUMNS} FROM polls WHERE id = ?"))
             .bind(id)
             .fetch_optional(&self.read)
             .await?;
-        Ok(row.as_ref().map(poll_from).transpose()?)
+        let poll = row.as_ref().map(poll_from).transpose()?;
+        if let Some(p) = &poll {
+            self.remember(p);
+        }
+        Ok(poll)
     }
 
     async fn poll_by_code(&self, code: &str) -> Result<Option<PollRow>> {
@@ -379,25 +407,26 @@ impl Storage for Sqlite {
         self.submit(job, rx).await
     }
 
-    async fn responses(&self, poll_id: &str) -> Result<Vec<String>> {
-        // Ordered by the member hash, which is random: no order of arrival is kept or exposed.
-        Ok(sqlx::query_scalar("SELECT answers FROM responses WHERE poll_id = ? ORDER BY member_hash")
-            .bind(poll_id)
-            .fetch_all(&self.read)
-            .await?)
-    }
-
-    async fn counts(&self, poll_id: &str) -> Result<(u32, u32)> {
-        let row = sqlx::query(
-            "SELECT (SELECT count(*) FROM (SELECT member_hash FROM members WHERE poll_id = ?1
-                                            UNION SELECT member_hash FROM responses WHERE poll_id = ?1)) AS joined,
-                    (SELECT count(*) FROM responses WHERE poll_id = ?1) AS answered",
+    async fn tally(&self, poll_id: &str) -> Result<Tally> {
+        // One query: the answers, then one row with the joined count (answers NULL).
+        let rows: Vec<(Option<String>, Option<i64>)> = sqlx::query_as(
+            "SELECT answers, NULL FROM responses WHERE poll_id = ?1
+             UNION ALL
+             SELECT NULL, (SELECT count(*) FROM (SELECT member_hash FROM members WHERE poll_id = ?1
+                                                 UNION SELECT member_hash FROM responses WHERE poll_id = ?1))",
         )
         .bind(poll_id)
-        .fetch_one(&self.read)
+        .fetch_all(&self.read)
         .await?;
-        let get = |c: &str| row.try_get::<i64, _>(c).map(|v| v.clamp(0, i64::from(u32::MAX)) as u32);
-        Ok((get("joined")?, get("answered")?))
+        let mut tally = Tally::default();
+        for (answers, joined) in rows {
+            match (answers, joined) {
+                (Some(a), _) => tally.answers.push(a),
+                (None, Some(n)) => tally.joined = n.clamp(0, i64::from(u32::MAX)) as u32,
+                (None, None) => {}
+            }
+        }
+        Ok(tally)
     }
 
     async fn close_poll(&self, poll_id: &str) -> Result<Option<PollRow>> {
@@ -406,6 +435,9 @@ impl Storage for Sqlite {
             .bind(poll_id)
             .execute(&self.write)
             .await?;
+        if let Ok(mut polls) = self.polls.write() {
+            polls.remove(poll_id);
+        }
         self.poll(poll_id).await
     }
 }
