@@ -24,6 +24,9 @@ JOBS:
              rustup components and target, Chromium (apt), wasm-bindgen-cli, npm lockfiles.
     npm      Builds the npm package `attune` into crates/attune-wasm/npm/ and packs it into
              target/npm/.
+    serve    Builds and runs Attune's poll server on an embedded SQLite file (attune.db) at
+             http://127.0.0.1:8787 (the demo pages join it with the widgets). Extra arguments go to
+             attune-server (`cargo xtask serve -- --addr 0.0.0.0:8787`).
     bench    Criterion benchmarks of the scoring core and the CLI end to end on a million JSON
              Lines (lines/s and peak memory), then the npm package: every shipped file's size (raw,
              gzip -9, brotli), scoreMany throughput and import-to-first-score in headless Chromium.
@@ -41,6 +44,7 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("test") => test(&sh),
         Some("npm") => web::build_npm(&sh).map(drop),
+        Some("serve") => serve(&sh, &args[1..]),
         Some("bench") => bench(
             &sh,
             args.iter().any(|a| a == "--skip-criterion"),
@@ -234,6 +238,21 @@ pub(crate) fn thousands(v: f64) -> String {
         out.push(c);
     }
     out
+}
+
+/// Builds the release server and runs it in the foreground until Ctrl-C.
+fn serve(sh: &Shell, extra: &[String]) -> Result<()> {
+    step("building attune-server");
+    cmd!(sh, "cargo build --locked --profile release-native -p attune-server --bin attune-server").run()?;
+    let bin = workspace_root().join("target/release-native/attune-server");
+    let extra: Vec<&str> = extra.iter().map(String::as_str).filter(|a| *a != "--").collect();
+    let mut args = vec!["--database", "attune.db"];
+    if !extra.iter().any(|a| *a == "--addr") {
+        args.extend(["--addr", "127.0.0.1:8787"]);
+    }
+    step("attune-server (Ctrl-C stops it; data stays in attune.db)");
+    cmd!(sh, "{bin} {args...} {extra...}").run()?;
+    Ok(())
 }
 
 /// The poll server under load: the release binary on a fresh SQLite file, driven over loopback by
