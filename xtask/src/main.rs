@@ -247,7 +247,7 @@ fn serve(sh: &Shell, extra: &[String]) -> Result<()> {
     let bin = workspace_root().join("target/release-native/attune-server");
     let extra: Vec<&str> = extra.iter().map(String::as_str).filter(|a| *a != "--").collect();
     let mut args = vec!["--database", "attune.db"];
-    if !extra.iter().any(|a| *a == "--addr") {
+    if !extra.contains(&"--addr") {
         args.extend(["--addr", "127.0.0.1:8787"]);
     }
     step("attune-server (Ctrl-C stops it; data stays in attune.db)");
