@@ -240,6 +240,20 @@ struct PollView<'a> {
     hide_until_closed: bool,
     created_at: i64,
     closed_at: Option<i64>,
+    /// `false` for a custom question: its results are not those of a validated instrument.
+    validated: bool,
+    /// A custom question's wording and options (`null` for catalog instruments).
+    question: Option<Value>,
+}
+
+/// What a member or dashboard shows of a custom question: its text and options.
+fn question_view(p: &PollRow) -> Option<Value> {
+    let def: Value = serde_json::from_str(p.question.as_deref()?).ok()?;
+    Some(json!({
+        "text": def["items"][0]["text"],
+        "options": def["response_sets"]["answer"],
+        "note": "A custom question, not a validated instrument.",
+    }))
 }
 
 fn view(p: &PollRow) -> PollView<'_> {
@@ -253,6 +267,8 @@ fn view(p: &PollRow) -> PollView<'_> {
         hide_until_closed: p.hide_until_closed,
         created_at: p.created_at,
         closed_at: p.closed_at,
+        validated: p.question.is_none(),
+        question: question_view(p),
     }
 }
 
@@ -282,11 +298,112 @@ async fn create_group<S: Storage>(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct NewPoll {
-    instrument: String,
+    /// A catalog instrument, or …
+    #[serde(default)]
+    instrument: Option<String>,
+    /// … a quick custom question.
+    #[serde(default)]
+    question: Option<CustomQuestion>,
     #[serde(default)]
     min_n: Option<u32>,
     #[serde(default)]
     hide_until_closed: bool,
+}
+
+/// A quick question of the therapist's own: a 0–10 scale (or a narrower one) or a few labelled
+/// options. It is not a validated instrument, and its results say so wherever they appear.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CustomQuestion {
+    text: String,
+    #[serde(default)]
+    scale: Option<Scale>,
+    #[serde(default)]
+    options: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Scale {
+    min: i64,
+    max: i64,
+}
+
+/// Instrument id recorded for custom-question polls.
+const CUSTOM: &str = "custom";
+
+/// The one-item definition of a custom question, checked by the core like any instrument.
+fn custom_definition(q: &CustomQuestion) -> ApiResult<String> {
+    let bad = |m: &str| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_question", m);
+    let text = q.text.trim();
+    if text.is_empty() || text.chars().count() > 300 {
+        return Err(bad("the question needs a text of 1 to 300 characters"));
+    }
+    let options: Vec<Value> = match (&q.scale, &q.options) {
+        (Some(Scale { min, max }), None) if 0 <= *min && min < max && *max <= 10 => {
+            (*min..=*max).map(|v| json!({"value": v, "label": v.to_string()})).collect()
+        }
+        (Some(_), None) => return Err(bad("a scale runs from min to max within 0 to 10, min below max")),
+        (None, Some(labels)) if (2..=7).contains(&labels.len()) => {
+            let mut out = Vec::new();
+            for (k, label) in labels.iter().enumerate() {
+                let label = label.trim();
+                if label.is_empty() || label.chars().count() > 80 {
+                    return Err(bad("each option needs a label of 1 to 80 characters"));
+                }
+                out.push(json!({"value": k, "label": label}));
+            }
+            out
+        }
+        (None, Some(_)) => return Err(bad("a question has 2 to 7 options")),
+        _ => return Err(bad("a question has either a `scale` {min, max} or `options` [labels], not both")),
+    };
+    let range = [
+        options.first().map_or(0, |o| o["value"].as_i64().unwrap_or(0)),
+        options.last().map_or(0, |o| o["value"].as_i64().unwrap_or(0)),
+    ];
+    let def = json!({
+        "id": CUSTOM,
+        "name": text,
+        "short_name": "Custom question",
+        "domain": "custom",
+        "citation": "A question written for this session in Attune: not a validated instrument.",
+        "license": {"status": "public-domain", "text_bundled": true, "statement": "Written by the group's therapist; not a validated instrument."},
+        "instructions": null,
+        "response_sets": {"answer": options},
+        "items": [{"id": "1", "text": text, "response_set": "answer"}],
+        "scores": [{"id": "answer", "label": "Answer", "method": "sum", "items": ["1"], "range": range, "missing": {"rule": "none-allowed"}}],
+    });
+    let json = def.to_string();
+    attune_core::Instrument::from_json(&json)
+        .map_err(|problems| bad(&problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")))?;
+    Ok(json)
+}
+
+/// A poll's instrument: from the catalog, or a custom question's own definition.
+enum PollInstrument {
+    Catalog(&'static attune_core::Instrument),
+    Custom(Box<attune_core::Instrument>),
+}
+
+impl PollInstrument {
+    fn get(&self) -> &attune_core::Instrument {
+        match self {
+            PollInstrument::Catalog(i) => i,
+            PollInstrument::Custom(i) => i,
+        }
+    }
+}
+
+fn instrument_of<S>(state: &AppState<S>, poll: &PollRow) -> ApiResult<PollInstrument> {
+    let gone =
+        || ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "unknown_instrument", "the poll's instrument is gone");
+    match &poll.question {
+        Some(def) => {
+            attune_core::Instrument::from_json(def).map(|i| PollInstrument::Custom(Box::new(i))).map_err(|_| gone())
+        }
+        None => state.catalog.get(&poll.instrument).map(PollInstrument::Catalog).ok_or_else(gone),
+    }
 }
 
 async fn create_poll<S: Storage>(
@@ -296,13 +413,26 @@ async fn create_poll<S: Storage>(
     Body(req): Body<NewPoll>,
 ) -> ApiResult<impl IntoResponse> {
     authorize(&state, &headers, &group).await?;
-    if state.catalog.get(&req.instrument).is_none() {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "unknown_instrument",
-            format!("unknown instrument `{}`", req.instrument),
-        ));
-    }
+    let (instrument, question) = match (req.instrument, &req.question) {
+        (Some(id), None) => {
+            if state.catalog.get(&id).is_none() {
+                return Err(ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "unknown_instrument",
+                    format!("unknown instrument `{id}`"),
+                ));
+            }
+            (id, None)
+        }
+        (None, Some(q)) => (CUSTOM.to_string(), Some(custom_definition(q)?)),
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_question",
+                "a poll has either an `instrument` from the catalog or a custom `question`",
+            ))
+        }
+    };
     let min_n = req.min_n.unwrap_or(MIN_N_FLOOR);
     if !(MIN_N_FLOOR..=1000).contains(&min_n) {
         return Err(ApiError::new(
@@ -314,13 +444,14 @@ async fn create_poll<S: Storage>(
     let mut poll = PollRow {
         id: new_id()?,
         group_id: group,
-        instrument: req.instrument,
+        instrument,
         code: None,
         min_n,
         hide_until_closed: req.hide_until_closed,
         open: true,
         created_at: now(),
         closed_at: None,
+        question,
     };
     // A clash with an open poll's code is rare (31^6 codes); draw again a few times.
     for _ in 0..8 {
@@ -385,7 +516,7 @@ async fn join<S: Storage>(
     };
     state.store.join(&poll.id, &member).await??;
     state.hub.notify(&poll.id);
-    let mut body = json!({"poll": {"id": poll.id, "instrument": poll.instrument, "status": "open"}});
+    let mut body = json!({"poll": {"id": poll.id, "instrument": poll.instrument, "status": "open", "question": question_view(&poll)}});
     if let Some(t) = token {
         body["member_token"] = Value::String(t);
     }
@@ -410,9 +541,8 @@ async fn put_response<S: Storage>(
     if !poll.open {
         return Err(ApiError::closed());
     }
-    let inst = state.catalog.get(&poll.instrument).ok_or_else(|| {
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "unknown_instrument", "the poll's instrument is gone")
-    })?;
+    let inst = instrument_of(&state, &poll)?;
+    let inst = inst.get();
     let sheet = inst.answer_sheet(&req.answers).map_err(|e| {
         let mut err = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.code().as_str(), e.to_string());
         if e.code() == attune_core::ErrorCode::InvalidJson {
@@ -469,9 +599,8 @@ fn stats_of<'c>(poll: &PollRow, inst: &'c attune_core::Instrument, answers: &[St
 pub(crate) async fn aggregate_json<S: Storage>(state: &AppState<S>, poll: &PollRow) -> ApiResult<Value> {
     let tally = state.store.tally(&poll.id).await?;
     let (joined, answered) = (tally.joined, tally.answers.len());
-    let inst = state.catalog.get(&poll.instrument).ok_or_else(|| {
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "unknown_instrument", "the poll's instrument is gone")
-    })?;
+    let inst = instrument_of(state, poll)?;
+    let inst = inst.get();
     let (stats, withheld) = if poll.hide_until_closed && poll.open {
         (Value::Null, Some("hidden_until_closed"))
     } else {
@@ -518,7 +647,8 @@ async fn trend<S: Storage>(
     authorize(&state, &headers, &group).await?;
     let mut sessions = Vec::new();
     for poll in state.store.polls_of_group(&group).await? {
-        let Some(inst) = state.catalog.get(&poll.instrument) else { continue };
+        let Ok(inst) = instrument_of(&state, &poll) else { continue };
+        let inst = inst.get();
         if poll.hide_until_closed && poll.open {
             continue;
         }
@@ -526,7 +656,8 @@ async fn trend<S: Storage>(
         let scores: Map<String, Value> =
             stats.scores.iter().map(|(id, s)| (id.to_string(), json!({"n": s.n, "mean": s.mean}))).collect();
         sessions.push(json!({
-            "poll": poll.id, "instrument": poll.instrument, "created_at": poll.created_at,
+            "poll": poll.id, "instrument": poll.instrument, "validated": poll.question.is_none(),
+            "question": question_view(&poll), "created_at": poll.created_at,
             "closed_at": poll.closed_at, "n": stats.n, "suppressed": stats.suppressed, "scores": scores,
         }));
     }

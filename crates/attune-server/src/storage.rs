@@ -42,6 +42,8 @@ pub struct PollRow {
     pub open: bool,
     pub created_at: i64,
     pub closed_at: Option<i64>,
+    /// For a custom question: the generated one-item definition (JSON); `None` for catalog instruments.
+    pub question: Option<String>,
 }
 
 /// What a poll's aggregate is computed from.
@@ -257,7 +259,8 @@ impl Sqlite {
 }
 
 /// Migrations, embedded and applied in order at start-up; `user_version` records how far.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_polls.sql")];
+const MIGRATIONS: &[&str] =
+    &[include_str!("../migrations/0001_polls.sql"), include_str!("../migrations/0002_custom_questions.sql")];
 
 impl Sqlite {
     /// Opens (creating if needed) the database file and brings its schema up to date.
@@ -310,10 +313,12 @@ fn poll_from(row: &sqlx::sqlite::SqliteRow) -> std::result::Result<PollRow, sqlx
         open: row.try_get::<String, _>("status")? == "open",
         created_at: row.try_get("created_at")?,
         closed_at: row.try_get("closed_at")?,
+        question: row.try_get("question")?,
     })
 }
 
-const POLL_COLUMNS: &str = "id, group_id, instrument, code, min_n, hide_until_closed, status, created_at, closed_at";
+const POLL_COLUMNS: &str =
+    "id, group_id, instrument, code, min_n, hide_until_closed, status, created_at, closed_at, question";
 
 impl Storage for Sqlite {
     async fn create_group(&self, id: &str, name: &str, host: &TokenHash) -> Result<()> {
@@ -340,8 +345,8 @@ impl Storage for Sqlite {
 
     async fn create_poll(&self, p: &PollRow) -> Result<bool> {
         let done = sqlx::query(
-            "INSERT INTO polls (id, group_id, instrument, code, min_n, hide_until_closed, status, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, 'open', ?) ON CONFLICT (code) DO NOTHING",
+            "INSERT INTO polls (id, group_id, instrument, code, min_n, hide_until_closed, status, created_at, question)
+             VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?) ON CONFLICT (code) DO NOTHING",
         )
         .bind(&p.id)
         .bind(&p.group_id)
@@ -350,6 +355,7 @@ impl Storage for Sqlite {
         .bind(i64::from(p.min_n))
         .bind(i64::from(p.hide_until_closed))
         .bind(p.created_at)
+        .bind(&p.question)
         .execute(&self.write)
         .await?;
         let created = done.rows_affected() == 1;

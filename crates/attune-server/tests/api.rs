@@ -497,3 +497,69 @@ async fn the_join_qr_code_is_an_svg_for_open_polls_only() {
     let (status, v) = call(app, "GET", &format!("/api/join/{code}/qr.svg"), &[], None).await;
     assert_eq!((status, v["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
 }
+
+#[tokio::test]
+async fn a_custom_question_is_aggregated_and_labelled_not_validated() {
+    let s = server().await;
+    let app = &s.app;
+    let (g, host) = group(app).await;
+    let auth = bearer(&host);
+    let text = "How connected did you feel to the group today?";
+    let (p, code) = poll(app, &g, &host, json!({"question": {"text": text, "scale": {"min": 0, "max": 10}}})).await;
+    let (_, joined) = call(app, "POST", &format!("/api/join/{code}"), &[], None).await;
+    assert_eq!(joined["poll"]["instrument"], "custom");
+    assert_eq!(joined["poll"]["question"]["text"], text);
+    assert_eq!(joined["poll"]["question"]["options"].as_array().map(Vec::len), Some(11));
+    let first = joined["member_token"].as_str().expect("token").to_string();
+
+    let (st, v) = answer(app, &p, &first, json!({"1": 11})).await;
+    assert_eq!((st, v["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_value")), "{v}");
+    answer(app, &p, &first, json!({"1": 7})).await;
+    for value in [9, 5] {
+        let m = join(app, &code).await;
+        answer(app, &p, &m, json!({"1": value})).await;
+    }
+    let (_, agg) = aggregate(app, &p, &host).await;
+    assert_eq!(agg["poll"]["validated"], false);
+    assert_eq!(agg["poll"]["question"]["note"], "A custom question, not a validated instrument.");
+    assert_eq!(agg["stats"]["scores"]["answer"]["mean"], 7);
+    assert_eq!(agg["stats"]["scores"]["answer"]["n"], 3);
+    assert_eq!(agg["stats"]["items"]["1"]["counts"]["9"], 1);
+    let (_, trend) = call(app, "GET", &format!("/api/groups/{g}/trend"), &[("authorization", &auth)], None).await;
+    assert_eq!(trend["sessions"][0]["validated"], false);
+
+    // A few labelled options; a catalog poll stays validated.
+    let (p2, code2) =
+        poll(app, &g, &host, json!({"question": {"text": "Today felt", "options": ["heavy", "mixed", "light"]}})).await;
+    let m = join(app, &code2).await;
+    let (st, _) = answer(app, &p2, &m, json!({"1": 2})).await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, v) = answer(app, &p2, &m, json!({"1": 3})).await;
+    assert_eq!((st, v["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_value")));
+    let (p3, _) = poll(app, &g, &host, json!({"instrument": "gcqs"})).await;
+    let (_, agg3) = aggregate(app, &p3, &host).await;
+    assert_eq!((agg3["poll"]["validated"].as_bool(), agg3["poll"]["question"].is_null()), (Some(true), true));
+
+    for bad in [
+        json!({"question": {"text": "", "scale": {"min": 0, "max": 10}}}),
+        json!({"question": {"text": "x", "scale": {"min": 5, "max": 5}}}),
+        json!({"question": {"text": "x", "scale": {"min": 0, "max": 11}}}),
+        json!({"question": {"text": "x", "options": ["only one"]}}),
+        json!({"question": {"text": "x", "options": ["a", " "]}}),
+        json!({"question": {"text": "x", "scale": {"min": 0, "max": 4}, "options": ["a", "b"]}}),
+        json!({"question": {"text": "x"}}),
+        json!({"instrument": "gcqs", "question": {"text": "x", "options": ["a", "b"]}}),
+        json!({}),
+    ] {
+        let (st, v) =
+            call(app, "POST", &format!("/api/groups/{g}/polls"), &[("authorization", &auth)], Some(bad.to_string()))
+                .await;
+        assert_eq!(
+            (st, v["error"]["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_question")),
+            "{bad}"
+        );
+    }
+    let (_, list) = call(app, "GET", &format!("/api/groups/{g}/polls"), &[("authorization", &auth)], None).await;
+    assert_eq!(list["polls"].as_array().map(Vec::len), Some(3), "no bad question created a poll");
+}
