@@ -244,6 +244,13 @@ struct PollView<'a> {
     validated: bool,
     /// A custom question's wording and options (`null` for catalog instruments).
     question: Option<Value>,
+    /// The stem above the items, and whose words they are: `therapist`, `instrument`, or `attune`
+    /// (Attune's neutral default where the reference has no stem; not part of the instrument).
+    stem: Option<Value>,
+}
+
+fn stem_view(p: &PollRow) -> Option<Value> {
+    p.stem.as_ref().map(|(text, source)| json!({"text": text, "source": source}))
 }
 
 /// What a member or dashboard shows of a custom question: its text and options.
@@ -269,6 +276,7 @@ fn view(p: &PollRow) -> PollView<'_> {
         closed_at: p.closed_at,
         validated: p.question.is_none(),
         question: question_view(p),
+        stem: stem_view(p),
     }
 }
 
@@ -304,6 +312,9 @@ struct NewPoll {
     /// … a quick custom question.
     #[serde(default)]
     question: Option<CustomQuestion>,
+    /// The therapist's own stem above the items (instruments only).
+    #[serde(default)]
+    stem: Option<String>,
     #[serde(default)]
     min_n: Option<u32>,
     #[serde(default)]
@@ -328,6 +339,9 @@ struct Scale {
     min: i64,
     max: i64,
 }
+
+/// The stem where the reference gives none (GCQ-S): Attune's words, naming only the time frame.
+pub const DEFAULT_STEM: &str = "Thinking about today's session:";
 
 /// Instrument id recorded for custom-question polls.
 const CUSTOM: &str = "custom";
@@ -424,7 +438,16 @@ async fn create_poll<S: Storage>(
             }
             (id, None)
         }
-        (None, Some(q)) => (CUSTOM.to_string(), Some(custom_definition(q)?)),
+        (None, Some(q)) => {
+            if req.stem.is_some() {
+                return Err(ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_question",
+                    "a custom question is its own stem: leave `stem` out",
+                ));
+            }
+            (CUSTOM.to_string(), Some(custom_definition(q)?))
+        }
         _ => {
             return Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -441,6 +464,26 @@ async fn create_poll<S: Storage>(
             format!("min_n must be between {MIN_N_FLOOR} and 1000: aggregates are never shown for fewer than {MIN_N_FLOOR} members"),
         ));
     }
+    let stem = match (&question, req.stem.as_deref().map(str::trim)) {
+        (Some(_), _) => None,
+        (None, Some(text)) if !text.is_empty() && text.chars().count() <= 300 => {
+            Some((text.to_string(), "therapist".to_string()))
+        }
+        (None, Some(_)) => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_stem",
+                "a stem has 1 to 300 characters",
+            ))
+        }
+        (None, None) => {
+            let own = state.catalog.get(&instrument).and_then(|i| i.definition().instructions.clone());
+            Some(match own.filter(|t| !t.trim().is_empty()) {
+                Some(text) => (text, "instrument".to_string()),
+                None => (DEFAULT_STEM.to_string(), "attune".to_string()),
+            })
+        }
+    };
     let mut poll = PollRow {
         id: new_id()?,
         group_id: group,
@@ -452,6 +495,7 @@ async fn create_poll<S: Storage>(
         created_at: now(),
         closed_at: None,
         question,
+        stem,
     };
     // A clash with an open poll's code is rare (31^6 codes); draw again a few times.
     for _ in 0..8 {
@@ -516,7 +560,8 @@ async fn join<S: Storage>(
     };
     state.store.join(&poll.id, &member).await??;
     state.hub.notify(&poll.id);
-    let mut body = json!({"poll": {"id": poll.id, "instrument": poll.instrument, "status": "open", "question": question_view(&poll)}});
+    let mut body = json!({"poll": {"id": poll.id, "instrument": poll.instrument, "status": "open",
+        "question": question_view(&poll), "stem": stem_view(&poll)}});
     if let Some(t) = token {
         body["member_token"] = Value::String(t);
     }

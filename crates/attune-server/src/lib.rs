@@ -10,7 +10,7 @@ mod limit;
 mod live;
 mod storage;
 
-pub use api::{app, ApiError, AppState, DEFAULT_JOINS_PER_MINUTE, MAX_BODY, MIN_N_FLOOR};
+pub use api::{app, ApiError, AppState, DEFAULT_JOINS_PER_MINUTE, DEFAULT_STEM, MAX_BODY, MIN_N_FLOOR};
 pub use limit::JoinLimiter;
 pub use live::{Hub, MIN_INTERVAL};
 pub use storage::{PollRow, Refused, Sqlite, Storage, StorageError, Tally, TokenHash};

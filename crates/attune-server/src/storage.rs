@@ -44,6 +44,8 @@ pub struct PollRow {
     pub closed_at: Option<i64>,
     /// For a custom question: the generated one-item definition (JSON); `None` for catalog instruments.
     pub question: Option<String>,
+    /// The stem shown above the items and whose wording it is (`therapist`, `instrument`, `attune`).
+    pub stem: Option<(String, String)>,
 }
 
 /// What a poll's aggregate is computed from.
@@ -259,8 +261,11 @@ impl Sqlite {
 }
 
 /// Migrations, embedded and applied in order at start-up; `user_version` records how far.
-const MIGRATIONS: &[&str] =
-    &[include_str!("../migrations/0001_polls.sql"), include_str!("../migrations/0002_custom_questions.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_polls.sql"),
+    include_str!("../migrations/0002_custom_questions.sql"),
+    include_str!("../migrations/0003_stems.sql"),
+];
 
 impl Sqlite {
     /// Opens (creating if needed) the database file and brings its schema up to date.
@@ -314,11 +319,15 @@ fn poll_from(row: &sqlx::sqlite::SqliteRow) -> std::result::Result<PollRow, sqlx
         created_at: row.try_get("created_at")?,
         closed_at: row.try_get("closed_at")?,
         question: row.try_get("question")?,
+        stem: match (row.try_get::<Option<String>, _>("stem")?, row.try_get::<Option<String>, _>("stem_source")?) {
+            (Some(text), Some(source)) => Some((text, source)),
+            _ => None,
+        },
     })
 }
 
 const POLL_COLUMNS: &str =
-    "id, group_id, instrument, code, min_n, hide_until_closed, status, created_at, closed_at, question";
+    "id, group_id, instrument, code, min_n, hide_until_closed, status, created_at, closed_at, question, stem, stem_source";
 
 impl Storage for Sqlite {
     async fn create_group(&self, id: &str, name: &str, host: &TokenHash) -> Result<()> {
@@ -345,8 +354,9 @@ impl Storage for Sqlite {
 
     async fn create_poll(&self, p: &PollRow) -> Result<bool> {
         let done = sqlx::query(
-            "INSERT INTO polls (id, group_id, instrument, code, min_n, hide_until_closed, status, created_at, question)
-             VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?) ON CONFLICT (code) DO NOTHING",
+            "INSERT INTO polls (id, group_id, instrument, code, min_n, hide_until_closed, status, created_at, question,
+                                stem, stem_source)
+             VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?) ON CONFLICT (code) DO NOTHING",
         )
         .bind(&p.id)
         .bind(&p.group_id)
@@ -356,6 +366,8 @@ impl Storage for Sqlite {
         .bind(i64::from(p.hide_until_closed))
         .bind(p.created_at)
         .bind(&p.question)
+        .bind(p.stem.as_ref().map(|s| &s.0))
+        .bind(p.stem.as_ref().map(|s| &s.1))
         .execute(&self.write)
         .await?;
         let created = done.rows_affected() == 1;

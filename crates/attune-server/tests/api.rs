@@ -563,3 +563,43 @@ async fn a_custom_question_is_aggregated_and_labelled_not_validated() {
     let (_, list) = call(app, "GET", &format!("/api/groups/{g}/polls"), &[("authorization", &auth)], None).await;
     assert_eq!(list["polls"].as_array().map(Vec::len), Some(3), "no bad question created a poll");
 }
+
+#[tokio::test]
+async fn every_poll_has_a_stem_and_says_whose_words_it_is() {
+    let s = server().await;
+    let app = &s.app;
+    let (g, host) = group(app).await;
+    let stem_of = |v: &Value| {
+        (v["poll"]["stem"]["text"].as_str().map(String::from), v["poll"]["stem"]["source"].as_str().map(String::from))
+    };
+    let create = |body: Value| {
+        let (g, auth) = (g.clone(), bearer(&host));
+        async move {
+            call(app, "POST", &format!("/api/groups/{g}/polls"), &[("authorization", &auth)], Some(body.to_string()))
+                .await
+        }
+    };
+    // GCQ-S has no stem in the reference: Attune's neutral default, naming only the time frame.
+    let (_, gcqs) = create(json!({"instrument": "gcqs"})).await;
+    assert_eq!(stem_of(&gcqs), (Some(attune_server::DEFAULT_STEM.to_string()), Some("attune".to_string())));
+    // The PHQ-9's own instructions.
+    let (_, phq9) = create(json!({"instrument": "phq9"})).await;
+    let own = Catalog::embedded().get("phq9").and_then(|i| i.definition().instructions.clone());
+    assert_eq!(stem_of(&phq9), (own, Some("instrument".to_string())));
+    // The therapist's, shown to members when they join.
+    let (_, mine) = create(json!({"instrument": "gcqs", "stem": "Thinking about tonight's group:"})).await;
+    assert_eq!(stem_of(&mine).1.as_deref(), Some("therapist"));
+    let (_, joined) =
+        call(app, "POST", &format!("/api/join/{}", mine["poll"]["code"].as_str().expect("code")), &[], None).await;
+    assert_eq!(joined["poll"]["stem"]["text"], "Thinking about tonight's group:");
+    // A custom question is its own stem.
+    let (_, custom) = create(json!({"question": {"text": "Energy today?", "scale": {"min": 0, "max": 10}}})).await;
+    assert!(custom["poll"]["stem"].is_null());
+    for bad in [
+        json!({"instrument": "gcqs", "stem": " "}),
+        json!({"question": {"text": "x", "options": ["a", "b"]}, "stem": "y"}),
+    ] {
+        let (st, _) = create(bad.clone()).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    }
+}
