@@ -1,10 +1,11 @@
 //! `cargo xtask bench poll`: a load generator on loopback against the real server binary
 //! (`ATTUNE_SERVER_BIN`) on a fresh SQLite file. 1,000 polls (100 groups of 10), one dashboard
 //! WebSocket each, 10 members each (10,000 in all, one keep-alive connection per member). Every
-//! member joins, then all answer within a two-second window. Measured: acknowledged (committed)
-//! answers per second, the time from a member sending an answer to the poll's dashboard receiving a
-//! snapshot that counts it (p50, p99), errors, and the server's peak resident memory. Prints one JSON
-//! object. Bounded: the whole run gives up after 60 s.
+//! member joins, then all answer within a window of 1.5 s (6,667 answers offered a second, more
+//! than the target, so the rate measured is the server's). Measured: acknowledged (committed) answers
+//! per second, the time from a member sending an answer to the poll's dashboard receiving a snapshot
+//! that counts it (p50, p99), errors, and the server's peak resident memory. Prints one JSON object.
+//! Bounded: the whole run gives up after 60 s.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,7 +20,7 @@ use tokio_tungstenite::tungstenite::Message;
 const GROUPS: usize = 100;
 const POLLS_PER_GROUP: usize = 10;
 const MEMBERS_PER_POLL: usize = 10;
-const ANSWER_WINDOW: Duration = Duration::from_secs(2);
+const ANSWER_WINDOW: Duration = Duration::from_millis(1500);
 
 /// A keep-alive HTTP/1.1 connection: enough client for JSON requests with Content-Length replies.
 struct Conn {

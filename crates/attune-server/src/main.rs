@@ -8,6 +8,11 @@ use attune_server::{app, AppState, Sqlite};
 use axum::http::{header, HeaderName, HeaderValue, Method};
 use tower_http::cors::CorsLayer;
 
+// The server allocates and frees small buffers at a high rate (requests, rows, snapshots); under
+// load glibc's allocator took a quarter of its CPU time. mimalloc does the same work for far less.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const HELP: &str = "\
 attune-server: live, anonymous group polls with aggregates only
 
