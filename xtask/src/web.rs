@@ -256,40 +256,6 @@ pub fn bench_npm(sh: &Shell) -> Result<(String, bool)> {
     let tests = workspace_root().join("tests");
     let sizes: Value = serde_json::from_str(&cmd!(sh, "node {tests}/bench/sizes.mjs {installed}").read()?)?;
     let mut table = String::from("| File | Raw | gzip -9 | brotli |\n|---|---:|---:|---:|\n");
-    let (mut entry, mut all) = ([0u64; 3], [0u64; 3]);
-    for row in sizes.as_array().context("sizes")? {
-        let file = row["file"].as_str().context("file")?;
-        let n = |k: &str| row[k].as_u64().unwrap_or(0);
-        let (raw, gz, br) = (n("raw"), n("gzip"), n("brotli"));
-        for (t, v) in all.iter_mut().zip([raw, gz, br]) {
-            *t += v;
-        }
-        if in_scoring_entry(file) {
-            for (t, v) in entry.iter_mut().zip([raw, gz, br]) {
-                *t += v;
-            }
-        }
-        if file.starts_with("instruments/") {
-            continue; // summed below: 22 data files that no entry point loads
-        }
-        table.push_str(&format!(
-            "| `{file}` | {} | {} | {} |\n",
-            crate::thousands(raw as f64),
-            crate::thousands(gz as f64),
-            crate::thousands(br as f64)
-        ));
-    }
-    let data = sizes
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|r| r["file"].as_str().is_some_and(|f| f.starts_with("instruments/")))
-        .fold([0u64; 3], |mut t, r| {
-            for (k, key) in ["raw", "gzip", "brotli"].iter().enumerate() {
-                t[k] += r[*key].as_u64().unwrap_or(0);
-            }
-            t
-        });
     let row = |name: &str, t: [u64; 3]| {
         format!(
             "| {name} | {} | {} | {} |\n",
@@ -298,6 +264,22 @@ pub fn bench_npm(sh: &Shell) -> Result<(String, bool)> {
             crate::thousands(t[2] as f64)
         )
     };
+    let add = |total: &mut [u64; 3], t: [u64; 3]| total.iter_mut().zip(t).for_each(|(a, b)| *a += b);
+    let (mut entry, mut data, mut all) = ([0u64; 3], [0u64; 3], [0u64; 3]);
+    for r in sizes.as_array().context("sizes")? {
+        let file = r["file"].as_str().context("file")?;
+        let t = ["raw", "gzip", "brotli"].map(|k| r[k].as_u64().unwrap_or(0));
+        add(&mut all, t);
+        if in_scoring_entry(file) {
+            add(&mut entry, t);
+        }
+        // The 22 data files no entry point loads are summed in one row.
+        if file.starts_with("instruments/") {
+            add(&mut data, t);
+        } else {
+            table.push_str(&row(&format!("`{file}`"), t));
+        }
+    }
     table.push_str(&row("`instruments/*.json` (22 full definitions, loaded only on request)", data));
     table.push_str(&row("**Scoring entry** (loader + glue + wasm, whole catalog)", entry));
     table.push_str(&row("Whole package", all));

@@ -79,11 +79,13 @@ pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
+    /// Seconds for a `Retry-After` header (rate limiting).
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { status, code, message: message.into() }
+        ApiError { status, code, message: message.into(), retry_after: None }
     }
     fn not_found(what: &str) -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no such {what}"))
@@ -105,7 +107,12 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(json!({"error": {"code": self.code, "message": self.message}}))).into_response()
+        let mut res =
+            (self.status, Json(json!({"error": {"code": self.code, "message": self.message}}))).into_response();
+        if let Some(secs) = self.retry_after {
+            res.headers_mut().insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        res
     }
 }
 
@@ -176,15 +183,16 @@ fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// Whether `token` is the group's host token (compared in constant time); `false` for no group.
+/// The group's name when `token` is its host token (compared in constant time); `None` otherwise,
+/// and for no group.
 pub(crate) async fn host_matches<S: Storage>(
     state: &AppState<S>,
     group_id: &str,
     token: &str,
-) -> Result<bool, StorageError> {
+) -> Result<Option<String>, StorageError> {
     Ok(match state.store.group(group_id).await? {
-        Some((_, stored)) => !token.is_empty() && bool::from(hash(token).ct_eq(&stored)),
-        None => false,
+        Some((name, stored)) if !token.is_empty() && bool::from(hash(token).ct_eq(&stored)) => Some(name),
+        _ => None,
     })
 }
 
@@ -192,11 +200,7 @@ pub(crate) async fn host_matches<S: Storage>(
 /// wrong token: group ids are not confirmed to strangers.
 async fn authorize<S: Storage>(state: &AppState<S>, headers: &HeaderMap, group_id: &str) -> ApiResult<String> {
     let token = header(headers, "authorization").and_then(|v| v.strip_prefix("Bearer ")).unwrap_or("");
-    if !host_matches(state, group_id, token).await? {
-        return Err(ApiError::unauthorized());
-    }
-    let (name, _) = state.store.group(group_id).await?.ok_or_else(ApiError::unauthorized)?;
-    Ok(name)
+    host_matches(state, group_id, token).await?.ok_or_else(ApiError::unauthorized)
 }
 
 /// The poll after checking its group's host token.
@@ -518,23 +522,32 @@ async fn list_polls<S: Storage>(
     Ok(Json(json!({"group": {"id": group, "name": name}, "polls": polls.iter().map(view).collect::<Vec<_>>()})))
 }
 
-/// A 429 response when the client's address has used up its join attempts. The address comes from
-/// the connection (served with connect info); in-process callers share one bucket.
-async fn limited<S: Storage>(state: &AppState<S>, request: Request) -> Option<Response> {
+/// The open poll with this code, for joining and for its QR code. Both count against the client's
+/// join attempts (a 429 with `Retry-After` once they are used up), so codes cannot be guessed.
+/// The address comes from the connection (served with connect info); in-process callers share
+/// one bucket.
+async fn open_poll_by_code<S: Storage>(
+    state: &AppState<S>,
+    code: &str,
+    request: Request,
+) -> ApiResult<(String, PollRow)> {
     let (mut parts, _) = request.into_parts();
     let addr = axum::extract::ConnectInfo::<std::net::SocketAddr>::from_request_parts(&mut parts, state)
         .await
         .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
-    let wait = state.joins.check(addr).err()?;
-    let secs = wait.as_secs().max(1);
-    let mut res = ApiError::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        "rate_limited",
-        format!("too many join attempts from this address; try again in {secs} s"),
-    )
-    .into_response();
-    res.headers_mut().insert(axum::http::header::RETRY_AFTER, secs.into());
-    Some(res)
+    if let Err(wait) = state.joins.check(addr) {
+        let secs = wait.as_secs().max(1);
+        let mut err = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("too many join attempts from this address; try again in {secs} s"),
+        );
+        err.retry_after = Some(secs);
+        return Err(err);
+    }
+    let code = code.trim().to_ascii_uppercase();
+    let poll = state.store.poll_by_code(&code).await?.ok_or_else(|| ApiError::not_found("open poll with that code"))?;
+    Ok((code, poll))
 }
 
 /// Joins an open poll by code. A member without a token gets one; a member with one (a reload, a
@@ -544,12 +557,8 @@ async fn join<S: Storage>(
     Path(code): Path<String>,
     headers: HeaderMap,
     request: Request,
-) -> ApiResult<Response> {
-    if let Some(limited) = limited(&state, request).await {
-        return Ok(limited);
-    }
-    let code = code.trim().to_ascii_uppercase();
-    let poll = state.store.poll_by_code(&code).await?.ok_or_else(|| ApiError::not_found("open poll with that code"))?;
+) -> ApiResult<impl IntoResponse> {
+    let (_, poll) = open_poll_by_code(&state, &code, request).await?;
     let token = match header(&headers, "x-attune-member") {
         Some(_) => None,
         None => Some(new_token()?),
@@ -565,7 +574,7 @@ async fn join<S: Storage>(
     if let Some(t) = token {
         body["member_token"] = Value::String(t);
     }
-    Ok(Json(body).into_response())
+    Ok(Json(body))
 }
 
 #[derive(Debug, Deserialize)]
@@ -716,12 +725,8 @@ async fn qr<S: Storage>(
     Path(code): Path<String>,
     headers: HeaderMap,
     request: Request,
-) -> ApiResult<Response> {
-    if let Some(limited) = limited(&state, request).await {
-        return Ok(limited);
-    }
-    let code = code.trim().to_ascii_uppercase();
-    state.store.poll_by_code(&code).await?.ok_or_else(|| ApiError::not_found("open poll with that code"))?;
+) -> ApiResult<impl IntoResponse> {
+    let (code, _) = open_poll_by_code(&state, &code, request).await?;
     let url = join_url(&state, &headers, &code);
     let qr = qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::M)
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "qr", e.to_string()))?;

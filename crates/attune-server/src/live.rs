@@ -133,7 +133,7 @@ async fn session<S: Storage>(state: AppState<S>, poll_id: String, mut socket: We
     let dashboard = match hello {
         Hello::Dashboard { token } => {
             let ok = match state.store.poll(&poll_id).await {
-                Ok(Some(poll)) => host_matches(&state, &poll.group_id, &token).await.unwrap_or(false),
+                Ok(Some(poll)) => host_matches(&state, &poll.group_id, &token).await.ok().flatten().is_some(),
                 _ => false,
             };
             if !ok {
