@@ -258,14 +258,15 @@ impl Instrument {
         Ok(self.score_sheet(&sheet, &ctx))
     }
 
-    /// Scores a validated answer sheet made by this instrument's [`Instrument::answer_sheet`].
-    /// Never fails and never panics (a sheet from another instrument gives a meaningless result).
-    pub fn score_sheet(&self, sheet: &AnswerSheet, ctx: &ContextValues) -> ScoreResult<'_> {
+    /// Which items the instrument's skip rules leave unasked for these answers, one slot per item
+    /// (AUDIT: items 2 and 3 after "Never" to item 1). Rules are decided on the answers as given; an
+    /// undecidable rule skips nothing. Empty for instruments without skip rules, so they pay nothing.
+    pub fn skipped_items(&self, sheet: &AnswerSheet) -> Vec<bool> {
+        if self.skips.is_empty() {
+            return Vec::new();
+        }
         let answer = |i: usize| sheet.get(i).map(|v| v as f64);
-
-        // Skip rules are decided on the answers as given; an undecidable rule skips nothing.
-        // Only instruments with skip rules pay for this vector; elsewhere it stays empty.
-        let mut skipped = if self.skips.is_empty() { Vec::new() } else { vec![false; self.items.len()] };
+        let mut skipped = vec![false; self.items.len()];
         for (cond, targets) in &self.skips {
             if cond.eval(&answer) == Some(true) {
                 for &t in targets {
@@ -273,7 +274,15 @@ impl Instrument {
                 }
             }
         }
+        skipped
+    }
 
+    /// Scores a validated answer sheet made by this instrument's [`Instrument::answer_sheet`].
+    /// Never fails and never panics (a sheet from another instrument gives a meaningless result).
+    pub fn score_sheet(&self, sheet: &AnswerSheet, ctx: &ContextValues) -> ScoreResult<'_> {
+        let answer = |i: usize| sheet.get(i).map(|v| v as f64);
+
+        let skipped = self.skipped_items(sheet);
         let is_skipped = |i: usize| skipped.get(i).copied().unwrap_or(false);
 
         let mut flags = Vec::new();

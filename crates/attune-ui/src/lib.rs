@@ -1,0 +1,14 @@
+//! Attune's yew components. They render and collect answers; they never score. Scores, bands,
+//! flags and skip decisions come in through an injected [`Evaluator`] built by `attune-wasm` on
+//! `attune-core`. The components are mounted by `attune-wasm`'s custom elements in an open shadow
+//! root, styled by [`STYLE`] through a constructable stylesheet (no inline styles: strict CSP).
+
+mod questionnaire;
+pub mod strings;
+mod view;
+
+pub use questionnaire::{Answers, Questionnaire, QuestionnaireProps, Widget, WidgetProps};
+pub use view::{Choice, Crisis, Evaluation, Evaluator, FlagLine, Form, Layout, Problem, Question, ScoreLine, Text};
+
+/// The components' stylesheet: theming through `--attune-*` custom properties and `::part()`.
+pub const STYLE: &str = include_str!("style.css");
