@@ -22,6 +22,8 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 mod batch;
+#[cfg(feature = "elements")]
+pub mod elements;
 mod types;
 
 pub use types::{

@@ -1,0 +1,58 @@
+//! The custom elements (feature `elements`): one file per element. `import "attune/elements"`
+//! calls [`define_elements`] once the module is instantiated. The element classes themselves are
+//! a thin JavaScript shell (`js/elements.js`) that forwards to the Rust objects here.
+
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+mod questionnaire;
+mod text_pack;
+
+pub use questionnaire::QuestionnaireElement;
+
+#[wasm_bindgen(module = "/js/elements.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = defineQuestionnaire)]
+    fn define_questionnaire(tag: &str, css: &str, mount: &JsValue) -> bool;
+    fn emit(host: &web_sys::HtmlElement, name: &str, json: &str);
+    #[wasm_bindgen(js_name = mountPoint)]
+    fn mount_point(root: &web_sys::ShadowRoot) -> web_sys::Element;
+}
+
+/// Defines `<attune-questionnaire>`. Idempotent: returns the tags it defined now (none when an
+/// earlier import, or another copy of the package, already defined them).
+#[wasm_bindgen(js_name = defineElements)]
+pub fn define_elements() -> Vec<String> {
+    let mut defined = Vec::new();
+    let mount = Closure::<dyn Fn(web_sys::HtmlElement, web_sys::ShadowRoot) -> JsValue>::new(
+        |host: web_sys::HtmlElement, root: web_sys::ShadowRoot| JsValue::from(QuestionnaireElement::new(host, root)),
+    )
+    .into_js_value();
+    if define_questionnaire("attune-questionnaire", attune_ui::STYLE, &mount) {
+        defined.push("attune-questionnaire".to_string());
+    }
+    defined
+}
+
+/// Dispatches a CustomEvent with a JSON detail from the host element.
+fn dispatch<T: Serialize>(host: &web_sys::HtmlElement, name: &str, detail: &T) {
+    // Serializing plain maps and strings cannot fail; an empty detail is better than none.
+    let json = serde_json::to_string(detail).unwrap_or_else(|_| "null".to_string());
+    emit(host, name, &json);
+}
+
+/// An `Error` with `name` "AttuneError" and a `code`, as thrown by the scoring API.
+fn element_error(code: &str, message: &str, item: Option<&str>) -> JsValue {
+    let err = js_sys::Error::new(message);
+    err.set_name("AttuneError");
+    let _ = js_sys::Reflect::set(&err, &"code".into(), &code.into());
+    if let Some(item) = item {
+        let _ = js_sys::Reflect::set(&err, &"item".into(), &item.into());
+    }
+    err.into()
+}
+
+/// The current time as an ISO 8601 string.
+fn now_iso() -> String {
+    String::from(js_sys::Date::new_0().to_iso_string())
+}

@@ -1,0 +1,603 @@
+//! `<attune-questionnaire>`: attributes and properties in, CustomEvents out. It resolves the
+//! instrument, its wording (bundled, translated or host-supplied), the layout and the crisis panel
+//! into props for `attune_ui::Widget`, scores with `attune-core` on every change, and emits
+//! `attune-change`, `attune-critical`, `attune-complete` and `attune-error`.
+
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
+
+use attune_core::{AnswerSheet, Catalog, ContextValues, Instrument, ScoreError};
+use attune_ui::{
+    strings::strings, Answers, Crisis, Evaluation, Evaluator, FlagLine, Layout, Problem, QuestionnaireProps,
+    ScoreLine, Widget, WidgetProps,
+};
+use serde_json::{json, Map, Value};
+use wasm_bindgen::prelude::*;
+use yew::{AppHandle, AttrValue, Callback, Renderer};
+
+use super::text_pack::{self, TextPack};
+use super::{dispatch, element_error, mount_point, now_iso};
+
+thread_local! {
+    static INSTANCES: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Largest answers, crisis or context value accepted, in characters of JSON.
+const MAX_PROP_LEN: u32 = 64 << 10;
+
+/// The element's state. Owned by the JavaScript element object through [`QuestionnaireElement`].
+struct Inner {
+    host: web_sys::HtmlElement,
+    root: web_sys::ShadowRoot,
+    app: Option<AppHandle<Widget>>,
+    connected: bool,
+    instance: u32,
+    // Attributes.
+    instrument: Option<String>,
+    lang: String,
+    layout: Option<Layout>,
+    narrow: bool,
+    show_results: bool,
+    // Properties.
+    pack: Option<Result<Rc<TextPack>, String>>,
+    prefill: Option<Map<String, Value>>,
+    crisis: Option<Crisis>,
+    context: Option<Value>,
+    // Derived, rebuilt by `resolve`.
+    resolved: Option<Resolved>,
+    session: u64,
+    /// Answers as the client left them: one slot per item.
+    latest: Answers,
+    started: Option<String>,
+    /// Critical flags currently raised, so `attune-critical` fires when one is raised, not on every change.
+    critical: Vec<String>,
+    /// The last problem reported by `attune-error`, so a re-render does not repeat it.
+    reported: Option<Problem>,
+}
+
+/// Everything that depends on the instrument, language, pack and context.
+struct Resolved {
+    content: Result<Resolution, Rc<Problem>>,
+}
+
+struct Resolution {
+    inst: &'static Instrument,
+    ctx: Rc<ContextValues>,
+    form: Rc<attune_ui::Form>,
+    evaluator: Evaluator,
+}
+
+/// The Rust side of one `<attune-questionnaire>`; created by the element's JavaScript class.
+#[wasm_bindgen]
+pub struct QuestionnaireElement {
+    inner: Rc<RefCell<Inner>>,
+}
+
+fn default_crisis(lang: &str) -> Crisis {
+    let s = strings(lang);
+    Crisis { title: s.crisis_title.into(), body: s.crisis_body.into(), contact: None, href: None }
+}
+
+/// Display form of a value: integers as they are, others to two decimals, in the language's style.
+fn show_number(v: f64, lang: &str) -> String {
+    let mut s = if v.fract() == 0.0 && v.abs() < 9.0e15 { format!("{v:.0}") } else { format!("{v:.2}") };
+    if s.contains('.') {
+        s = s.trim_end_matches('0').trim_end_matches('.').to_string();
+    }
+    if lang == "es" {
+        s = s.replace('.', ",");
+    }
+    s
+}
+
+fn sheet(inst: &Instrument, answers: &[Option<i64>]) -> Result<AnswerSheet, ScoreError> {
+    let ids = &inst.definition().items;
+    inst.answer_sheet_from_pairs(answers.iter().zip(ids).filter_map(|(a, item)| a.map(|v| (item.id.as_str(), v))))
+}
+
+fn evaluate(inst: &'static Instrument, ctx: &ContextValues, lang: &str, answers: &[Option<i64>]) -> Evaluation {
+    let Ok(sheet) = sheet(inst, answers) else {
+        return Evaluation::default();
+    };
+    let def = inst.definition();
+    let result = inst.score_sheet(&sheet, ctx);
+    let scores = result
+        .scores
+        .iter()
+        .zip(&def.scores)
+        .map(|(o, d)| ScoreLine {
+            label: d.label.clone().unwrap_or_else(|| d.id.clone()),
+            value: o.value.map(|v| show_number(v, lang)),
+            range: format!("{}–{}", show_number(d.range[0], lang), show_number(d.range[1], lang)),
+            band: o.band.and_then(|b| d.bands.iter().find(|x| x.id == b)).map(|b| b.label.clone().unwrap_or_else(|| b.id.clone())),
+            cutoffs: o
+                .cutoffs
+                .iter()
+                .filter_map(|c| d.cutoffs.iter().find(|x| x.id == *c))
+                .map(|c| c.label.clone().unwrap_or_else(|| c.id.clone()))
+                .collect(),
+        })
+        .collect();
+    let flags = result
+        .flags
+        .iter()
+        .filter_map(|f| def.flags.iter().find(|x| x.id == *f))
+        .map(|f| FlagLine { label: f.label.clone().unwrap_or_else(|| f.id.clone()), critical: f.critical })
+        .collect();
+    Evaluation { skipped: inst.skipped_items(&sheet), scores, flags, complete: result.complete }
+}
+
+/// Answers as the JSON object of the interfaces: item id → value, unanswered items absent.
+fn answers_json(inst: &Instrument, answers: &[Option<i64>]) -> Map<String, Value> {
+    inst.definition()
+        .items
+        .iter()
+        .zip(answers)
+        .filter_map(|(item, a)| a.map(|v| (item.id.clone(), Value::from(v))))
+        .collect()
+}
+
+fn result_json(r: &Resolution, answers: &[Option<i64>]) -> Value {
+    match sheet(r.inst, answers) {
+        Ok(s) => serde_json::to_value(r.inst.score_sheet(&s, &r.ctx)).unwrap_or(Value::Null),
+        Err(_) => Value::Null,
+    }
+}
+
+impl Inner {
+    fn ui_lang(&self) -> &'static str {
+        strings(&self.lang).lang
+    }
+
+    /// Rebuilds the instrument-dependent state after an attribute or property changed.
+    fn resolve(&mut self) {
+        let lang = self.ui_lang();
+        let content = (|| {
+            let id = self.instrument.as_deref().filter(|s| !s.trim().is_empty()).ok_or_else(|| Problem {
+                code: "missing_instrument".into(),
+                message: "Set the instrument attribute to a catalog id, for example instrument=\"phq9\".".into(),
+            })?;
+            let inst = Catalog::embedded().get(id).ok_or_else(|| {
+                let mut ids: Vec<&str> = Catalog::embedded().instruments().iter().map(|i| i.id()).collect();
+                ids.sort_unstable();
+                Problem {
+                    code: "unknown_instrument".into(),
+                    message: format!("There is no instrument `{id}` in Attune's catalog. Known ids: {}.", ids.join(", ")),
+                }
+            })?;
+            let pack = match &self.pack {
+                Some(Err(m)) => return Err(Problem { code: "invalid_text_pack".into(), message: m.clone() }),
+                Some(Ok(p)) => {
+                    let problems = text_pack::check(p, inst);
+                    if !problems.is_empty() {
+                        return Err(Problem {
+                            code: "invalid_text_pack".into(),
+                            message: format!("The text pack does not fit {}: {}.", inst.definition().short_name, problems.join("; ")),
+                        });
+                    }
+                    Some(p.as_ref())
+                }
+                None => None,
+            };
+            let ctx = inst.context_values(self.context.as_ref()).map_err(|e| Problem {
+                code: e.code().as_str().into(),
+                message: format!("The context property: {e}"),
+            })?;
+            let form = text_pack::form(inst, lang, pack)?;
+            let ctx = Rc::new(ctx);
+            let evaluator = {
+                let ctx = ctx.clone();
+                Evaluator(Rc::new(move |answers: &[Option<i64>]| evaluate(inst, &ctx, lang, answers)))
+            };
+            Ok(Resolution { inst, ctx, form: Rc::new(form), evaluator })
+        })();
+        // A change of instrument starts over; a change of wording or language keeps the answers.
+        let same = matches!((&self.resolved, &content), (Some(Resolved { content: Ok(a) }), Ok(b)) if std::ptr::eq(a.inst, b.inst));
+        if !same {
+            self.new_session(None);
+        }
+        if let (Ok(r), Some(prefill)) = (&content, self.prefill.take()) {
+            match r.inst.answer_sheet(&prefill) {
+                Ok(s) => {
+                    self.new_session(Some(s.values().to_vec()));
+                }
+                Err(e) => {
+                    self.resolved = Some(Resolved {
+                        content: Err(Rc::new(Problem { code: e.code().as_str().into(), message: format!("The answers property: {e}") })),
+                    });
+                    return;
+                }
+            }
+        }
+        self.resolved = Some(Resolved { content: content.map_err(Rc::new) });
+    }
+
+    fn new_session(&mut self, answers: Option<Vec<Option<i64>>>) {
+        self.session += 1;
+        self.latest = Rc::new(answers.unwrap_or_default());
+        self.started = None;
+        self.critical.clear();
+    }
+
+    fn props(&self, weak: &Weak<RefCell<Inner>>) -> WidgetProps {
+        let lang = self.ui_lang();
+        let content = match self.resolved.as_ref().map(|r| &r.content) {
+            Some(Ok(r)) => Ok(QuestionnaireProps {
+                form: r.form.clone(),
+                evaluator: r.evaluator.clone(),
+                initial: self.latest.clone(),
+                lang: AttrValue::Static(lang),
+                layout: self.layout.unwrap_or(if self.narrow { Layout::Paged } else { Layout::List }),
+                show_results: self.show_results,
+                crisis: Rc::new(self.crisis.clone().unwrap_or_else(|| default_crisis(lang))),
+                instance: self.instance,
+                on_change: {
+                    let weak = weak.clone();
+                    Callback::from(move |a: Answers| changed(&weak, a))
+                },
+                on_complete: {
+                    let weak = weak.clone();
+                    Callback::from(move |a: Answers| completed(&weak, a))
+                },
+            }),
+            Some(Err(p)) => Err(p.clone()),
+            None => Err(Rc::new(Problem { code: "missing_instrument".into(), message: String::new() })),
+        };
+        WidgetProps { content, session: self.session, lang: AttrValue::Static(lang) }
+    }
+}
+
+/// Renders (or re-renders) the widget, then reports a new problem with `attune-error`.
+fn render(this: &Rc<RefCell<Inner>>) {
+    let report = {
+        let mut me = this.borrow_mut();
+        if !me.connected {
+            return;
+        }
+        let props = me.props(&Rc::downgrade(this));
+        let problem = props.content.as_ref().err().map(|p| (**p).clone());
+        match me.app.as_mut() {
+            // Yew renders in a microtask: no callback runs while this borrow is held.
+            Some(app) => app.update(props),
+            None => {
+                let root = mount_point(&me.root);
+                me.app = Some(Renderer::<Widget>::with_root_and_props(root, props).render());
+            }
+        }
+        let new = problem != me.reported;
+        me.reported = problem.clone();
+        problem.filter(|_| new).map(|p| (me.host.clone(), p, me.instrument.clone()))
+    };
+    if let Some((host, p, instrument)) = report {
+        dispatch(&host, "attune-error", &json!({ "code": p.code, "message": p.message, "instrument": instrument }));
+    }
+}
+
+fn changed(weak: &Weak<RefCell<Inner>>, answers: Answers) {
+    let Some(this) = weak.upgrade() else { return };
+    let events = {
+        let mut me = this.borrow_mut();
+        let Some(Resolved { content: Ok(r) }) = &me.resolved else { return };
+        let inst = r.inst;
+        let result = result_json(r, &answers);
+        let sheet = sheet(inst, &answers).ok();
+        let skipped = sheet.as_ref().map(|s| inst.skipped_items(s)).unwrap_or_default();
+        let asked = (0..answers.len()).filter(|&i| !skipped.get(i).copied().unwrap_or(false));
+        let (total, answered) = asked.fold((0, 0), |(t, a), i| (t + 1, a + usize::from(answers[i].is_some())));
+        let raised: Vec<String> = result["flags"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .filter(|f| inst.critical_flags().any(|c| c == *f))
+            .map(str::to_string)
+            .collect();
+        let newly: Vec<&String> = raised.iter().filter(|f| !me.critical.contains(f)).collect();
+        let answers_obj = answers_json(inst, &answers);
+        let critical = (!newly.is_empty()).then(|| {
+            json!({ "instrument": inst.id(), "flags": newly, "answers": answers_obj, "result": result })
+        });
+        let change = json!({
+            "instrument": inst.id(),
+            "answers": answers_obj,
+            "progress": { "answered": answered, "total": total },
+            "complete": result["complete"],
+        });
+        me.critical = raised;
+        me.latest = answers;
+        me.started.get_or_insert_with(now_iso);
+        (me.host.clone(), change, critical)
+    };
+    let (host, change, critical) = events;
+    dispatch(&host, "attune-change", &change);
+    if let Some(c) = critical {
+        dispatch(&host, "attune-critical", &c);
+    }
+}
+
+fn completed(weak: &Weak<RefCell<Inner>>, answers: Answers) {
+    let Some(this) = weak.upgrade() else { return };
+    let (host, detail) = {
+        let mut me = this.borrow_mut();
+        let Some(Resolved { content: Ok(r) }) = &me.resolved else { return };
+        let finished = now_iso();
+        let detail = json!({
+            "instrument": r.inst.id(),
+            "version": attune_core::VERSION,
+            "lang": me.ui_lang(),
+            "answers": answers_json(r.inst, &answers),
+            "result": result_json(r, &answers),
+            "started": me.started.clone().unwrap_or_else(|| finished.clone()),
+            "finished": finished,
+        });
+        me.latest = answers;
+        (me.host.clone(), detail)
+    };
+    dispatch(&host, "attune-complete", &detail);
+}
+
+/// Reads a property value as a JSON value; `null` and `undefined` are `None`.
+fn prop_json(value: &JsValue, what: &str, max: u32) -> Result<Option<Value>, JsValue> {
+    if value.is_null() || value.is_undefined() {
+        return Ok(None);
+    }
+    let text = crate::json_text(value, what).map_err(|m| element_error("invalid_json", &m, None))?;
+    if text.len() > max as usize {
+        return Err(element_error("invalid_json", &format!("{what} is larger than {} KiB of JSON", max >> 10), None));
+    }
+    serde_json::from_str(&text).map(Some).map_err(|e| element_error("invalid_json", &format!("{what}: {e}"), None))
+}
+
+#[wasm_bindgen]
+impl QuestionnaireElement {
+    pub(crate) fn new(host: web_sys::HtmlElement, root: web_sys::ShadowRoot) -> QuestionnaireElement {
+        let instance = INSTANCES.with(|n| {
+            n.set(n.get().wrapping_add(1));
+            n.get()
+        });
+        let inner = Inner {
+            host,
+            root,
+            app: None,
+            connected: false,
+            instance,
+            instrument: None,
+            lang: "en".into(),
+            layout: None,
+            narrow: false,
+            show_results: true,
+            pack: None,
+            prefill: None,
+            crisis: None,
+            context: None,
+            resolved: None,
+            session: 0,
+            latest: Rc::new(Vec::new()),
+            started: None,
+            critical: Vec::new(),
+            reported: None,
+        };
+        QuestionnaireElement { inner: Rc::new(RefCell::new(inner)) }
+    }
+
+    fn update(&self, f: impl FnOnce(&mut Inner) -> bool) {
+        let resolve = f(&mut self.inner.borrow_mut());
+        if resolve {
+            self.inner.borrow_mut().resolve();
+        }
+        render(&self.inner);
+    }
+
+    /// An observed attribute changed (`null` when removed).
+    pub fn attribute(&self, name: &str, value: Option<String>) {
+        self.update(|me| match name {
+            "instrument" => {
+                me.instrument = value.map(|v| v.trim().to_string());
+                true
+            }
+            "lang" => {
+                me.lang = value.unwrap_or_else(|| "en".into());
+                true
+            }
+            "layout" => {
+                me.layout = match value.as_deref().map(str::trim) {
+                    Some("paged") => Some(Layout::Paged),
+                    Some("list") => Some(Layout::List),
+                    _ => None,
+                };
+                false
+            }
+            "results" => {
+                me.show_results = value.as_deref().map(str::trim) != Some("hide");
+                false
+            }
+            _ => false,
+        });
+    }
+
+    /// Whether the viewport is narrow (paged layout by default).
+    #[wasm_bindgen(js_name = setNarrow)]
+    pub fn set_narrow(&self, narrow: bool) {
+        let changed = {
+            let mut me = self.inner.borrow_mut();
+            let changed = me.narrow != narrow && me.layout.is_none();
+            me.narrow = narrow;
+            changed
+        };
+        if changed {
+            render(&self.inner);
+        }
+    }
+
+    /// First render, once the attributes and properties present at connection are applied.
+    pub fn connect(&self) {
+        self.update(|me| {
+            me.connected = true;
+            true
+        });
+    }
+
+    /// Removes the rendered app; the object is freed by the caller.
+    pub fn destroy(&self) {
+        let app = {
+            let mut me = self.inner.borrow_mut();
+            me.connected = false;
+            me.app.take()
+        };
+        if let Some(app) = app {
+            app.destroy();
+        }
+    }
+
+    /// Sets (or with `null`, clears) the host text pack. A malformed pack is shown as an error
+    /// and reported with `attune-error`, not thrown: the page's own script carries on.
+    #[wasm_bindgen(js_name = setTextPack)]
+    pub fn set_text_pack(&self, value: JsValue) {
+        let pack = if value.is_null() || value.is_undefined() {
+            None
+        } else {
+            Some(
+                crate::json_text(&value, "the text pack")
+                    .and_then(|t| {
+                        if t.len() > text_pack::MAX_PACK_LEN as usize {
+                            Err(format!("the text pack is larger than {} KiB of JSON", text_pack::MAX_PACK_LEN >> 10))
+                        } else {
+                            text_pack::parse(&t)
+                        }
+                    })
+                    .map(Rc::new),
+            )
+        };
+        self.update(|me| {
+            me.pack = pack;
+            true
+        });
+    }
+
+    /// Prefills (or resumes) with answers keyed by item id, and starts over. Throws an
+    /// `AttuneError` (`unknown_item`, `invalid_value`, `invalid_json`) and changes nothing when
+    /// the answers do not fit the instrument.
+    #[wasm_bindgen(js_name = setAnswers)]
+    pub fn set_answers(&self, value: JsValue) -> Result<(), JsValue> {
+        let map = match prop_json(&value, "the answers", MAX_PROP_LEN)? {
+            None => Map::new(),
+            Some(Value::Object(m)) => m,
+            Some(_) => return Err(element_error("invalid_json", "answers must be an object keyed by item id", None)),
+        };
+        if let Some(Resolved { content: Ok(r) }) = &self.inner.borrow().resolved {
+            r.inst.answer_sheet(&map).map_err(|e| element_error(e.code().as_str(), &e.to_string(), e.item()))?;
+        }
+        self.update(|me| {
+            me.prefill = Some(map);
+            true
+        });
+        Ok(())
+    }
+
+    /// The answers so far, keyed by item id.
+    pub fn answers(&self) -> JsValue {
+        let me = self.inner.borrow();
+        match &me.resolved {
+            Some(Resolved { content: Ok(r) }) => to_js(&Value::Object(answers_json(r.inst, &me.latest))),
+            _ => JsValue::NULL,
+        }
+    }
+
+    /// Clears every answer and starts again.
+    pub fn reset(&self) {
+        self.update(|me| {
+            me.prefill = None;
+            me.new_session(None);
+            false
+        });
+    }
+
+    /// `{ instrument, answers, complete, result }` for the answers so far, or `null` while the
+    /// element shows an error.
+    pub fn response(&self) -> JsValue {
+        let me = self.inner.borrow();
+        match &me.resolved {
+            Some(Resolved { content: Ok(r) }) => {
+                let result = result_json(r, &me.latest);
+                to_js(&json!({
+                    "instrument": r.inst.id(),
+                    "answers": answers_json(r.inst, &me.latest),
+                    "complete": result["complete"],
+                    "result": result,
+                }))
+            }
+            _ => JsValue::NULL,
+        }
+    }
+
+    /// Sets the crisis panel's wording: `{ title?, body?, contact?, href? }`; `null` restores the
+    /// default. `href` must be a `tel:`, `sms:`, `mailto:` or `https:` link.
+    #[wasm_bindgen(js_name = setCrisis)]
+    pub fn set_crisis(&self, value: JsValue) -> Result<(), JsValue> {
+        let crisis = match prop_json(&value, "the crisis property", MAX_PROP_LEN)? {
+            None => None,
+            Some(Value::Object(m)) => {
+                let lang = self.inner.borrow().ui_lang();
+                let mut c = default_crisis(lang);
+                for (k, v) in &m {
+                    let s = v.as_str().map(str::to_string);
+                    let Some(s) = s.filter(|s| !s.trim().is_empty()) else {
+                        return Err(element_error("invalid_json", &format!("crisis.{k} must be a non-empty string"), None));
+                    };
+                    match k.as_str() {
+                        "title" => c.title = s,
+                        "body" => c.body = s,
+                        "contact" => c.contact = Some(s),
+                        "href" => {
+                            let ok = ["tel:", "sms:", "mailto:", "https:"].iter().any(|p| s.to_ascii_lowercase().starts_with(p));
+                            if !ok {
+                                return Err(element_error("invalid_json", "crisis.href must start with tel:, sms:, mailto: or https:", None));
+                            }
+                            c.href = Some(s);
+                        }
+                        other => {
+                            return Err(element_error(
+                                "invalid_json",
+                                &format!("crisis has no field `{other}` (title, body, contact, href)"),
+                                None,
+                            ))
+                        }
+                    }
+                }
+                Some(c)
+            }
+            Some(_) => return Err(element_error("invalid_json", "crisis must be an object", None)),
+        };
+        self.update(|me| {
+            me.crisis = crisis;
+            false
+        });
+        Ok(())
+    }
+
+    /// Sets the context some rules read (AUDIT-C: `{ sex: "female" }`). Throws `invalid_context`
+    /// when the instrument does not accept it, and changes nothing.
+    #[wasm_bindgen(js_name = setContext)]
+    pub fn set_context(&self, value: JsValue) -> Result<(), JsValue> {
+        let ctx = prop_json(&value, "the context", MAX_PROP_LEN)?;
+        if let Some(Resolved { content: Ok(r) }) = &self.inner.borrow().resolved {
+            r.inst.context_values(ctx.as_ref()).map_err(|e| element_error(e.code().as_str(), &format!("context: {e}"), None))?;
+        }
+        self.update(|me| {
+            me.context = ctx;
+            true
+        });
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for QuestionnaireElement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let me = self.inner.borrow();
+        f.debug_struct("QuestionnaireElement").field("instrument", &me.instrument).field("session", &me.session).finish()
+    }
+}
+
+fn to_js(v: &Value) -> JsValue {
+    serde_json::to_string(v).ok().and_then(|t| js_sys::JSON::parse(&t).ok()).unwrap_or(JsValue::NULL)
+}
