@@ -240,18 +240,26 @@ pub(crate) fn thousands(v: f64) -> String {
     out
 }
 
-/// Builds the release server and runs it in the foreground until Ctrl-C.
+/// Builds everything (the npm package, installed into www/ from its packed tarball, and the release
+/// server) and serves the demo site and the poll API on one local address until Ctrl-C.
 fn serve(sh: &Shell, extra: &[String]) -> Result<()> {
+    let package = web::build_npm(sh)?;
+    web::install_site(sh, &package)?;
     step("building attune-server");
     cmd!(sh, "cargo build --locked --profile release-native -p attune-server --bin attune-server").run()?;
     let bin = workspace_root().join("target/release-native/attune-server");
+    let www = workspace_root().join("www");
     let extra: Vec<&str> = extra.iter().map(String::as_str).filter(|a| *a != "--").collect();
     let mut args = vec!["--database", "attune.db"];
-    if !extra.contains(&"--addr") {
-        args.extend(["--addr", "127.0.0.1:8787"]);
-    }
-    step("attune-server (Ctrl-C stops it; data stays in attune.db)");
-    cmd!(sh, "{bin} {args...} {extra...}").run()?;
+    let addr = match extra.iter().position(|a| *a == "--addr") {
+        Some(i) => extra.get(i + 1).copied().unwrap_or("127.0.0.1:8787").to_string(),
+        None => {
+            args.extend(["--addr", "127.0.0.1:8787"]);
+            "127.0.0.1:8787".to_string()
+        }
+    };
+    step(&format!("Attune demo site and poll server: http://{addr}/  (Ctrl-C stops it; data stays in attune.db)"));
+    cmd!(sh, "{bin} {args...} --www {www} {extra...}").run()?;
     Ok(())
 }
 

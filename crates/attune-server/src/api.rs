@@ -42,6 +42,8 @@ pub struct AppState<S> {
     /// Where members open the join page (`https://clinic.example/attune`); the request's own host
     /// when not set.
     pub public_url: Option<Arc<str>>,
+    /// A folder of static files served for every path outside `/api/` (the demo site).
+    pub site: Option<Arc<std::path::Path>>,
 }
 
 /// Joins a minute per client address unless configured otherwise: a whole group behind one clinic
@@ -57,12 +59,19 @@ impl<S> AppState<S> {
             hub: Arc::new(Hub::default()),
             joins: Arc::new(JoinLimiter::new(DEFAULT_JOINS_PER_MINUTE)),
             public_url: None,
+            site: None,
         }
     }
 
     /// The same state with the public address of the join page's site.
     pub fn with_public_url(mut self, url: &str) -> AppState<S> {
         self.public_url = Some(Arc::from(url.trim_end_matches('/')));
+        self
+    }
+
+    /// The same state serving the static files of `dir` outside `/api/` (the demo site).
+    pub fn with_site(mut self, dir: &std::path::Path) -> AppState<S> {
+        self.site = Some(Arc::from(dir));
         self
     }
 
@@ -740,8 +749,15 @@ async fn qr<S: Storage>(
         .into_response())
 }
 
-async fn not_found() -> ApiError {
-    ApiError::not_found("route")
+/// Any other path: a file of the demo site when one is configured, else a JSON 404.
+async fn fallback<S: Storage>(State(state): State<AppState<S>>, method: axum::http::Method, uri: axum::http::Uri) -> Response {
+    let path = uri.path();
+    if let Some(site) = state.site.as_deref().filter(|_| !path.starts_with("/api/")) {
+        if let Some(res) = crate::site::serve(site, &method, path).await {
+            return res;
+        }
+    }
+    ApiError::not_found("route").into_response()
 }
 
 /// The router, for the server binary and for in-process tests.
@@ -757,7 +773,7 @@ pub fn app<S: Storage>(state: AppState<S>) -> Router {
         .route("/api/polls/{poll}/aggregate", get(aggregate::<S>))
         .route("/api/polls/{poll}/close", post(close::<S>))
         .route("/api/polls/{poll}/live", get(live::<S>))
-        .fallback(not_found)
+        .fallback(fallback::<S>)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
 }

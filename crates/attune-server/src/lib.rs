@@ -8,6 +8,7 @@
 mod api;
 mod limit;
 mod live;
+pub mod site;
 mod storage;
 
 pub use api::{app, ApiError, AppState, DEFAULT_JOINS_PER_MINUTE, DEFAULT_STEM, MAX_BODY, MIN_N_FLOOR};

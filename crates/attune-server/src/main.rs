@@ -25,6 +25,8 @@ OPTIONS:
     --allowed-origin URL   An origin whose pages may call the API from the browser (CORS); repeat
                            for several. Without one, only same-origin pages can.
     --joins-per-minute N   Join attempts a minute per client address (default 60; 0 for no limit)
+    --www DIR              Also serve the static files of DIR (the demo site) outside /api/, with a
+                           strict Content-Security-Policy
     --public-url URL       Address of the site members open (join page at URL/join/); default: the
                            host each request was sent to
     -h, --help             This text
@@ -38,6 +40,7 @@ struct Args {
     origins: Vec<HeaderValue>,
     joins_per_minute: u32,
     public_url: Option<String>,
+    www: Option<PathBuf>,
 }
 
 fn parse_args() -> Result<Option<Args>, lexopt::Error> {
@@ -48,11 +51,13 @@ fn parse_args() -> Result<Option<Args>, lexopt::Error> {
         origins: Vec::new(),
         joins_per_minute: attune_server::DEFAULT_JOINS_PER_MINUTE,
         public_url: None,
+        www: None,
     };
     let mut parser = lexopt::Parser::from_env();
     while let Some(arg) = parser.next()? {
         match arg {
             Long("addr") => args.addr = parser.value()?.parse()?,
+            Long("www") => args.www = Some(parser.value()?.into()),
             Long("database") => args.database = parser.value()?.into(),
             Long("joins-per-minute") => args.joins_per_minute = parser.value()?.parse()?,
             Long("public-url") => args.public_url = Some(parser.value()?.parse()?),
@@ -94,6 +99,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let mut state = AppState::new(store, attune_core::Catalog::embedded()).with_join_limit(args.joins_per_minute);
     if let Some(url) = &args.public_url {
         state = state.with_public_url(url);
+    }
+    if let Some(dir) = &args.www {
+        if !dir.is_dir() {
+            anyhow::bail!("--www {}: not a folder", dir.display());
+        }
+        state = state.with_site(dir);
     }
     let mut router = app(state);
     if !args.origins.is_empty() {

@@ -1,0 +1,148 @@
+// Types for `import "attune/elements"`: the <attune-questionnaire> element, its properties and the
+// `detail` of its events.
+
+/** Answers keyed by item id ("1", "2", ...); an unanswered item is absent. */
+export type Answers = Record<string, number>;
+
+/** A score of a result: `value` is null when the missing-data rule allows none. */
+export interface ResultScore {
+  value: number | null;
+  band: string | null;
+  cutoffs: string[];
+}
+
+/** A result, as `score()` returns it. */
+export interface QuestionnaireResult {
+  instrument: string;
+  complete: boolean;
+  scores: Record<string, ResultScore>;
+  flags: string[];
+}
+
+/** Wording of one language in a text pack. */
+export interface TextPackLanguage {
+  /** The stem shown above the items. */
+  instructions?: string;
+  /** Item wording by item id. */
+  items?: Record<string, string>;
+  /** Option labels by response set id, then by option value (`{ agree5: { "1": "Strongly disagree" } }`). */
+  options?: Record<string, Record<string, string>>;
+  /** An attribution line in this language. */
+  attribution?: string;
+}
+
+/** Host-supplied wording for an instrument whose text Attune does not bundle. */
+export interface TextPack {
+  /** The instrument it is for; checked when given. */
+  instrument?: string;
+  /** Licence terms under which the wording is used; the element shows them. */
+  terms?: string;
+  /** Where the wording comes from. */
+  source?: string;
+  /** Wording by language tag ("en", "es"). */
+  languages: Record<string, TextPackLanguage>;
+}
+
+/** The crisis panel's wording. Every field is optional; the rest stays the default. */
+export interface CrisisText {
+  title?: string;
+  body?: string;
+  /** A contact line, e.g. "Call or text 988". */
+  contact?: string;
+  /** A tel:, sms:, mailto: or https: link for the contact. */
+  href?: string;
+}
+
+/** `element.response`. */
+export interface QuestionnaireResponse {
+  instrument: string;
+  answers: Answers;
+  complete: boolean;
+  result: QuestionnaireResult;
+}
+
+export interface ChangeDetail {
+  instrument: string;
+  answers: Answers;
+  progress: { answered: number; total: number };
+  complete: boolean;
+}
+
+export interface CompleteDetail {
+  instrument: string;
+  /** Attune's version (catalog and scoring core). */
+  version: string;
+  /** Interface language. */
+  lang: string;
+  answers: Answers;
+  result: QuestionnaireResult;
+  /** ISO 8601: the first answer of this session. */
+  started: string;
+  /** ISO 8601: when the client finished. */
+  finished: string;
+}
+
+export interface CriticalDetail {
+  instrument: string;
+  /** The critical flags just raised, e.g. ["item9_positive"]. */
+  flags: string[];
+  answers: Answers;
+  result: QuestionnaireResult;
+}
+
+export type ElementErrorCode =
+  | "missing_instrument"
+  | "unknown_instrument"
+  | "text_required"
+  | "invalid_text_pack"
+  | "invalid_context"
+  | "unknown_item"
+  | "invalid_value"
+  | "invalid_json";
+
+export interface ErrorDetail {
+  code: ElementErrorCode;
+  message: string;
+  instrument: string | null;
+}
+
+export interface AttuneQuestionnaireElement extends HTMLElement {
+  /** Host-supplied wording (instruments whose text is not bundled, or other languages). */
+  textPack: TextPack | null;
+  /** The answers so far; setting prefills or resumes and starts over. Throws an AttuneError for answers that do not fit. */
+  answers: Answers | null;
+  /** The crisis panel's wording. Throws an AttuneError for unknown fields or an unsafe link. */
+  crisis: CrisisText | null;
+  /** Context some rules read (AUDIT-C: `{ sex: "female" }`). Throws `invalid_context` when not accepted. */
+  context: Record<string, string> | null;
+  /** The current answers and result, or null while the element shows an error. */
+  readonly response: QuestionnaireResponse | null;
+  /** Clears every answer and starts again. */
+  reset(): void;
+}
+
+export interface AttuneQuestionnaireEventMap extends HTMLElementEventMap {
+  "attune-change": CustomEvent<ChangeDetail>;
+  "attune-complete": CustomEvent<CompleteDetail>;
+  "attune-critical": CustomEvent<CriticalDetail>;
+  "attune-error": CustomEvent<ErrorDetail>;
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    "attune-questionnaire": AttuneQuestionnaireElement;
+  }
+  interface HTMLElementEventMap {
+    "attune-change": CustomEvent<ChangeDetail>;
+    "attune-complete": CustomEvent<CompleteDetail>;
+    "attune-critical": CustomEvent<CriticalDetail>;
+    "attune-error": CustomEvent<ErrorDetail>;
+  }
+}
+
+// The same API as the scoring entry, from the elements' own module.
+export { score, scoreMany, catalog, instrument, groupStats, validateDefinition, isAttuneError } from "./index.js";
+export type { AttuneError } from "./index.js";
+
+/** The tags this import defined (empty when they were already defined). */
+export declare const defined: string[];

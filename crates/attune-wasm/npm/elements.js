@@ -1,0 +1,13 @@
+// `import "attune/elements"` defines <attune-questionnaire>. It loads its own module (the scoring
+// core plus the yew components), separate from the scoring-only entry, so pages that only score
+// never download the interface. Importing it twice, or two copies of the package, is harmless.
+import init, { defineElements } from "./pkg-elements/attune_wasm.js";
+
+await init({ module_or_path: new URL("./pkg-elements/attune_wasm_bg.wasm", import.meta.url) });
+
+// The same module also scores: a page with the elements needs no second download for the API.
+export { score, scoreMany, catalog, instrument, groupStats, validateDefinition } from "./pkg-elements/attune_wasm.js";
+export { isAttuneError } from "./errors.js";
+
+/** The tags this import defined (empty when they were already defined). */
+export const defined = defineElements();
