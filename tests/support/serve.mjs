@@ -18,8 +18,11 @@ const TYPES = {
 
 export const CSP = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; connect-src 'self'; img-src 'self'";
 
+/** The policy `<attune-questionnaire>` must work under (issue: strict CSP), exactly. */
+export const WIDGET_CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'";
+
 /** Serves `root` on a free port of 127.0.0.1; resolves to `{ url, close }`. */
-export function serve(root) {
+export function serve(root, { csp = CSP } = {}) {
   const base = normalize(root + sep);
   const server = createServer(async (req, res) => {
     try {
@@ -35,7 +38,7 @@ export function serve(root) {
       const body = await readFile(file);
       res.writeHead(200, {
         "content-type": TYPES[extname(file)] ?? "application/octet-stream",
-        "content-security-policy": CSP,
+        "content-security-policy": csp,
         "cache-control": "no-store",
       });
       res.end(body);
