@@ -235,14 +235,22 @@ pub fn browser_unit_tests(sh: &Shell) -> Result<()> {
     cmd!(sh, "cargo clippy --locked -p attune-wasm --target {WASM_TARGET} --all-targets -- -D warnings")
         .env("ATTUNE_REFERENCE_VECTORS", &vectors)
         .run()?;
-    step("attune-wasm: wasm-bindgen-test in headless Chromium");
-    cmd!(sh, "cargo test --locked -p attune-wasm --target {WASM_TARGET}")
-        .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", "wasm-bindgen-test-runner")
-        .env("CHROMEDRIVER", CHROMEDRIVER)
-        .env("WASM_BINDGEN_TEST_DRIVER_TIMEOUT", "60")
-        .env("WASM_BINDGEN_TEST_TIMEOUT", "300")
-        .env("ATTUNE_REFERENCE_VECTORS", &vectors)
-        .run()?;
+    cmd!(
+        sh,
+        "cargo clippy --locked -p attune-wasm --target {WASM_TARGET} --features elements --all-targets -- -D warnings"
+    )
+    .env("ATTUNE_REFERENCE_VECTORS", &vectors)
+    .run()?;
+    step("attune-wasm: wasm-bindgen-test in headless Chromium (scoring API, then the elements)");
+    for features in [None, Some("--features=elements")] {
+        cmd!(sh, "cargo test --locked -p attune-wasm --target {WASM_TARGET} {features...}")
+            .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", "wasm-bindgen-test-runner")
+            .env("CHROMEDRIVER", CHROMEDRIVER)
+            .env("WASM_BINDGEN_TEST_DRIVER_TIMEOUT", "60")
+            .env("WASM_BINDGEN_TEST_TIMEOUT", "300")
+            .env("ATTUNE_REFERENCE_VECTORS", &vectors)
+            .run()?;
+    }
     Ok(())
 }
 
@@ -273,6 +281,11 @@ pub fn packaging_tests(sh: &Shell, package: &Package) -> Result<()> {
     step("Playwright in Chromium: the Vite build and the static page");
     let _d = sh.push_dir(workspace_root().join("tests"));
     cmd!(sh, "npx --no-install playwright test --config packaging/playwright.config.js").run()?;
+    install_site(sh, package)?;
+    step("Playwright + axe in Chromium: <attune-questionnaire> on www/ under a strict CSP");
+    cmd!(sh, "npx --no-install playwright test --config www/playwright.config.js")
+        .env("ATTUNE_REFERENCE_DIR", reference_dir())
+        .run()?;
     Ok(())
 }
 

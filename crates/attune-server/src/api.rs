@@ -750,7 +750,11 @@ async fn qr<S: Storage>(
 }
 
 /// Any other path: a file of the demo site when one is configured, else a JSON 404.
-async fn fallback<S: Storage>(State(state): State<AppState<S>>, method: axum::http::Method, uri: axum::http::Uri) -> Response {
+async fn fallback<S: Storage>(
+    State(state): State<AppState<S>>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+) -> Response {
     let path = uri.path();
     if let Some(site) = state.site.as_deref().filter(|_| !path.starts_with("/api/")) {
         if let Some(res) = crate::site::serve(site, &method, path).await {

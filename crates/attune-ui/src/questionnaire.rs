@@ -258,9 +258,7 @@ fn items_screen(
     let onkeydown = {
         let (state, ev, layout) = (state.clone(), props.evaluator.clone(), props.layout);
         Callback::from(move |e: KeyboardEvent| {
-            let on_radio = e
-                .target_dyn_into::<web_sys::HtmlInputElement>()
-                .is_some_and(|i| i.type_() == "radio");
+            let on_radio = e.target_dyn_into::<web_sys::HtmlInputElement>().is_some_and(|i| i.type_() == "radio");
             if e.key() == "Enter" && on_radio {
                 e.prevent_default();
                 if layout == Layout::Paged {
@@ -280,8 +278,7 @@ fn items_screen(
         _ => None,
     }
     .or(Some(current));
-    let progress_text =
-        if paged { fill(s.question_of, position, total) } else { fill(s.answered_of, answered, total) };
+    let progress_text = if paged { fill(s.question_of, position, total) } else { fill(s.answered_of, answered, total) };
 
     html! {
         <form class="screen" novalidate=true {onsubmit} {onkeydown}>
@@ -353,8 +350,7 @@ fn review_screen(
     focus_ref: &NodeRef,
 ) -> Html {
     let missing: Vec<usize> = shown.iter().copied().filter(|&i| state.answers[i].is_none()).collect();
-    let unscored: Vec<&str> =
-        eval.scores.iter().filter(|l| l.value.is_none()).map(|l| l.label.as_str()).collect();
+    let unscored: Vec<&str> = eval.scores.iter().filter(|l| l.value.is_none()).map(|l| l.label.as_str()).collect();
     let onback = {
         let (state, ev, layout) = (state.clone(), props.evaluator.clone(), props.layout);
         Callback::from(move |_: MouseEvent| state.dispatch(Action::Back(ev.clone(), layout)))

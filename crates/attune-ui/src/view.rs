@@ -112,10 +112,13 @@ impl Evaluation {
     }
 }
 
-/// Evaluates answers (one slot per item, in order). Injected by the element so that the
-/// components never score; compared by identity.
+/// A function from answers (one slot per item, in order) to their evaluation.
+pub type EvaluateFn = dyn Fn(&[Option<i64>]) -> Evaluation;
+
+/// Evaluates answers. Injected by the element so that the components never score; compared by
+/// identity.
 #[derive(Clone)]
-pub struct Evaluator(pub Rc<dyn Fn(&[Option<i64>]) -> Evaluation>);
+pub struct Evaluator(pub Rc<EvaluateFn>);
 
 impl Evaluator {
     /// Evaluates the answers.

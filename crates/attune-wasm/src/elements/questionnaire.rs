@@ -8,8 +8,8 @@ use std::rc::{Rc, Weak};
 
 use attune_core::{AnswerSheet, Catalog, ContextValues, Instrument, ScoreError};
 use attune_ui::{
-    strings::strings, Answers, Crisis, Evaluation, Evaluator, FlagLine, Layout, Problem, QuestionnaireProps,
-    ScoreLine, Widget, WidgetProps,
+    strings::strings, Answers, Crisis, Evaluation, Evaluator, FlagLine, Layout, Problem, QuestionnaireProps, ScoreLine,
+    Widget, WidgetProps,
 };
 use serde_json::{json, Map, Value};
 use wasm_bindgen::prelude::*;
@@ -109,7 +109,10 @@ fn evaluate(inst: &'static Instrument, ctx: &ContextValues, lang: &str, answers:
             label: d.label.clone().unwrap_or_else(|| d.id.clone()),
             value: o.value.map(|v| show_number(v, lang)),
             range: format!("{}–{}", show_number(d.range[0], lang), show_number(d.range[1], lang)),
-            band: o.band.and_then(|b| d.bands.iter().find(|x| x.id == b)).map(|b| b.label.clone().unwrap_or_else(|| b.id.clone())),
+            band: o
+                .band
+                .and_then(|b| d.bands.iter().find(|x| x.id == b))
+                .map(|b| b.label.clone().unwrap_or_else(|| b.id.clone())),
             cutoffs: o
                 .cutoffs
                 .iter()
@@ -162,7 +165,10 @@ impl Inner {
                 ids.sort_unstable();
                 Problem {
                     code: "unknown_instrument".into(),
-                    message: format!("There is no instrument `{id}` in Attune's catalog. Known ids: {}.", ids.join(", ")),
+                    message: format!(
+                        "There is no instrument `{id}` in Attune's catalog. Known ids: {}.",
+                        ids.join(", ")
+                    ),
                 }
             })?;
             let pack = match &self.pack {
@@ -172,7 +178,11 @@ impl Inner {
                     if !problems.is_empty() {
                         return Err(Problem {
                             code: "invalid_text_pack".into(),
-                            message: format!("The text pack does not fit {}: {}.", inst.definition().short_name, problems.join("; ")),
+                            message: format!(
+                                "The text pack does not fit {}: {}.",
+                                inst.definition().short_name,
+                                problems.join("; ")
+                            ),
                         });
                     }
                     Some(p.as_ref())
@@ -203,7 +213,10 @@ impl Inner {
                 }
                 Err(e) => {
                     self.resolved = Some(Resolved {
-                        content: Err(Rc::new(Problem { code: e.code().as_str().into(), message: format!("The answers property: {e}") })),
+                        content: Err(Rc::new(Problem {
+                            code: e.code().as_str().into(),
+                            message: format!("The answers property: {e}"),
+                        })),
                     });
                     return;
                 }
@@ -294,9 +307,8 @@ fn changed(weak: &Weak<RefCell<Inner>>, answers: Answers) {
             .collect();
         let newly: Vec<&String> = raised.iter().filter(|f| !me.critical.contains(f)).collect();
         let answers_obj = answers_json(inst, &answers);
-        let critical = (!newly.is_empty()).then(|| {
-            json!({ "instrument": inst.id(), "flags": newly, "answers": answers_obj, "result": result })
-        });
+        let critical = (!newly.is_empty())
+            .then(|| json!({ "instrument": inst.id(), "flags": newly, "answers": answers_obj, "result": result }));
         let change = json!({
             "instrument": inst.id(),
             "answers": answers_obj,
@@ -542,16 +554,26 @@ impl QuestionnaireElement {
                 for (k, v) in &m {
                     let s = v.as_str().map(str::to_string);
                     let Some(s) = s.filter(|s| !s.trim().is_empty()) else {
-                        return Err(element_error("invalid_json", &format!("crisis.{k} must be a non-empty string"), None));
+                        return Err(element_error(
+                            "invalid_json",
+                            &format!("crisis.{k} must be a non-empty string"),
+                            None,
+                        ));
                     };
                     match k.as_str() {
                         "title" => c.title = s,
                         "body" => c.body = s,
                         "contact" => c.contact = Some(s),
                         "href" => {
-                            let ok = ["tel:", "sms:", "mailto:", "https:"].iter().any(|p| s.to_ascii_lowercase().starts_with(p));
+                            let ok = ["tel:", "sms:", "mailto:", "https:"]
+                                .iter()
+                                .any(|p| s.to_ascii_lowercase().starts_with(p));
                             if !ok {
-                                return Err(element_error("invalid_json", "crisis.href must start with tel:, sms:, mailto: or https:", None));
+                                return Err(element_error(
+                                    "invalid_json",
+                                    "crisis.href must start with tel:, sms:, mailto: or https:",
+                                    None,
+                                ));
                             }
                             c.href = Some(s);
                         }
@@ -581,7 +603,9 @@ impl QuestionnaireElement {
     pub fn set_context(&self, value: JsValue) -> Result<(), JsValue> {
         let ctx = prop_json(&value, "the context", MAX_PROP_LEN)?;
         if let Some(Resolved { content: Ok(r) }) = &self.inner.borrow().resolved {
-            r.inst.context_values(ctx.as_ref()).map_err(|e| element_error(e.code().as_str(), &format!("context: {e}"), None))?;
+            r.inst
+                .context_values(ctx.as_ref())
+                .map_err(|e| element_error(e.code().as_str(), &format!("context: {e}"), None))?;
         }
         self.update(|me| {
             me.context = ctx;
@@ -594,7 +618,10 @@ impl QuestionnaireElement {
 impl std::fmt::Debug for QuestionnaireElement {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let me = self.inner.borrow();
-        f.debug_struct("QuestionnaireElement").field("instrument", &me.instrument).field("session", &me.session).finish()
+        f.debug_struct("QuestionnaireElement")
+            .field("instrument", &me.instrument)
+            .field("session", &me.session)
+            .finish()
     }
 }
 

@@ -106,7 +106,8 @@ pub fn check(pack: &TextPack, inst: &Instrument) -> Vec<String> {
             };
             for (value, label) in labels {
                 if !options.iter().any(|o| o.value.to_string() == *value) {
-                    problems.push(format!("languages.{tag}.options.{set}.{value}: `{set}` has no option valued {value}"));
+                    problems
+                        .push(format!("languages.{tag}.options.{set}.{value}: `{set}` has no option valued {value}"));
                 } else if label.trim().is_empty() {
                     problems.push(format!("languages.{tag}.options.{set}.{value} is empty"));
                 }
@@ -183,9 +184,11 @@ pub fn form(inst: &Instrument, ui: &str, pack: Option<&TextPack>) -> Result<Form
             let set = item.response_set.as_str();
             let label = pick(&|s| match s {
                 Source::Bundled => o.label.clone(),
-                Source::Translation(t) => {
-                    t.response_sets.get(set).and_then(|os| os.iter().find(|x| x.value == o.value)).and_then(|x| x.label.clone())
-                }
+                Source::Translation(t) => t
+                    .response_sets
+                    .get(set)
+                    .and_then(|os| os.iter().find(|x| x.value == o.value))
+                    .and_then(|x| x.label.clone()),
                 Source::Pack(_, l) => l.options.get(set).and_then(|m| m.get(&o.value.to_string())).cloned(),
             });
             match label {
