@@ -36,11 +36,9 @@ export function serve(root, { csp = CSP } = {}) {
       if (!file.startsWith(base)) throw Object.assign(new Error("outside root"), { status: 403 });
       if ((await stat(file)).isDirectory()) file = join(file, "index.html");
       const body = await readFile(file);
-      res.writeHead(200, {
-        "content-type": TYPES[extname(file)] ?? "application/octet-stream",
-        "content-security-policy": csp,
-        "cache-control": "no-store",
-      });
+      const headers = { "content-type": TYPES[extname(file)] ?? "application/octet-stream", "cache-control": "no-store" };
+      if (csp) headers["content-security-policy"] = csp;
+      res.writeHead(200, headers);
       res.end(body);
     } catch (e) {
       res.writeHead(e.status ?? 404, { "content-type": "text/plain" });

@@ -296,6 +296,16 @@ fn in_scoring_entry(file: &str) -> bool {
         || file.starts_with("pkg/snippets/")
 }
 
+/// Files `import "attune/elements"` loads: the loader, the errors helper, the elements' glue, its
+/// snippets and its module (scoring core, whole catalog, components and stylesheet).
+fn in_elements_entry(file: &str) -> bool {
+    matches!(file, "elements.js" | "errors.js" | "pkg-elements/attune_wasm.js" | "pkg-elements/attune_wasm_bg.wasm")
+        || file.starts_with("pkg-elements/snippets/")
+}
+
+/// Budget of everything the element needs, gzip -9, in bytes (120 KB).
+const ELEMENTS_ENTRY_BUDGET: u64 = 120 * 1000;
+
 /// Budget of the scoring entry, gzip -9, in bytes (60 KB).
 const SCORING_ENTRY_BUDGET: u64 = 60 * 1000;
 
@@ -325,13 +335,16 @@ pub fn bench_npm(sh: &Shell) -> Result<(String, bool)> {
         )
     };
     let add = |total: &mut [u64; 3], t: [u64; 3]| total.iter_mut().zip(t).for_each(|(a, b)| *a += b);
-    let (mut entry, mut data, mut all) = ([0u64; 3], [0u64; 3], [0u64; 3]);
+    let (mut entry, mut elements, mut data, mut all) = ([0u64; 3], [0u64; 3], [0u64; 3], [0u64; 3]);
     for r in sizes.as_array().context("sizes")? {
         let file = r["file"].as_str().context("file")?;
         let t = ["raw", "gzip", "brotli"].map(|k| r[k].as_u64().unwrap_or(0));
         add(&mut all, t);
         if in_scoring_entry(file) {
             add(&mut entry, t);
+        }
+        if in_elements_entry(file) {
+            add(&mut elements, t);
         }
         // The 22 data files no entry point loads are summed in one row.
         if file.starts_with("instruments/") {
@@ -342,6 +355,7 @@ pub fn bench_npm(sh: &Shell) -> Result<(String, bool)> {
     }
     table.push_str(&row("`instruments/*.json` (22 full definitions, loaded only on request)", data));
     table.push_str(&row("**Scoring entry** (loader + glue + wasm, whole catalog)", entry));
+    table.push_str(&row("**Elements entry** (`attune/elements`: loader + glue + wasm with components, CSS and whole catalog)", elements));
     table.push_str(&row("Whole package", all));
 
     step("npm package: scoreMany throughput and import-to-first-score in headless Chromium");
@@ -367,6 +381,35 @@ pub fn bench_npm(sh: &Shell) -> Result<(String, bool)> {
     rows.push_str(&format!(
         "| `import` to first score in Chromium (cold load from 127.0.0.1, median of 15) | {first_ms:.0} ms | — |\n"
     ));
+    let elements_ok = elements[1] <= ELEMENTS_ENTRY_BUDGET;
+    rows.push_str(&format!(
+        "| Elements entry (all the element needs), gzip -9 | {} bytes | {} |\n",
+        crate::thousands(elements[1] as f64),
+        crate::check(elements_ok, "<= 120,000 bytes")
+    ));
+
+    step("first questionnaire paint: Attune vs SurveyJS, PHQ-9, CPU 4x slower, cache off, interleaved, 15 runs each");
+    let paint: Value = serde_json::from_str(&cmd!(sh, "node {tests}/bench/paint.mjs").read()?)?;
+    let (a, sj, ratio) = (
+        paint["attuneMs"].as_f64().context("attune")?,
+        paint["surveyMs"].as_f64().context("survey")?,
+        paint["ratio"].as_f64().context("ratio")?,
+    );
+    let spread = |k: &str| {
+        let v: Vec<f64> = paint[k].as_array().into_iter().flatten().filter_map(Value::as_f64).collect();
+        let (lo, hi) = v.iter().fold((f64::MAX, f64::MIN), |(l, h), x| (l.min(*x), h.max(*x)));
+        format!("{lo:.0}–{hi:.0}")
+    };
+    rows.push_str(&format!(
+        "| First paint of PHQ-9 item 1 (navigation start to first radio visible), Attune, median of {} | {a:.0} ms (runs {}) | — |\n",
+        paint["runs"], spread("attune")
+    ));
+    rows.push_str(&format!(
+        "| The same for SurveyJS 2.5.38 (survey-core + survey-js-ui), same harness and run | {sj:.0} ms (runs {}) | — |\n",
+        spread("survey")
+    ));
+    let paint_ok = ratio <= 0.5;
+    rows.push_str(&format!("| Attune / SurveyJS first paint | {ratio:.2} | {} |\n", crate::check(paint_ok, "<= 0.50")));
     table.push_str(&rows);
-    Ok((table, !(entry_ok && fast)))
+    Ok((table, !(entry_ok && fast && elements_ok && paint_ok)))
 }

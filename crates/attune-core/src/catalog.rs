@@ -116,6 +116,37 @@ impl Catalog {
         })
     }
 
+    /// One embedded instrument, parsed and compiled on first use without the rest of the catalog:
+    /// a page that shows one questionnaire pays for one. The same instrument, with the same
+    /// translations, as `Catalog::embedded().get(id)`.
+    ///
+    /// ```
+    /// let phq9 = attune_core::Catalog::embedded_instrument("phq9").unwrap();
+    /// assert_eq!(phq9.definition(), attune_core::Catalog::embedded().get("phq9").unwrap().definition());
+    /// assert!(attune_core::Catalog::embedded_instrument("nope").is_none());
+    /// ```
+    pub fn embedded_instrument(id: &str) -> Option<&'static Instrument> {
+        static SLOTS: OnceLock<Box<[OnceLock<Instrument>]>> = OnceLock::new();
+        let slots = SLOTS.get_or_init(|| Catalog::embedded_files().map(|_| OnceLock::new()).collect());
+        let (k, (_, json)) =
+            Catalog::embedded_files().enumerate().find(|(_, (file, _))| file.strip_suffix(".json") == Some(id))?;
+        let inst = slots[k].get_or_init(|| {
+            let translations = TRANSLATIONS.iter().copied().filter(|(file, _)| file.ends_with(&format!("/{id}.json")));
+            // Checked by the test suite like the whole catalog: a failure is a build that skipped it.
+            let mut one = Catalog::load([(id, json)], translations)
+                .unwrap_or_else(|e| panic!("embedded catalog is invalid: {e}"));
+            one.instruments.remove(0)
+        });
+        (inst.id() == id).then_some(inst)
+    }
+
+    /// The ids of the embedded instruments, without parsing them, sorted.
+    pub fn embedded_ids() -> Vec<&'static str> {
+        let mut ids: Vec<&str> = Catalog::embedded_files().filter_map(|(f, _)| f.strip_suffix(".json")).collect();
+        ids.sort_unstable();
+        ids
+    }
+
     /// The embedded definition files as `(file name, JSON)`, for tools that need the raw data.
     pub fn embedded_files() -> impl Iterator<Item = (&'static str, &'static str)> {
         OPEN.iter().chain(NON_COMMERCIAL).copied()

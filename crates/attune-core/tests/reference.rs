@@ -253,3 +253,19 @@ fn group_rejects_bad_members_and_min_n() {
     assert_eq!(Group::min_n_from_json(None).expect("default"), 3);
     assert!(Group::new(gcqs, 0).is_err());
 }
+
+#[test]
+fn each_instrument_parsed_alone_equals_the_whole_catalogs() {
+    let catalog = Catalog::embedded();
+    let ids = Catalog::embedded_ids();
+    assert_eq!(ids, catalog.instruments().iter().map(|i| i.id()).collect::<Vec<_>>());
+    for id in ids {
+        let one = Catalog::embedded_instrument(id).expect(id);
+        let all = catalog.get(id).expect(id);
+        assert_eq!(one.definition(), all.definition(), "{id}");
+        assert_eq!(one.translations(), all.translations(), "{id}");
+        assert!(std::ptr::eq(one, Catalog::embedded_instrument(id).expect(id)), "{id}: parsed once");
+    }
+    assert!(Catalog::embedded_instrument("phq9.json").is_none());
+    assert!(Catalog::embedded_instrument("").is_none());
+}

@@ -160,9 +160,9 @@ impl Inner {
                 code: "missing_instrument".into(),
                 message: "Set the instrument attribute to a catalog id, for example instrument=\"phq9\".".into(),
             })?;
-            let inst = Catalog::embedded().get(id).ok_or_else(|| {
-                let mut ids: Vec<&str> = Catalog::embedded().instruments().iter().map(|i| i.id()).collect();
-                ids.sort_unstable();
+            // Only this instrument is parsed: first paint does not wait for the whole catalog.
+            let inst = Catalog::embedded_instrument(id).ok_or_else(|| {
+                let ids = Catalog::embedded_ids();
                 Problem {
                     code: "unknown_instrument".into(),
                     message: format!(
