@@ -24,13 +24,15 @@ async function open(page, query) {
   page.on("console", (m) => { if (m.type() === "error" || m.type() === "warning") seen.problems.push(m.text()); });
   page.on("pageerror", (e) => seen.problems.push(String(e)));
   page.on("request", (r) => seen.requests.push(r.url()));
-  await page.goto(`${server.url}/?${query}`);
-  await page.evaluate((tag) => {
+  // Listen on the document before any script runs: the element may report at its first render,
+  // before a test could reach it; the events bubble out of the shadow root (composed).
+  await page.addInitScript(() => {
     window.__events = [];
     for (const t of ["attune-change", "attune-critical", "attune-complete", "attune-error"]) {
-      document.querySelector(tag).addEventListener(t, (e) => window.__events.push({ type: t, detail: e.detail }));
+      document.addEventListener(t, (e) => window.__events.push({ type: t, detail: e.detail }));
     }
-  }, ELEMENT);
+  });
+  await page.goto(`${server.url}/?${query}`);
   return seen;
 }
 

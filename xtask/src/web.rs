@@ -355,7 +355,10 @@ pub fn bench_npm(sh: &Shell) -> Result<(String, bool)> {
     }
     table.push_str(&row("`instruments/*.json` (22 full definitions, loaded only on request)", data));
     table.push_str(&row("**Scoring entry** (loader + glue + wasm, whole catalog)", entry));
-    table.push_str(&row("**Elements entry** (`attune/elements`: loader + glue + wasm with components, CSS and whole catalog)", elements));
+    table.push_str(&row(
+        "**Elements entry** (`attune/elements`: loader + glue + wasm with components, CSS and whole catalog)",
+        elements,
+    ));
     table.push_str(&row("Whole package", all));
 
     step("npm package: scoreMany throughput and import-to-first-score in headless Chromium");
