@@ -3,6 +3,7 @@
 //! `attune-core`. The components are mounted by `attune-wasm`'s custom elements in an open shadow
 //! root, styled by [`STYLE`] through a constructable stylesheet (no inline styles: strict CSP).
 
+pub mod poll;
 mod questionnaire;
 pub mod strings;
 mod view;

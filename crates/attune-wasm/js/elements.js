@@ -130,3 +130,123 @@ export function defineQuestionnaire(tag, css, mount) {
   customElements.define(tag, AttuneQuestionnaire);
   return true;
 }
+
+/**
+ * Elements configured by attributes only (<attune-poll-join>, <attune-poll-dashboard>): the same
+ * life cycle as the questionnaire: mount when connected, keep on a move, destroy on removal.
+ */
+export function defineSimple(tag, css, observed, mount) {
+  if (customElements.get(tag)) return false;
+
+  class AttuneSimple extends HTMLElement {
+    static observedAttributes = [...observed];
+    #inner = null;
+    #onMedia = () => this.#inner?.setNarrow(narrowQuery().matches);
+
+    #language() {
+      return this.getAttribute("lang") ?? this.parentElement?.closest("[lang]")?.getAttribute("lang") ?? null;
+    }
+
+    connectedCallback() {
+      if (this.#inner) return;
+      const root = this.shadowRoot ?? this.attachShadow({ mode: "open" });
+      root.adoptedStyleSheets = [styles(css)];
+      const inner = mount(this, root);
+      this.#inner = inner;
+      inner.setNarrow(narrowQuery().matches);
+      for (const a of observed) inner.attribute(a, a === "lang" ? this.#language() : this.getAttribute(a));
+      narrowQuery().addEventListener("change", this.#onMedia);
+      inner.connect();
+    }
+
+    disconnectedCallback() {
+      queueMicrotask(() => {
+        if (this.isConnected || !this.#inner) return;
+        narrowQuery().removeEventListener("change", this.#onMedia);
+        const inner = this.#inner;
+        this.#inner = null;
+        inner.destroy();
+        inner.free();
+      });
+    }
+
+    attributeChangedCallback(name, _old, value) {
+      this.#inner?.attribute(name, name === "lang" && value === null ? this.#language() : value);
+    }
+  }
+
+  customElements.define(tag, AttuneSimple);
+  return true;
+}
+
+/**
+ * One HTTP request to the poll server. Resolves to JSON text `{ status, body }`; a network failure
+ * is status 0 with an error body, never a rejection. No cookies are sent.
+ */
+export async function request(method, url, headers, body) {
+  try {
+    const res = await fetch(url, {
+      method,
+      headers: JSON.parse(headers),
+      body: body ?? undefined,
+      credentials: "omit",
+      cache: "no-store",
+    });
+    const text = await res.text();
+    let parsed = null;
+    try { parsed = text ? JSON.parse(text) : null; } catch { parsed = { error: { code: "invalid_response", message: text.slice(0, 200) } }; }
+    return JSON.stringify({ status: res.status, body: parsed });
+  } catch (e) {
+    return JSON.stringify({ status: 0, body: { error: { code: "network", message: String(e?.message ?? e) } } });
+  }
+}
+
+/**
+ * A WebSocket that says `hello` on every (re)connection and reconnects by itself with backoff
+ * (0.5 s doubling to 10 s) until `close()` or until the server ends it with code 1008 (refused).
+ * `onMessage(text)`; `onState("open" | "reconnecting" | "refused" | "closed")`.
+ */
+export function live(url, hello, onMessage, onState) {
+  let ws = null;
+  let delay = 500;
+  let stopped = false;
+  let timer = null;
+  const connect = () => {
+    ws = new WebSocket(url);
+    ws.onopen = () => { delay = 500; ws.send(hello); onState("open"); };
+    ws.onmessage = (e) => { if (typeof e.data === "string") onMessage(e.data); };
+    ws.onclose = (e) => {
+      if (stopped) return;
+      if (e.code === 1008) { onState("refused"); return; }
+      if (e.code === 1000) { onState("closed"); return; }
+      onState("reconnecting");
+      timer = setTimeout(connect, delay);
+      delay = Math.min(delay * 2, 10_000);
+    };
+  };
+  connect();
+  return { close() { stopped = true; clearTimeout(timer); ws?.close(1000); } };
+}
+
+/** The member token this browser holds for a join code (so a reload keeps the member's answer). */
+export function memberToken(code, token) {
+  const key = `attune-member:${code}`;
+  try {
+    if (token) localStorage.setItem(key, token);
+    return localStorage.getItem(key);
+  } catch {
+    return token ?? null;
+  }
+}
+
+/** An absolute URL on the poll server (`server` empty: this page's origin); `ws` for WebSockets. */
+export function absolute(server, path, ws) {
+  const u = new URL(path, server || location.origin);
+  if (ws) u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
+  return u.href;
+}
+
+/** A Unix time as a local date, for trend labels. */
+export function day(seconds) {
+  return new Date(seconds * 1000).toLocaleDateString(undefined, { year: "numeric", month: "short", day: "numeric" });
+}

@@ -5,9 +5,14 @@
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
+mod net;
+mod poll_dashboard;
+mod poll_join;
 mod questionnaire;
 mod text_pack;
 
+pub use poll_dashboard::PollDashboardElement;
+pub use poll_join::PollJoinElement;
 pub use questionnaire::QuestionnaireElement;
 
 #[wasm_bindgen(module = "/js/elements.js")]
@@ -17,9 +22,11 @@ extern "C" {
     fn emit(host: &web_sys::HtmlElement, name: &str, json: &str);
     #[wasm_bindgen(js_name = mountPoint)]
     fn mount_point(root: &web_sys::ShadowRoot) -> web_sys::Element;
+    #[wasm_bindgen(js_name = defineSimple)]
+    fn define_simple(tag: &str, css: &str, observed: js_sys::Array, mount: &JsValue) -> bool;
 }
 
-/// Defines `<attune-questionnaire>`. Idempotent: returns the tags it defined now (none when an
+/// Defines `<attune-questionnaire>`, `<attune-poll-join>` and `<attune-poll-dashboard>`. Idempotent: returns the tags it defined now (none when an
 /// earlier import, or another copy of the package, already defined them).
 #[wasm_bindgen(js_name = defineElements)]
 pub fn define_elements() -> Vec<String> {
@@ -30,6 +37,22 @@ pub fn define_elements() -> Vec<String> {
     .into_js_value();
     if define_questionnaire("attune-questionnaire", attune_ui::STYLE, &mount) {
         defined.push("attune-questionnaire".to_string());
+    }
+    let observed = |names: &[&str]| names.iter().map(|n| JsValue::from_str(n)).collect::<js_sys::Array>();
+    let join = Closure::<dyn Fn(web_sys::HtmlElement, web_sys::ShadowRoot) -> JsValue>::new(
+        |host: web_sys::HtmlElement, root: web_sys::ShadowRoot| JsValue::from(PollJoinElement::new(host, root)),
+    )
+    .into_js_value();
+    if define_simple("attune-poll-join", attune_ui::STYLE, observed(&["server", "code", "lang"]), &join) {
+        defined.push("attune-poll-join".to_string());
+    }
+    let dash = Closure::<dyn Fn(web_sys::HtmlElement, web_sys::ShadowRoot) -> JsValue>::new(
+        |host: web_sys::HtmlElement, root: web_sys::ShadowRoot| JsValue::from(PollDashboardElement::new(host, root)),
+    )
+    .into_js_value();
+    if define_simple("attune-poll-dashboard", attune_ui::STYLE, observed(&["server", "group", "token", "lang"]), &dash)
+    {
+        defined.push("attune-poll-dashboard".to_string());
     }
     defined
 }

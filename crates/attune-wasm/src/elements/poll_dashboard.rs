@@ -1,0 +1,491 @@
+//! `<attune-poll-dashboard server=URL group=... token=...>`: the therapist creates a poll, shows
+//! its code and QR code to the room, watches the counts and (from the minimum group size) the
+//! aggregates arrive live, closes it, and sees the group's trend. Aggregates only: the server has
+//! no route that returns a member's answers. A wrong token sees nothing.
+
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
+
+use attune_core::Catalog;
+use attune_ui::poll::{DashboardProps, ItemAgg, NewPoll, PollDashboard, PollPanel, ScoreAgg, TrendSeries};
+use serde_json::{json, Value};
+use wasm_bindgen::prelude::*;
+use yew::{AppHandle, AttrValue, Callback, Renderer};
+
+use super::mount_point;
+use super::net::{self, Live};
+
+#[derive(Default)]
+struct State {
+    polls: Vec<Value>,
+    aggregate: Option<Value>,
+    trend: Vec<Value>,
+    connection: String,
+    error: Option<String>,
+    busy: bool,
+}
+
+struct Inner {
+    root: web_sys::ShadowRoot,
+    app: Option<AppHandle<PollDashboard>>,
+    connected: bool,
+    server: String,
+    group: String,
+    token: String,
+    state: State,
+    live: Option<(String, Live)>,
+    generation: u32,
+}
+
+/// The Rust side of one `<attune-poll-dashboard>`.
+#[wasm_bindgen]
+pub struct PollDashboardElement {
+    inner: Rc<RefCell<Inner>>,
+}
+
+impl std::fmt::Debug for PollDashboardElement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PollDashboardElement").field("group", &self.inner.borrow().group).finish()
+    }
+}
+
+fn instruments() -> Rc<Vec<(String, String)>> {
+    thread_local! {
+        static LIST: Rc<Vec<(String, String)>> = Rc::new(
+            Catalog::embedded().instruments().iter().map(|i| {
+                let d = i.definition();
+                (d.id.clone(), format!("{}: {}", d.short_name, d.name))
+            }).collect()
+        );
+    }
+    LIST.with(Rc::clone)
+}
+
+fn f(v: &Value) -> Option<f64> {
+    v.as_f64()
+}
+
+/// What the dashboard shows of a poll and its latest aggregate.
+fn panel(server: &str, poll: &Value, agg: Option<&Value>) -> PollPanel {
+    let id = poll["instrument"].as_str().unwrap_or_default();
+    let inst = Catalog::embedded_instrument(id);
+    let question = poll["question"].is_object().then(|| &poll["question"]);
+    let title = match (question, inst) {
+        (Some(q), _) => format!("quick question \"{}\"", q["text"].as_str().unwrap_or_default()),
+        (None, Some(i)) => format!("{} ({})", i.definition().short_name, i.definition().name),
+        (None, None) => id.to_string(),
+    };
+    let code = poll["code"].as_str().map(String::from);
+    let stats = agg.map(|a| &a["stats"]).filter(|s| s.is_object());
+    let min_n = poll["min_n"].as_u64().unwrap_or(3);
+    let answered = agg.and_then(|a| a["answered"].as_u64()).unwrap_or(0);
+    let withheld = agg.and_then(|a| a["withheld"].as_str()).map(|w| match w {
+        "hidden_until_closed" => "Results are hidden until you close the poll.".to_string(),
+        _ => format!("Results appear when {min_n} members have answered ({answered} so far)."),
+    });
+    let score_label = |sid: &str| {
+        inst.and_then(|i| i.definition().scores.iter().find(|s| s.id == sid))
+            .and_then(|s| s.label.clone())
+            .unwrap_or_else(|| if question.is_some() { "Answer".into() } else { sid.to_string() })
+    };
+    // JSON objects arrive sorted by key ("1", "10", "11", "2", ...): show the instrument's order.
+    let ordered = |key: &str, order: Vec<String>| -> Vec<(String, Value)> {
+        let map = stats.and_then(|s| s[key].as_object());
+        let mut out: Vec<(String, Value)> =
+            order.iter().filter_map(|k| map.and_then(|m| m.get(k)).map(|v| (k.clone(), v.clone()))).collect();
+        for (k, v) in map.into_iter().flatten() {
+            if !order.contains(k) {
+                out.push((k.clone(), v.clone()));
+            }
+        }
+        out
+    };
+    let score_order = inst.map(|i| i.definition().scores.iter().map(|s| s.id.clone()).collect()).unwrap_or_default();
+    let item_order = inst.map(|i| i.definition().items.iter().map(|s| s.id.clone()).collect()).unwrap_or_default();
+    let scores = ordered("scores", score_order)
+        .into_iter()
+        .map(|(sid, s)| ScoreAgg {
+            label: score_label(&sid),
+            n: s["n"].as_u64().unwrap_or(0),
+            mean: f(&s["mean"]),
+            sd: f(&s["sd"]),
+            min: f(&s["min"]),
+            max: f(&s["max"]),
+            rwg: f(&s["rwg"]),
+        })
+        .collect();
+    let option_label = |item: &str, value: &str| -> String {
+        if let Some(q) = question {
+            return q["options"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|o| o["value"].as_i64().is_some() && o["value"].as_i64() == value.parse::<i64>().ok())
+                .and_then(|o| o["label"].as_str())
+                .map_or_else(|| value.to_string(), |l| format!("{l} ({value})"));
+        }
+        inst.and_then(|i| {
+            let d = i.definition();
+            let it = d.items.iter().find(|x| x.id == item)?;
+            let o = d.response_sets.get(&it.response_set)?.iter().find(|o| o.value.to_string() == value)?;
+            o.label.clone().map(|l| format!("{l} ({value})"))
+        })
+        .unwrap_or_else(|| value.to_string())
+    };
+    let item_label = |item: &str| -> String {
+        if let Some(q) = question {
+            return q["text"].as_str().unwrap_or_default().to_string();
+        }
+        let text = inst.and_then(|i| i.definition().items.iter().find(|x| x.id == item)).and_then(|x| x.text.clone());
+        match text {
+            Some(t) => format!("{item}. {t}"),
+            None => format!("Item {item}"),
+        }
+    };
+    let items = ordered("items", item_order)
+        .into_iter()
+        .map(|(iid, it)| ItemAgg {
+            label: item_label(&iid),
+            n: it["n"].as_u64().unwrap_or(0),
+            bars: {
+                let mut counts: Vec<(&String, &Value)> = it["counts"].as_object().into_iter().flatten().collect();
+                counts.sort_by_key(|(v, _)| v.parse::<i64>().unwrap_or(i64::MAX));
+                counts.into_iter().map(|(v, c)| (option_label(&iid, v), c.as_u64().unwrap_or(0))).collect()
+            },
+        })
+        .collect();
+    PollPanel {
+        id: poll["id"].as_str().unwrap_or_default().to_string(),
+        title,
+        open: poll["status"] == "open",
+        join_url: code.as_ref().map(|c| net::absolute(server, &format!("/join/?code={c}"), false)),
+        qr_url: code.as_ref().map(|c| net::absolute(server, &format!("/api/join/{c}/qr.svg"), false)),
+        code,
+        stem: poll["stem"]["text"].as_str().map(|t| {
+            if poll["stem"]["source"] == "attune" {
+                format!("{t} (Attune's wording)")
+            } else {
+                t.to_string()
+            }
+        }),
+        note: question.and_then(|q| q["note"].as_str()).map(String::from),
+        joined: agg.and_then(|a| a["joined"].as_u64()).unwrap_or(0),
+        answered,
+        min_n,
+        withheld,
+        scores,
+        items,
+    }
+}
+
+/// Each score's mean per session, for the instrument of the latest poll.
+fn trend(sessions: &[Value], latest: Option<&Value>) -> Vec<TrendSeries> {
+    let Some(latest) = latest else { return Vec::new() };
+    let id = latest["instrument"].as_str().unwrap_or_default();
+    if latest["question"].is_object() {
+        return Vec::new();
+    }
+    let Some(inst) = Catalog::embedded_instrument(id) else { return Vec::new() };
+    let mine: Vec<&Value> = sessions.iter().filter(|s| s["instrument"] == id).collect();
+    inst.definition()
+        .scores
+        .iter()
+        .map(|sd| TrendSeries {
+            label: sd.label.clone().unwrap_or_else(|| sd.id.clone()),
+            range: (sd.range[0], sd.range[1]),
+            points: mine
+                .iter()
+                .map(|s| {
+                    let sc = &s["scores"][&sd.id];
+                    (
+                        net::day(s["created_at"].as_f64().unwrap_or(0.0)),
+                        sc["mean"].as_f64(),
+                        sc["n"].as_u64().unwrap_or(0),
+                    )
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+fn props(me: &Inner, weak: &Weak<RefCell<Inner>>) -> DashboardProps {
+    let s = &me.state;
+    let latest = s.polls.last();
+    let agg = s.aggregate.as_ref().filter(|a| latest.is_some_and(|p| a["poll"]["id"] == p["id"]));
+    DashboardProps {
+        instruments: instruments(),
+        group: AttrValue::from(me.group.clone()),
+        poll: if s.error.is_some() && s.polls.is_empty() {
+            None
+        } else {
+            latest.map(|p| Rc::new(panel(&me.server, p, agg)))
+        },
+        trend: Rc::new(trend(&s.trend, latest)),
+        connection: AttrValue::from(s.connection.clone()),
+        error: s.error.clone().map(AttrValue::from),
+        busy: s.busy,
+        on_create: {
+            let weak = weak.clone();
+            Callback::from(move |p: NewPoll| create(&weak, p))
+        },
+        on_close: {
+            let weak = weak.clone();
+            Callback::from(move |()| close(&weak))
+        },
+    }
+}
+
+fn render(this: &Rc<RefCell<Inner>>) {
+    let mut me = this.borrow_mut();
+    if !me.connected || me.group.is_empty() {
+        return;
+    }
+    let p = props(&me, &Rc::downgrade(this));
+    match me.app.as_mut() {
+        Some(app) => app.update(p),
+        None => {
+            let root = mount_point(&me.root);
+            me.app = Some(Renderer::<PollDashboard>::with_root_and_props(root, p).render());
+        }
+    }
+}
+
+fn update(weak: &Weak<RefCell<Inner>>, f: impl FnOnce(&mut Inner)) {
+    if let Some(this) = weak.upgrade() {
+        f(&mut this.borrow_mut());
+        render(&this);
+    }
+}
+
+fn endpoint(me: &Inner, path: &str) -> String {
+    net::absolute(&me.server, &format!("/api/groups/{}{path}", me.group), false)
+}
+
+/// Reloads the polls, the latest poll's aggregate and the trend, and follows the open poll live.
+fn load(weak: &Weak<RefCell<Inner>>) {
+    let Some(this) = weak.upgrade() else { return };
+    let (polls_url, trend_url, server, token, generation) = {
+        let mut me = this.borrow_mut();
+        // Attributes arrive one at a time: wait until the group and its token are both known.
+        if me.group.is_empty() || me.token.is_empty() {
+            return;
+        }
+        me.generation += 1;
+        (endpoint(&me, "/polls"), endpoint(&me, "/trend"), me.server.clone(), me.token.clone(), me.generation)
+    };
+    let weak = weak.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        let auth = format!("Bearer {token}");
+        let headers = [("authorization", auth.as_str())];
+        let polls = net::request("GET", &polls_url, &headers, None).await;
+        let current = |weak: &Weak<RefCell<Inner>>| weak.upgrade().filter(|t| t.borrow().generation == generation);
+        let Some(this) = current(&weak) else { return };
+        if polls.status != 200 {
+            let message = match polls.status {
+                401 => "This dashboard's group or token is not accepted: nothing can be shown.".to_string(),
+                0 => "The poll server cannot be reached.".to_string(),
+                _ => format!("The polls could not be loaded: {}.", polls.message()),
+            };
+            this.borrow_mut().state = State { error: Some(message), ..State::default() };
+            render(&this);
+            return;
+        }
+        let list = polls.body["polls"].as_array().cloned().unwrap_or_default();
+        let latest = list.last().cloned();
+        {
+            let mut me = this.borrow_mut();
+            me.state.polls = list;
+            me.state.error = None;
+        }
+        render(&this);
+        drop(this);
+        if let Some(p) = &latest {
+            let id = p["id"].as_str().unwrap_or_default().to_string();
+            let agg_url = net::absolute(&server, &format!("/api/polls/{id}/aggregate"), false);
+            let agg = net::request("GET", &agg_url, &headers, None).await;
+            if agg.status == 200 {
+                if let Some(this) = current(&weak) {
+                    this.borrow_mut().state.aggregate = Some(agg.body);
+                    render(&this);
+                }
+            }
+            if p["status"] == "open" {
+                follow(&weak, &server, &id, &token);
+            }
+        }
+        let trend = net::request("GET", &trend_url, &headers, None).await;
+        if let Some(this) = current(&weak) {
+            this.borrow_mut().state.trend = trend.body["sessions"].as_array().cloned().unwrap_or_default();
+            render(&this);
+        }
+    });
+}
+
+/// Follows a poll's snapshots over the WebSocket (reconnecting by itself).
+fn follow(weak: &Weak<RefCell<Inner>>, server: &str, poll: &str, token: &str) {
+    let Some(this) = weak.upgrade() else { return };
+    if this.borrow().live.as_ref().is_some_and(|(p, _)| p == poll) {
+        return;
+    }
+    let (w1, w2) = (weak.clone(), weak.clone());
+    let live = net::live(
+        &net::absolute(server, &format!("/api/polls/{poll}/live"), true),
+        &json!({ "type": "dashboard", "token": token }),
+        move |m: Value| {
+            if m["type"] == "snapshot" {
+                let closed = m["aggregate"]["poll"]["status"] == "closed";
+                update(&w1, |me| {
+                    if let Some(p) = me.state.polls.iter_mut().find(|p| p["id"] == m["aggregate"]["poll"]["id"]) {
+                        *p = m["aggregate"]["poll"].clone();
+                    }
+                    me.state.aggregate = Some(m["aggregate"].clone());
+                });
+                if closed {
+                    load(&w1);
+                }
+            }
+        },
+        move |state: String| {
+            update(&w2, |me| {
+                me.state.connection = match state.as_str() {
+                    "open" => "Live: updates as members answer.".into(),
+                    "reconnecting" => "Connection lost: reconnecting…".into(),
+                    "refused" => "The server refused this dashboard's token.".into(),
+                    _ => String::new(),
+                };
+            });
+        },
+    );
+    let old = this.borrow_mut().live.replace((poll.to_string(), live));
+    if let Some((_, l)) = old {
+        l.close();
+    }
+}
+
+fn create(weak: &Weak<RefCell<Inner>>, p: NewPoll) {
+    let Some(this) = weak.upgrade() else { return };
+    let (url, token) = {
+        let mut me = this.borrow_mut();
+        me.state.busy = true;
+        (endpoint(&me, "/polls"), me.token.clone())
+    };
+    render(&this);
+    let mut body = json!({ "min_n": p.min_n, "hide_until_closed": p.hide_until_closed });
+    if let Some(stem) = &p.stem {
+        body["stem"] = json!(stem);
+    }
+    match (&p.instrument, &p.question) {
+        (Some(i), _) => body["instrument"] = json!(i),
+        (None, Some(q)) if p.options.is_empty() => {
+            body["question"] = json!({ "text": q, "scale": { "min": 0, "max": 10 } })
+        }
+        (None, Some(q)) => body["question"] = json!({ "text": q, "options": p.options }),
+        (None, None) => {}
+    }
+    let weak = weak.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        let auth = format!("Bearer {token}");
+        let reply = net::request("POST", &url, &[("authorization", auth.as_str())], Some(&body)).await;
+        update(&weak, |me| {
+            me.state.busy = false;
+            me.state.error =
+                (reply.status != 201).then(|| format!("The poll could not be started: {}.", reply.message()));
+        });
+        if reply.status == 201 {
+            load(&weak);
+        }
+    });
+}
+
+fn close(weak: &Weak<RefCell<Inner>>) {
+    let Some(this) = weak.upgrade() else { return };
+    let (url, token) = {
+        let mut me = this.borrow_mut();
+        me.state.busy = true;
+        let id = me.state.polls.last().and_then(|p| p["id"].as_str()).unwrap_or_default().to_string();
+        (net::absolute(&me.server, &format!("/api/polls/{id}/close"), false), me.token.clone())
+    };
+    render(&this);
+    let weak = weak.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        let auth = format!("Bearer {token}");
+        let reply = net::request("POST", &url, &[("authorization", auth.as_str())], None).await;
+        update(&weak, |me| {
+            me.state.busy = false;
+            me.state.error =
+                (reply.status != 200).then(|| format!("The poll could not be closed: {}.", reply.message()));
+            if let Some((_, l)) = me.live.take() {
+                l.close();
+            }
+        });
+        load(&weak);
+    });
+}
+
+#[wasm_bindgen]
+impl PollDashboardElement {
+    pub(crate) fn new(_host: web_sys::HtmlElement, root: web_sys::ShadowRoot) -> PollDashboardElement {
+        PollDashboardElement {
+            inner: Rc::new(RefCell::new(Inner {
+                root,
+                app: None,
+                connected: false,
+                server: String::new(),
+                group: String::new(),
+                token: String::new(),
+                state: State::default(),
+                live: None,
+                generation: 0,
+            })),
+        }
+    }
+
+    /// An observed attribute changed: a new server, group or token reloads everything.
+    pub fn attribute(&self, name: &str, value: Option<String>) {
+        let reload = {
+            let mut me = self.inner.borrow_mut();
+            let v = value.unwrap_or_default().trim().to_string();
+            match name {
+                "server" => me.server = v.trim_end_matches('/').to_string(),
+                "group" => me.group = v,
+                "token" => me.token = v,
+                _ => return,
+            }
+            if let Some((_, l)) = me.live.take() {
+                l.close();
+            }
+            me.state = State::default();
+            me.connected
+        };
+        if reload {
+            load(&Rc::downgrade(&self.inner));
+        }
+    }
+
+    /// The dashboard has one layout; kept for the element shell.
+    #[wasm_bindgen(js_name = setNarrow)]
+    pub fn set_narrow(&self, _narrow: bool) {}
+
+    /// First render and load.
+    pub fn connect(&self) {
+        self.inner.borrow_mut().connected = true;
+        render(&self.inner);
+        load(&Rc::downgrade(&self.inner));
+    }
+
+    /// Removes the rendered app and closes the connection.
+    pub fn destroy(&self) {
+        let (app, live) = {
+            let mut me = self.inner.borrow_mut();
+            me.connected = false;
+            me.generation += 1;
+            (me.app.take(), me.live.take())
+        };
+        if let Some((_, l)) = live {
+            l.close();
+        }
+        if let Some(app) = app {
+            app.destroy();
+        }
+    }
+}

@@ -1,0 +1,393 @@
+//! `<attune-poll-join server=URL code=...>`: a member enters the join code (or arrives with it),
+//! answers with the questionnaire, sees a confirmation, and may revise until the poll closes. The
+//! browser keeps the member token (per code) so a reload revises the same answer. Nothing about the
+//! member is sent but the token and the answers.
+
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
+
+use attune_core::{Catalog, ContextValues};
+use attune_ui::poll::{JoinStage, PollJoin, PollJoinProps};
+use attune_ui::{Answers, Choice, Crisis, Evaluation, Evaluator, Form, Layout, Question, QuestionnaireProps, Text};
+use serde_json::{json, Value};
+use wasm_bindgen::prelude::*;
+use yew::{AppHandle, AttrValue, Callback, Renderer};
+
+use super::net::{self, Live};
+use super::{mount_point, text_pack};
+
+struct Inner {
+    root: web_sys::ShadowRoot,
+    app: Option<AppHandle<PollJoin>>,
+    connected: bool,
+    narrow: bool,
+    server: String,
+    code: String,
+    stage: Stage,
+    live: Option<Live>,
+    /// Bumped by every join, so a late answer from an older one is ignored.
+    generation: u32,
+}
+
+enum Stage {
+    Code {
+        error: Option<String>,
+        busy: bool,
+    },
+    Answer {
+        poll: String,
+        token: String,
+        form: Rc<Form>,
+        evaluator: Evaluator,
+        note: Option<String>,
+        status: Option<(bool, String)>,
+    },
+    Closed,
+}
+
+/// The Rust side of one `<attune-poll-join>`.
+#[wasm_bindgen]
+pub struct PollJoinElement {
+    inner: Rc<RefCell<Inner>>,
+}
+
+impl std::fmt::Debug for PollJoinElement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PollJoinElement").field("code", &self.inner.borrow().code).finish()
+    }
+}
+
+fn props(me: &Inner, weak: &Weak<RefCell<Inner>>) -> PollJoinProps {
+    let stage = match &me.stage {
+        Stage::Code { error, busy } => JoinStage::Code { error: error.clone(), busy: *busy },
+        Stage::Closed => JoinStage::Closed,
+        Stage::Answer { form, evaluator, note, status, .. } => JoinStage::Answer {
+            questionnaire: Box::new(QuestionnaireProps {
+                form: form.clone(),
+                evaluator: evaluator.clone(),
+                initial: Rc::new(Vec::new()),
+                lang: AttrValue::Static("en"),
+                layout: if me.narrow || form.questions.len() > 12 { Layout::Paged } else { Layout::List },
+                show_results: false,
+                crisis: Rc::new(Crisis {
+                    title: attune_ui::strings::EN.crisis_title.into(),
+                    body: attune_ui::strings::EN.crisis_body.into(),
+                    contact: None,
+                    href: None,
+                }),
+                instance: 0,
+                on_change: Callback::noop(),
+                on_complete: {
+                    let weak = weak.clone();
+                    Callback::from(move |a: Answers| {
+                        let weak = weak.clone();
+                        wasm_bindgen_futures::spawn_local(async move { submit(weak, a).await });
+                    })
+                },
+            }),
+            note: note.clone(),
+            status: status.clone(),
+        },
+    };
+    PollJoinProps {
+        stage,
+        code: AttrValue::from(me.code.clone()),
+        on_code: {
+            let weak = weak.clone();
+            Callback::from(move |code: String| join(&weak, code))
+        },
+    }
+}
+
+fn render(this: &Rc<RefCell<Inner>>) {
+    let mut me = this.borrow_mut();
+    if !me.connected {
+        return;
+    }
+    let p = props(&me, &Rc::downgrade(this));
+    match me.app.as_mut() {
+        Some(app) => app.update(p),
+        None => {
+            let root = mount_point(&me.root);
+            me.app = Some(Renderer::<PollJoin>::with_root_and_props(root, p).render());
+        }
+    }
+}
+
+fn update(weak: &Weak<RefCell<Inner>>, f: impl FnOnce(&mut Inner)) {
+    if let Some(this) = weak.upgrade() {
+        f(&mut this.borrow_mut());
+        render(&this);
+    }
+}
+
+/// The form of a poll: a catalog instrument with the poll's stem, or a custom question.
+fn poll_form(poll: &Value) -> Result<(Rc<Form>, Evaluator, Option<String>), String> {
+    let stem = poll["stem"]["text"].as_str().map(|t| {
+        let mut t = t.to_string();
+        if poll["stem"]["source"] == "attune" {
+            t.push_str(" (Attune's wording)");
+        }
+        Text::plain(t)
+    });
+    if poll["question"].is_object() {
+        let q = &poll["question"];
+        let choices = q["options"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|o| {
+                Some(Choice { value: o["value"].as_i64()?, label: Text::plain(o["label"].as_str()?.to_string()) })
+            })
+            .collect();
+        let form = Form {
+            id: "custom".into(),
+            title: "A quick question from your therapist".into(),
+            instructions: None,
+            questions: vec![Question {
+                id: "1".into(),
+                text: Text::plain(q["text"].as_str().unwrap_or_default()),
+                choices,
+            }],
+            citation: "Written by your therapist for this session.".into(),
+            attribution: None,
+            terms: None,
+            english_fallback: false,
+        };
+        let evaluator = Evaluator(Rc::new(|_: &[Option<i64>]| Evaluation::default()));
+        let note = q["note"].as_str().map(String::from);
+        return Ok((Rc::new(form), evaluator, note));
+    }
+    let id = poll["instrument"].as_str().unwrap_or_default();
+    let inst =
+        Catalog::embedded_instrument(id).ok_or_else(|| format!("this page does not know the instrument `{id}`"))?;
+    let mut form = text_pack::form(inst, "en", None).map_err(|p| p.message)?;
+    if stem.is_some() {
+        form.instructions = stem;
+    }
+    let ctx = Rc::new(ContextValues::default());
+    let evaluator = Evaluator(Rc::new(move |a: &[Option<i64>]| {
+        let ids = &inst.definition().items;
+        inst.answer_sheet_from_pairs(a.iter().zip(ids).filter_map(|(v, i)| v.map(|v| (i.id.as_str(), v))))
+            .map(|s| Evaluation {
+                skipped: inst.skipped_items(&s),
+                complete: inst.score_sheet(&s, &ctx).complete,
+                ..Evaluation::default()
+            })
+            .unwrap_or_default()
+    }));
+    Ok((Rc::new(form), evaluator, None))
+}
+
+fn join(weak: &Weak<RefCell<Inner>>, typed: String) {
+    let code: String = typed.chars().filter(|c| !c.is_whitespace() && *c != '-').collect::<String>().to_uppercase();
+    if code.len() != 6 || !code.chars().all(|c| c.is_ascii_alphanumeric()) {
+        update(weak, |me| {
+            me.code = typed;
+            me.stage = Stage::Code {
+                error: Some("A join code has 6 letters and digits, for example K7QX2M.".into()),
+                busy: false,
+            };
+        });
+        return;
+    }
+    let mut generation = 0;
+    let mut server = String::new();
+    update(weak, |me| {
+        me.generation += 1;
+        generation = me.generation;
+        server = me.server.clone();
+        me.code = code.clone();
+        me.stage = Stage::Code { error: None, busy: true };
+        if let Some(l) = me.live.take() {
+            l.close();
+        }
+    });
+    let weak = weak.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        let kept = net::member_token(&code, None);
+        let headers: Vec<(&str, &str)> = kept.as_deref().map(|t| vec![("x-attune-member", t)]).unwrap_or_default();
+        let reply =
+            net::request("POST", &net::absolute(&server, &format!("/api/join/{code}"), false), &headers, None).await;
+        let Some(this) = weak.upgrade() else { return };
+        if this.borrow().generation != generation {
+            return;
+        }
+        let stage = match reply.status {
+            200 | 201 => {
+                let token = reply.body["member_token"].as_str().map(String::from).or(kept);
+                let poll = &reply.body["poll"];
+                match (token, poll["id"].as_str()) {
+                    (Some(token), Some(id)) if poll["status"] == "open" => {
+                        net::member_token(&code, Some(token.clone()));
+                        match poll_form(poll) {
+                            Ok((form, evaluator, note)) => {
+                                let live = listen(&weak, &server, id);
+                                this.borrow_mut().live = Some(live);
+                                Stage::Answer { poll: id.to_string(), token, form, evaluator, note, status: None }
+                            }
+                            Err(m) => Stage::Code {
+                                error: Some(format!("This poll cannot be shown here: {m}.")),
+                                busy: false,
+                            },
+                        }
+                    }
+                    (_, Some(_)) if poll["status"] == "closed" => Stage::Closed,
+                    _ => Stage::Code { error: Some("The server's answer could not be read.".into()), busy: false },
+                }
+            }
+            404 => Stage::Code {
+                error: Some("No open poll has this code. Check it on the screen in the room.".into()),
+                busy: false,
+            },
+            429 => Stage::Code {
+                error: Some("Too many tries from this network. Wait a minute and try again.".into()),
+                busy: false,
+            },
+            0 => Stage::Code {
+                error: Some("The poll server cannot be reached. Check your connection and try again.".into()),
+                busy: false,
+            },
+            _ => Stage::Code { error: Some(format!("Joining failed: {}.", reply.message())), busy: false },
+        };
+        this.borrow_mut().stage = stage;
+        render(&this);
+    });
+}
+
+/// Told by the server when the poll closes.
+fn listen(weak: &Weak<RefCell<Inner>>, server: &str, poll: &str) -> Live {
+    let w = weak.clone();
+    net::live(
+        &net::absolute(server, &format!("/api/polls/{poll}/live"), true),
+        &json!({ "type": "member" }),
+        move |m: Value| {
+            if m["type"] == "status" && m["poll"]["status"] == "closed" {
+                update(&w, |me| {
+                    me.stage = Stage::Closed;
+                    if let Some(l) = me.live.take() {
+                        l.close();
+                    }
+                });
+            }
+        },
+        |_| {},
+    )
+}
+
+async fn submit(weak: Weak<RefCell<Inner>>, answers: Answers) {
+    let Some(this) = weak.upgrade() else { return };
+    let (url, token, body) = {
+        let mut me = this.borrow_mut();
+        let server = me.server.clone();
+        let Stage::Answer { poll, token, form, status, .. } = &mut me.stage else { return };
+        *status = Some((true, "Saving your answer…".into()));
+        let obj: serde_json::Map<String, Value> = form
+            .questions
+            .iter()
+            .zip(answers.iter())
+            .filter_map(|(q, a)| a.map(|v| (q.id.clone(), Value::from(v))))
+            .collect();
+        (
+            net::absolute(&server, &format!("/api/polls/{poll}/response"), false),
+            token.clone(),
+            json!({ "answers": obj }),
+        )
+    };
+    render(&this);
+    drop(this);
+    let reply = net::request("PUT", &url, &[("x-attune-member", &token)], Some(&body)).await;
+    update(&weak, |me| {
+        if reply.status == 409 {
+            me.stage = Stage::Closed;
+            return;
+        }
+        if let Stage::Answer { status, .. } = &mut me.stage {
+            *status = Some(if reply.status == 200 {
+                let rev = reply.body["revision"].as_u64().unwrap_or(1);
+                let how = if rev > 1 { "Your changed answer is saved" } else { "Your answer is saved" };
+                (true, format!("{how}. You can change it until the poll closes."))
+            } else {
+                (
+                    false,
+                    format!(
+                        "Your answer could not be saved ({}). Choose \"Change answers\", then Finish to try again.",
+                        reply.message()
+                    ),
+                )
+            });
+        }
+    });
+}
+
+#[wasm_bindgen]
+impl PollJoinElement {
+    pub(crate) fn new(_host: web_sys::HtmlElement, root: web_sys::ShadowRoot) -> PollJoinElement {
+        PollJoinElement {
+            inner: Rc::new(RefCell::new(Inner {
+                root,
+                app: None,
+                connected: false,
+                narrow: false,
+                server: String::new(),
+                code: String::new(),
+                stage: Stage::Code { error: None, busy: false },
+                live: None,
+                generation: 0,
+            })),
+        }
+    }
+
+    /// An observed attribute changed.
+    pub fn attribute(&self, name: &str, value: Option<String>) {
+        let rejoin = {
+            let mut me = self.inner.borrow_mut();
+            match name {
+                "server" => me.server = value.unwrap_or_default().trim().trim_end_matches('/').to_string(),
+                "code" => me.code = value.unwrap_or_default(),
+                _ => {}
+            }
+            me.connected && name == "code" && !me.code.is_empty()
+        };
+        if rejoin {
+            let code = self.inner.borrow().code.clone();
+            join(&Rc::downgrade(&self.inner), code);
+        }
+    }
+
+    /// Whether the viewport is narrow.
+    #[wasm_bindgen(js_name = setNarrow)]
+    pub fn set_narrow(&self, narrow: bool) {
+        self.inner.borrow_mut().narrow = narrow;
+        render(&self.inner);
+    }
+
+    /// First render; joins at once when the code is known.
+    pub fn connect(&self) {
+        let code = {
+            let mut me = self.inner.borrow_mut();
+            me.connected = true;
+            me.code.clone()
+        };
+        render(&self.inner);
+        if !code.is_empty() {
+            join(&Rc::downgrade(&self.inner), code);
+        }
+    }
+
+    /// Removes the rendered app and closes the connection.
+    pub fn destroy(&self) {
+        let (app, live) = {
+            let mut me = self.inner.borrow_mut();
+            me.connected = false;
+            me.generation += 1;
+            (me.app.take(), me.live.take())
+        };
+        if let Some(l) = live {
+            l.close();
+        }
+        if let Some(app) = app {
+            app.destroy();
+        }
+    }
+}
