@@ -1,6 +1,6 @@
 // The therapist's page: create a group once (the demo keeps its host token in localStorage), then
 // the dashboard element runs polls for it. ?group=...&token=... opens a given group instead.
-import "../node_modules/attune/elements.js";
+import "../node_modules/attune/poll.js";
 
 const dashboard = document.getElementById("dashboard");
 const info = document.getElementById("group-info");

@@ -99,7 +99,7 @@ fn test(sh: &Shell) -> Result<()> {
     cmd!(sh, "cargo fmt --all --check").run().context("code is not formatted: run `cargo fmt --all`")?;
     step("clippy");
     cmd!(sh, "cargo clippy --workspace --all-targets --locked -- -D warnings").run()?;
-    cmd!(sh, "cargo clippy -p attune-wasm --features elements --all-targets --locked -- -D warnings").run()?;
+    cmd!(sh, "cargo clippy -p attune-wasm --features poll --all-targets --locked -- -D warnings").run()?;
     step("tests");
     cmd!(sh, "cargo test --workspace --locked").run()?;
     cmd!(sh, "cargo test --locked -p attune-wasm --features elements --lib").run()?;

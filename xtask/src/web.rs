@@ -84,8 +84,10 @@ pub fn build_npm(sh: &Shell) -> Result<Package> {
     ensure_wasm_bindgen(sh)?;
     npm_ci(sh, &workspace_root().join("tests"))?;
     let npm = npm_dir();
-    // Built twice: scoring only (`attune`), and with the custom elements (`attune/elements`).
-    for (features, out) in [(None, "pkg"), (Some("elements"), "pkg-elements")] {
+    // Built three times: scoring only (`attune`), the questionnaire element (`attune/elements`), and
+    // the live-poll elements with the questionnaire (`attune/poll`), so an intake page never loads
+    // the poll code.
+    for (features, out) in [(None, "pkg"), (Some("elements"), "pkg-elements"), (Some("poll"), "pkg-poll")] {
         step(&format!("npm package: release wasm ({out}), wasm-bindgen, wasm-opt"));
         let features = features.map(|f| format!("--features={f}"));
         cmd!(sh, "cargo build --locked --release -p attune-wasm --target {WASM_TARGET} {features...}").run()?;
@@ -237,7 +239,7 @@ pub fn browser_unit_tests(sh: &Shell) -> Result<()> {
         .run()?;
     cmd!(
         sh,
-        "cargo clippy --locked -p attune-wasm --target {WASM_TARGET} --features elements --all-targets -- -D warnings"
+        "cargo clippy --locked -p attune-wasm --target {WASM_TARGET} --features poll --all-targets -- -D warnings"
     )
     .env("ATTUNE_REFERENCE_VECTORS", &vectors)
     .run()?;
@@ -282,9 +284,11 @@ pub fn packaging_tests(sh: &Shell, package: &Package) -> Result<()> {
     let _d = sh.push_dir(workspace_root().join("tests"));
     cmd!(sh, "npx --no-install playwright test --config packaging/playwright.config.js").run()?;
     install_site(sh, package)?;
-    step("Playwright + axe in Chromium: <attune-questionnaire> on www/ under a strict CSP");
+    step("Playwright + axe in Chromium: the widgets on www/ (strict CSP), the live poll on the real server binary");
+    cmd!(sh, "cargo build --locked -p attune-server --bin attune-server").run()?;
     cmd!(sh, "npx --no-install playwright test --config www/playwright.config.js")
         .env("ATTUNE_REFERENCE_DIR", reference_dir())
+        .env("ATTUNE_SERVER_BIN", workspace_root().join("target/debug/attune-server"))
         .run()?;
     Ok(())
 }

@@ -9,12 +9,16 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use std::sync::Arc;
+
+use attune_protocol::{
+    Aggregate, CustomQuestion as QuestionView, Poll, PollState, QuestionOption, Stem, StemSource, Withheld,
+};
 
 use crate::limit::JoinLimiter;
 use crate::live::{live, Hub};
@@ -241,48 +245,48 @@ fn join_url<S>(state: &AppState<S>, headers: &HeaderMap, code: &str) -> String {
     format!("{base}/join/?code={code}")
 }
 
-/// What anyone may see of a poll.
-#[derive(Debug, Serialize)]
-struct PollView<'a> {
-    id: &'a str,
-    group: &'a str,
-    instrument: &'a str,
-    status: &'static str,
-    code: Option<&'a str>,
-    min_n: u32,
-    hide_until_closed: bool,
-    created_at: i64,
-    closed_at: Option<i64>,
-    /// `false` for a custom question: its results are not those of a validated instrument.
-    validated: bool,
-    /// A custom question's wording and options (`null` for catalog instruments).
-    question: Option<Value>,
-    /// The stem above the items, and whose words they are: `therapist`, `instrument`, or `attune`
-    /// (Attune's neutral default where the reference has no stem; not part of the instrument).
-    stem: Option<Value>,
-}
-
-fn stem_view(p: &PollRow) -> Option<Value> {
-    p.stem.as_ref().map(|(text, source)| json!({"text": text, "source": source}))
+fn stem_view(p: &PollRow) -> Option<Stem> {
+    p.stem.as_ref().map(|(text, source)| Stem {
+        text: text.clone(),
+        source: match source.as_str() {
+            "therapist" => StemSource::Therapist,
+            "instrument" => StemSource::Instrument,
+            _ => StemSource::Attune,
+        },
+    })
 }
 
 /// What a member or dashboard shows of a custom question: its text and options.
-fn question_view(p: &PollRow) -> Option<Value> {
+fn question_view(p: &PollRow) -> Option<QuestionView> {
     let def: Value = serde_json::from_str(p.question.as_deref()?).ok()?;
-    Some(json!({
-        "text": def["items"][0]["text"],
-        "options": def["response_sets"]["answer"],
-        "note": "A custom question, not a validated instrument.",
-    }))
+    let options = def["response_sets"]["answer"]
+        .as_array()?
+        .iter()
+        .filter_map(|o| Some(QuestionOption { value: o["value"].as_i64()?, label: o["label"].as_str()?.to_string() }))
+        .collect();
+    Some(QuestionView {
+        text: def["items"][0]["text"].as_str()?.to_string(),
+        options,
+        note: "A custom question, not a validated instrument.".into(),
+    })
 }
 
-fn view(p: &PollRow) -> PollView<'_> {
-    PollView {
-        id: &p.id,
-        group: &p.group_id,
-        instrument: &p.instrument,
-        status: if p.open { "open" } else { "closed" },
-        code: p.code.as_deref(),
+fn state_of(p: &PollRow) -> PollState {
+    if p.open {
+        PollState::Open
+    } else {
+        PollState::Closed
+    }
+}
+
+/// What anyone may see of a poll (`attune_protocol::Poll`, shared with the TypeScript types).
+fn view(p: &PollRow) -> Poll {
+    Poll {
+        id: p.id.clone(),
+        group: p.group_id.clone(),
+        instrument: p.instrument.clone(),
+        status: state_of(p),
+        code: p.code.clone(),
         min_n: p.min_n,
         hide_until_closed: p.hide_until_closed,
         created_at: p.created_at,
@@ -636,7 +640,7 @@ async fn poll_status<S: Storage>(
     Path(poll_id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
     let poll = state.store.poll(&poll_id).await?.ok_or_else(|| ApiError::not_found("poll"))?;
-    Ok(Json(json!({"poll": {"id": poll.id, "instrument": poll.instrument, "status": view(&poll).status}})))
+    Ok(Json(json!({"poll": {"id": poll.id, "instrument": poll.instrument, "status": state_of(&poll)}})))
 }
 
 /// The group statistics of a poll's stored answers.
@@ -659,25 +663,19 @@ fn stats_of<'c>(poll: &PollRow, inst: &'c attune_core::Instrument, answers: &[St
 /// The aggregate of a poll: joined and answered counts, and the group statistics when at least
 /// `min_n` members answered (and, for a poll hidden until closed, once it is closed). Shared by the
 /// HTTP route and the live snapshots.
-pub(crate) async fn aggregate_json<S: Storage>(state: &AppState<S>, poll: &PollRow) -> ApiResult<Value> {
+pub(crate) async fn aggregate_json<S: Storage>(state: &AppState<S>, poll: &PollRow) -> ApiResult<Aggregate> {
     let tally = state.store.tally(&poll.id).await?;
     let (joined, answered) = (tally.joined, tally.answers.len());
     let inst = instrument_of(state, poll)?;
     let inst = inst.get();
     let (stats, withheld) = if poll.hide_until_closed && poll.open {
-        (Value::Null, Some("hidden_until_closed"))
+        (None, Some(Withheld::HiddenUntilClosed))
     } else {
         let stats = stats_of(poll, inst, &tally.answers)?;
-        let withheld = stats.suppressed.then_some("below_min_n");
-        (serde_json::to_value(stats).map_err(|e| ApiError::invalid_json(e.to_string()))?, withheld)
+        let withheld = stats.suppressed.then_some(Withheld::BelowMinN);
+        (Some(serde_json::to_value(stats).map_err(|e| ApiError::invalid_json(e.to_string()))?), withheld)
     };
-    Ok(json!({
-        "poll": view(poll),
-        "joined": joined,
-        "answered": answered,
-        "withheld": withheld,
-        "stats": stats,
-    }))
+    Ok(Aggregate { poll: view(poll), joined: joined.into(), answered: answered as u64, withheld, stats })
 }
 
 /// Aggregates only (see [`aggregate_json`]).

@@ -10,7 +10,6 @@ use std::time::Duration;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -63,14 +62,13 @@ impl Hub {
     }
 }
 
-/// The first message a client sends.
-#[derive(Debug, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-enum Hello {
-    /// A therapist's dashboard, with the group's host token.
-    Dashboard { token: String },
-    /// A member's page, waiting to hear that the poll closed.
-    Member,
+/// The first message a client sends (shared with the TypeScript types).
+use attune_protocol::LiveHello as Hello;
+use attune_protocol::{LiveError, LiveMessage, PollState, PollStatus};
+
+fn frame(m: &LiveMessage) -> Message {
+    // Serializing these plain types cannot fail.
+    Message::Text(serde_json::to_string(m).unwrap_or_default().into())
 }
 
 /// `GET /api/polls/{poll}/live`: upgrades to a WebSocket for a poll that exists.
@@ -104,7 +102,7 @@ pub async fn live<S: Storage>(
 }
 
 fn error_message(code: &str, message: &str) -> Message {
-    Message::Text(json!({"type": "error", "error": {"code": code, "message": message}}).to_string().into())
+    frame(&LiveMessage::Error { error: LiveError { code: code.to_string(), message: message.to_string() } })
 }
 
 async fn fail(mut socket: WebSocket, code: &str, message: &str) {
@@ -151,14 +149,14 @@ async fn session<S: Storage>(state: AppState<S>, poll_id: String, mut socket: We
 
 /// What this connection is sent now: an aggregate snapshot, or the poll's status. `None` on a
 /// storage failure (the connection is closed; the client reconnects).
-async fn message<S: Storage>(state: &AppState<S>, poll_id: &str, dashboard: bool) -> Option<(Value, bool)> {
+async fn message<S: Storage>(state: &AppState<S>, poll_id: &str, dashboard: bool) -> Option<(LiveMessage, bool)> {
     let poll = state.store.poll(poll_id).await.ok()??;
     if dashboard {
-        let snapshot = aggregate_json(state, &poll).await.ok()?;
-        Some((json!({"type": "snapshot", "aggregate": snapshot}), !poll.open))
+        let aggregate = aggregate_json(state, &poll).await.ok()?;
+        Some((LiveMessage::Snapshot { aggregate: Box::new(aggregate) }, !poll.open))
     } else {
-        let status = if poll.open { "open" } else { "closed" };
-        Some((json!({"type": "status", "poll": {"id": poll.id, "status": status}}), !poll.open))
+        let status = if poll.open { PollState::Open } else { PollState::Closed };
+        Some((LiveMessage::Status { poll: PollStatus { id: poll.id, status } }, !poll.open))
     }
 }
 
@@ -179,7 +177,7 @@ async fn run<S: Storage>(
                 let _ = socket.send(Message::Close(Some(CloseFrame { code: 1011, reason: "storage".into() }))).await;
                 return;
             };
-            if socket.send(Message::Text(msg.to_string().into())).await.is_err() {
+            if socket.send(frame(&msg)).await.is_err() {
                 return;
             }
             if closed && !dashboard {
@@ -203,7 +201,7 @@ async fn run<S: Storage>(
                         if socket.send(error_message("invalid_json", "only {\"type\": \"ping\"} is expected after the hello")).await.is_err() {
                             return;
                         }
-                    } else if socket.send(Message::Text(json!({"type": "pong"}).to_string().into())).await.is_err() {
+                    } else if socket.send(frame(&LiveMessage::Pong)).await.is_err() {
                         return;
                     }
                 }

@@ -90,7 +90,14 @@ async fn answer(app: &Router, poll: &str, member: &str, answers: Value) -> (Stat
 }
 
 async fn aggregate(app: &Router, poll: &str, token: &str) -> (StatusCode, Value) {
-    call(app, "GET", &format!("/api/polls/{poll}/aggregate"), &[("authorization", &bearer(token))], None).await
+    let (status, v) =
+        call(app, "GET", &format!("/api/polls/{poll}/aggregate"), &[("authorization", &bearer(token))], None).await;
+    if status == StatusCode::OK {
+        // The shared protocol type (exported to TypeScript) reads it with no field left over.
+        let typed: attune_protocol::Aggregate = serde_json::from_value(v.clone()).expect("an Aggregate");
+        assert_eq!(serde_json::to_value(&typed).expect("serialize"), v, "round trip");
+    }
+    (status, v)
 }
 
 fn ucla(a: i64, b: i64, c: i64) -> Value {

@@ -95,7 +95,14 @@ async fn connect(addr: std::net::SocketAddr, poll: &str, hello: Value) -> Socket
 async fn next(ws: &mut Socket) -> Option<Value> {
     loop {
         match tokio::time::timeout(Duration::from_secs(5), ws.next()).await.expect("a message within 5 s") {
-            Some(Ok(Message::Text(t))) => return Some(serde_json::from_str(&t).expect("JSON message")),
+            Some(Ok(Message::Text(t))) => {
+                // Every message the server sends is one of the shared protocol types (exported to
+                // TypeScript), with no field they do not declare.
+                let typed: attune_protocol::LiveMessage = serde_json::from_str(&t).expect("a LiveMessage");
+                let value: Value = serde_json::from_str(&t).expect("JSON message");
+                assert_eq!(serde_json::to_value(&typed).expect("serialize"), value, "round trip");
+                return Some(value);
+            }
             Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return None,
             Some(Ok(_)) => {}
         }

@@ -5,13 +5,18 @@
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
+#[cfg(feature = "poll")]
 mod net;
+#[cfg(feature = "poll")]
 mod poll_dashboard;
+#[cfg(feature = "poll")]
 mod poll_join;
 mod questionnaire;
 mod text_pack;
 
+#[cfg(feature = "poll")]
 pub use poll_dashboard::PollDashboardElement;
+#[cfg(feature = "poll")]
 pub use poll_join::PollJoinElement;
 pub use questionnaire::QuestionnaireElement;
 
@@ -22,11 +27,13 @@ extern "C" {
     fn emit(host: &web_sys::HtmlElement, name: &str, json: &str);
     #[wasm_bindgen(js_name = mountPoint)]
     fn mount_point(root: &web_sys::ShadowRoot) -> web_sys::Element;
+    #[cfg(feature = "poll")]
     #[wasm_bindgen(js_name = defineSimple)]
     fn define_simple(tag: &str, css: &str, observed: js_sys::Array, mount: &JsValue) -> bool;
 }
 
-/// Defines `<attune-questionnaire>`, `<attune-poll-join>` and `<attune-poll-dashboard>`. Idempotent: returns the tags it defined now (none when an
+/// Defines `<attune-questionnaire>` and, with the `poll` feature, `<attune-poll-join>` and
+/// `<attune-poll-dashboard>`. Idempotent: returns the tags it defined now (none when an
 /// earlier import, or another copy of the package, already defined them).
 #[wasm_bindgen(js_name = defineElements)]
 pub fn define_elements() -> Vec<String> {
@@ -38,6 +45,14 @@ pub fn define_elements() -> Vec<String> {
     if define_questionnaire("attune-questionnaire", attune_ui::STYLE, &mount) {
         defined.push("attune-questionnaire".to_string());
     }
+    #[cfg(feature = "poll")]
+    define_poll_elements(&mut defined);
+    defined
+}
+
+/// `<attune-poll-join>` and `<attune-poll-dashboard>` (feature `poll`).
+#[cfg(feature = "poll")]
+fn define_poll_elements(defined: &mut Vec<String>) {
     let observed = |names: &[&str]| names.iter().map(|n| JsValue::from_str(n)).collect::<js_sys::Array>();
     let join = Closure::<dyn Fn(web_sys::HtmlElement, web_sys::ShadowRoot) -> JsValue>::new(
         |host: web_sys::HtmlElement, root: web_sys::ShadowRoot| JsValue::from(PollJoinElement::new(host, root)),
@@ -54,7 +69,6 @@ pub fn define_elements() -> Vec<String> {
     {
         defined.push("attune-poll-dashboard".to_string());
     }
-    defined
 }
 
 /// Dispatches a CustomEvent with a JSON detail from the host element.

@@ -7,6 +7,7 @@ use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
 use attune_core::Catalog;
+use attune_protocol::{LiveMessage, PollState};
 use attune_ui::poll::{DashboardProps, ItemAgg, NewPoll, PollDashboard, PollPanel, ScoreAgg, TrendSeries};
 use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
@@ -38,7 +39,8 @@ struct Inner {
 }
 
 /// The Rust side of one `<attune-poll-dashboard>`.
-#[wasm_bindgen]
+/// Internal to the element's JavaScript shell: not part of the typed API.
+#[wasm_bindgen(skip_typescript)]
 pub struct PollDashboardElement {
     inner: Rc<RefCell<Inner>>,
 }
@@ -332,17 +334,18 @@ fn follow(weak: &Weak<RefCell<Inner>>, server: &str, poll: &str, token: &str) {
         &net::absolute(server, &format!("/api/polls/{poll}/live"), true),
         &json!({ "type": "dashboard", "token": token }),
         move |m: Value| {
-            if m["type"] == "snapshot" {
-                let closed = m["aggregate"]["poll"]["status"] == "closed";
-                update(&w1, |me| {
-                    if let Some(p) = me.state.polls.iter_mut().find(|p| p["id"] == m["aggregate"]["poll"]["id"]) {
-                        *p = m["aggregate"]["poll"].clone();
-                    }
-                    me.state.aggregate = Some(m["aggregate"].clone());
-                });
-                if closed {
-                    load(&w1);
+            // The server's messages are the shared protocol types; anything else is ignored.
+            let Ok(LiveMessage::Snapshot { aggregate }) = serde_json::from_value::<LiveMessage>(m) else { return };
+            let closed = aggregate.poll.status == PollState::Closed;
+            let Ok(agg) = serde_json::to_value(&aggregate) else { return };
+            update(&w1, |me| {
+                if let Some(p) = me.state.polls.iter_mut().find(|p| p["id"] == agg["poll"]["id"]) {
+                    *p = agg["poll"].clone();
                 }
+                me.state.aggregate = Some(agg);
+            });
+            if closed {
+                load(&w1);
             }
         },
         move |state: String| {

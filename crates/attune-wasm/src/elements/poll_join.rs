@@ -7,6 +7,7 @@ use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
 use attune_core::{Catalog, ContextValues};
+use attune_protocol::{LiveMessage, PollState};
 use attune_ui::poll::{JoinStage, PollJoin, PollJoinProps};
 use attune_ui::{Answers, Choice, Crisis, Evaluation, Evaluator, Form, Layout, Question, QuestionnaireProps, Text};
 use serde_json::{json, Value};
@@ -46,7 +47,8 @@ enum Stage {
 }
 
 /// The Rust side of one `<attune-poll-join>`.
-#[wasm_bindgen]
+/// Internal to the element's JavaScript shell: not part of the typed API.
+#[wasm_bindgen(skip_typescript)]
 pub struct PollJoinElement {
     inner: Rc<RefCell<Inner>>,
 }
@@ -262,7 +264,11 @@ fn listen(weak: &Weak<RefCell<Inner>>, server: &str, poll: &str) -> Live {
         &net::absolute(server, &format!("/api/polls/{poll}/live"), true),
         &json!({ "type": "member" }),
         move |m: Value| {
-            if m["type"] == "status" && m["poll"]["status"] == "closed" {
+            let closed = matches!(
+                serde_json::from_value::<LiveMessage>(m),
+                Ok(LiveMessage::Status { poll }) if poll.status == PollState::Closed
+            );
+            if closed {
                 update(&w, |me| {
                     me.stage = Stage::Closed;
                     if let Some(l) = me.live.take() {

@@ -68,7 +68,8 @@ struct Resolution {
 }
 
 /// The Rust side of one `<attune-questionnaire>`; created by the element's JavaScript class.
-#[wasm_bindgen]
+/// Internal to the element's JavaScript shell: not part of the typed API.
+#[wasm_bindgen(skip_typescript)]
 pub struct QuestionnaireElement {
     inner: Rc<RefCell<Inner>>,
 }

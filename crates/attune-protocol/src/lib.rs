@@ -1,0 +1,208 @@
+//! The messages of the live poll: what the server sends on `GET /api/polls/{poll}/live` and in the
+//! aggregate route, and what a client says first. One definition, used by `attune-server` to write
+//! them and exported to TypeScript in the npm package (`attune/poll`), so both sides agree by
+//! construction. Field names and shapes are those of `crates/attune-server/README.md`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+#[cfg(feature = "typescript")]
+use tsify::Tsify;
+
+/// A client's first message on the live WebSocket, within 10 seconds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(Tsify))]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum LiveHello {
+    /// A therapist's dashboard, with the group's host token: it receives snapshots.
+    Dashboard {
+        /// The group's host token.
+        token: String,
+    },
+    /// A member's page: it is told when the poll closes.
+    Member,
+}
+
+/// A message from the server on the live WebSocket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(Tsify))]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum LiveMessage {
+    /// To dashboards: the aggregate now (at once, then on every change, at most a few a second).
+    Snapshot {
+        /// The same object as `GET /api/polls/{poll}/aggregate`.
+        aggregate: Box<Aggregate>,
+    },
+    /// To members: the poll's status (at once, and when it closes).
+    Status {
+        /// The poll and its status.
+        poll: PollStatus,
+    },
+    /// The answer to `{"type": "ping"}`.
+    Pong,
+    /// A bad frame or hello; after a bad hello the connection is closed with code 1008.
+    Error {
+        /// What was wrong.
+        error: LiveError,
+    },
+}
+
+/// Open or closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(Tsify))]
+#[serde(rename_all = "snake_case")]
+pub enum PollState {
+    /// Answers are taken.
+    Open,
+    /// Frozen: answers are refused and the code is retired.
+    Closed,
+}
+
+/// A poll's id and status, as members see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(Tsify), tsify(missing_as_null))]
+#[serde(deny_unknown_fields)]
+pub struct PollStatus {
+    /// Poll id.
+    pub id: String,
+    /// Open or closed.
+    pub status: PollState,
+}
+
+/// An error: a stable code and a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(Tsify), tsify(missing_as_null))]
+#[serde(deny_unknown_fields)]
+pub struct LiveError {
+    /// Stable, machine-readable code (`invalid_json`, `unauthorized`, `timeout`, ...).
+    pub code: String,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// Whose words a poll's stem is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(Tsify))]
+#[serde(rename_all = "snake_case")]
+pub enum StemSource {
+    /// The therapist's own stem.
+    Therapist,
+    /// The instrument's published instructions.
+    Instrument,
+    /// Attune's neutral default, naming only the time frame: not part of the instrument.
+    Attune,
+}
+
+/// The stem shown above a poll's items.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(Tsify), tsify(missing_as_null))]
+#[serde(deny_unknown_fields)]
+pub struct Stem {
+    /// The wording.
+    pub text: String,
+    /// Whose wording it is.
+    pub source: StemSource,
+}
+
+/// One option of a custom question.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(Tsify), tsify(missing_as_null))]
+#[serde(deny_unknown_fields)]
+pub struct QuestionOption {
+    /// The value an answer carries (0, 1, ...).
+    pub value: i64,
+    /// The label.
+    pub label: String,
+}
+
+/// A therapist's quick custom question: never a validated instrument.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(Tsify), tsify(missing_as_null))]
+#[serde(deny_unknown_fields)]
+pub struct CustomQuestion {
+    /// The question.
+    pub text: String,
+    /// Its options, in order.
+    pub options: Vec<QuestionOption>,
+    /// "A custom question, not a validated instrument."
+    pub note: String,
+}
+
+/// A poll, as the host routes and dashboards see it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(Tsify), tsify(missing_as_null))]
+#[serde(deny_unknown_fields)]
+pub struct Poll {
+    /// Poll id.
+    pub id: String,
+    /// Group id.
+    pub group: String,
+    /// Catalog instrument id, or `"custom"`.
+    pub instrument: String,
+    /// Open or closed.
+    pub status: PollState,
+    /// The join code while the poll is open; `null` once closed.
+    pub code: Option<String>,
+    /// Aggregates are withheld below this many answers (never below 3).
+    pub min_n: u32,
+    /// Aggregates are withheld until the poll closes.
+    pub hide_until_closed: bool,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds, once closed.
+    pub closed_at: Option<i64>,
+    /// `false` for a custom question: its results are not those of a validated instrument.
+    pub validated: bool,
+    /// A custom question's wording and options (`null` for catalog instruments).
+    pub question: Option<CustomQuestion>,
+    /// The stem above the items; `null` for custom questions, which are their own stem.
+    pub stem: Option<Stem>,
+}
+
+/// Why aggregates are not shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(Tsify))]
+#[serde(rename_all = "snake_case")]
+pub enum Withheld {
+    /// Fewer members answered than the poll's `min_n`.
+    BelowMinN,
+    /// The poll hides results until it is closed.
+    HiddenUntilClosed,
+}
+
+/// A poll's aggregate: counts at once, statistics from `min_n` answers. Never an individual's answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(Tsify), tsify(missing_as_null))]
+#[serde(deny_unknown_fields)]
+pub struct Aggregate {
+    /// The poll.
+    pub poll: Poll,
+    /// Members who joined.
+    pub joined: u64,
+    /// Members who answered.
+    pub answered: u64,
+    /// Why `stats` is null, if it is.
+    pub withheld: Option<Withheld>,
+    /// `group-statistics.md`'s object (`GroupStats` of the scoring API), or null while withheld.
+    #[cfg_attr(feature = "typescript", tsify(type = "GroupStats | null"))]
+    pub stats: Option<Value>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn messages_have_the_documented_shapes() {
+        let hello: LiveHello = serde_json::from_value(json!({"type": "dashboard", "token": "t"})).expect("hello");
+        assert_eq!(hello, LiveHello::Dashboard { token: "t".into() });
+        assert_eq!(serde_json::to_value(LiveMessage::Pong).expect("pong"), json!({"type": "pong"}));
+        let status = LiveMessage::Status { poll: PollStatus { id: "p".into(), status: PollState::Closed } };
+        assert_eq!(
+            serde_json::to_value(status).expect("status"),
+            json!({"type": "status", "poll": {"id": "p", "status": "closed"}})
+        );
+        assert_eq!(serde_json::to_value(Withheld::BelowMinN).expect("w"), json!("below_min_n"));
+    }
+}

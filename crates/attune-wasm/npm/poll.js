@@ -1,0 +1,12 @@
+// `import "attune/poll"` defines <attune-poll-join> and <attune-poll-dashboard> (and
+// <attune-questionnaire>, which the join page answers with). Its own module: intake pages that
+// import only "attune/elements" never load the poll code. Importing twice is harmless.
+import init, { defineElements } from "./pkg-poll/attune_wasm.js";
+
+await init({ module_or_path: new URL("./pkg-poll/attune_wasm_bg.wasm", import.meta.url) });
+
+export { score, scoreMany, catalog, instrument, groupStats, validateDefinition } from "./pkg-poll/attune_wasm.js";
+export { isAttuneError } from "./errors.js";
+
+/** The tags this import defined (empty when they were already defined). */
+export const defined = defineElements();

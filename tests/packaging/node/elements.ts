@@ -1,0 +1,44 @@
+// The element and live-poll declarations (`attune/elements`, `attune/poll`), compiled with the same
+// strict settings. Type-only: Node cannot run custom elements.
+import type { AttuneQuestionnaireElement, CompleteDetail, TextPack, ErrorDetail } from "attune/elements";
+import type { LiveMessage, LiveHello, Aggregate, Poll, Withheld } from "attune/poll";
+
+declare const form: AttuneQuestionnaireElement;
+const pack: TextPack = { terms: "By permission", languages: { en: { items: { "1": "An item" }, options: { agree5: { "1": "No" } } } } };
+form.textPack = pack;
+form.answers = { "1": 2 };
+form.addEventListener("attune-complete", (e) => {
+  const d: CompleteDetail = e.detail;
+  const total: number | null | undefined = d.result.scores["total"]?.value;
+  void total;
+});
+form.addEventListener("attune-error", (e) => {
+  const d: ErrorDetail = e.detail;
+  const code: "unknown_instrument" | string = d.code;
+  void code;
+});
+const tag: AttuneQuestionnaireElement | null = document.querySelector("attune-questionnaire");
+void tag;
+
+const hello: LiveHello = { type: "dashboard", token: "secret" };
+const member: LiveHello = { type: "member" };
+function answered(m: LiveMessage): number | null {
+  switch (m.type) {
+    case "snapshot": {
+      const a: Aggregate = m.aggregate;
+      const p: Poll = a.poll;
+      const w: Withheld | null = a.withheld;
+      void p; void w;
+      return a.answered;
+    }
+    case "status": return m.poll.status === "closed" ? 0 : null;
+    case "pong": return null;
+    case "error": return m.error.code.length;
+  }
+}
+void hello; void member; void answered;
+// @ts-expect-error: not a message the server sends
+const bad: LiveMessage = { type: "hello" };
+// @ts-expect-error: a dashboard hello needs the host token
+const noToken: LiveHello = { type: "dashboard" };
+void bad; void noToken;
