@@ -307,6 +307,12 @@ fn in_elements_entry(file: &str) -> bool {
         || file.starts_with("pkg-elements/snippets/")
 }
 
+/// Files `import "attune/poll"` loads.
+fn in_poll_entry(file: &str) -> bool {
+    matches!(file, "poll.js" | "errors.js" | "pkg-poll/attune_wasm.js" | "pkg-poll/attune_wasm_bg.wasm")
+        || file.starts_with("pkg-poll/snippets/")
+}
+
 /// Budget of everything the element needs, gzip -9, in bytes (120 KB).
 const ELEMENTS_ENTRY_BUDGET: u64 = 120 * 1000;
 
@@ -339,7 +345,8 @@ pub fn bench_npm(sh: &Shell) -> Result<(String, bool)> {
         )
     };
     let add = |total: &mut [u64; 3], t: [u64; 3]| total.iter_mut().zip(t).for_each(|(a, b)| *a += b);
-    let (mut entry, mut elements, mut data, mut all) = ([0u64; 3], [0u64; 3], [0u64; 3], [0u64; 3]);
+    let (mut entry, mut elements, mut poll, mut data, mut all) =
+        ([0u64; 3], [0u64; 3], [0u64; 3], [0u64; 3], [0u64; 3]);
     for r in sizes.as_array().context("sizes")? {
         let file = r["file"].as_str().context("file")?;
         let t = ["raw", "gzip", "brotli"].map(|k| r[k].as_u64().unwrap_or(0));
@@ -349,6 +356,9 @@ pub fn bench_npm(sh: &Shell) -> Result<(String, bool)> {
         }
         if in_elements_entry(file) {
             add(&mut elements, t);
+        }
+        if in_poll_entry(file) {
+            add(&mut poll, t);
         }
         // The 22 data files no entry point loads are summed in one row.
         if file.starts_with("instruments/") {
@@ -363,6 +373,7 @@ pub fn bench_npm(sh: &Shell) -> Result<(String, bool)> {
         "**Elements entry** (`attune/elements`: loader + glue + wasm with components, CSS and whole catalog)",
         elements,
     ));
+    table.push_str(&row("**Poll entry** (`attune/poll`: the poll elements with the questionnaire)", poll));
     table.push_str(&row("Whole package", all));
 
     step("npm package: scoreMany throughput and import-to-first-score in headless Chromium");
