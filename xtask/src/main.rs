@@ -44,6 +44,7 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("test") => test(&sh),
         Some("npm") => web::build_npm(&sh).map(drop),
+        Some("test-postgres") => web::postgres_tests(&sh),
         Some("serve") => serve(&sh, &args[1..]),
         Some("bench") => bench(
             &sh,
@@ -103,6 +104,7 @@ fn test(sh: &Shell) -> Result<()> {
     step("tests");
     cmd!(sh, "cargo test --workspace --locked").run()?;
     cmd!(sh, "cargo test --locked -p attune-wasm --features elements --lib").run()?;
+    web::postgres_tests(sh)?;
     step("commercial build: attune-core without non-commercial instruments");
     cmd!(sh, "cargo test --locked -p attune-core --no-default-features --test reference").run()?;
     step("attune-core builds for wasm32");

@@ -431,3 +431,59 @@ pub fn bench_npm(sh: &Shell) -> Result<(String, bool)> {
     table.push_str(&rows);
     Ok((table, !(entry_ok && fast && elements_ok && paint_ok)))
 }
+
+/// The PostgreSQL server binaries (Debian's `postgresql` package, installed with apt as root when
+/// missing): the newest `/usr/lib/postgresql/<version>/bin`.
+fn postgres_bin(sh: &Shell) -> Result<PathBuf> {
+    let find = || -> Option<PathBuf> {
+        let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()?
+            .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+            .filter(|b| b.join("initdb").exists() && b.join("pg_ctl").exists())
+            .collect();
+        dirs.sort();
+        dirs.pop()
+    };
+    if let Some(bin) = find() {
+        return Ok(bin);
+    }
+    if cmd!(sh, "id -u").read()?.trim() != "0" {
+        bail!("PostgreSQL is missing: run `apt-get install postgresql` as root");
+    }
+    cmd!(sh, "apt-get update -qq").run()?;
+    cmd!(sh, "apt-get install -y -qq postgresql").env("DEBIAN_FRONTEND", "noninteractive").run()?;
+    find().context("postgresql installed, but no /usr/lib/postgresql/*/bin/initdb")
+}
+
+/// The poll server's router and WebSocket tests again on a real, temporary PostgreSQL server
+/// (its own data folder and port on 127.0.0.1, stopped afterwards, pass or fail).
+pub fn postgres_tests(sh: &Shell) -> Result<()> {
+    step("attune-server on PostgreSQL: a temporary server, then the router and WebSocket tests");
+    let bin = postgres_bin(sh)?;
+    let data = workspace_root().join("target/postgres");
+    if data.exists() {
+        std::fs::remove_dir_all(&data)?;
+    }
+    std::fs::create_dir_all(&data)?;
+    // PostgreSQL refuses to run as root: as root, run it as the `postgres` user (`env` runs the rest).
+    let root = cmd!(sh, "id -u").read()?.trim() == "0";
+    let runuser: Vec<String> =
+        if root { vec!["runuser".into(), "-u".into(), "postgres".into(), "--".into()] } else { Vec::new() };
+    let as_user = &runuser;
+    if root {
+        cmd!(sh, "chown postgres {data}").run()?;
+    }
+    let (initdb, pg_ctl) = (bin.join("initdb"), bin.join("pg_ctl"));
+    cmd!(sh, "env {as_user...} {initdb} -D {data} -A trust -U postgres --no-instructions").quiet().run()?;
+    let port = "55439";
+    let log = data.join("server.log");
+    let options = format!("-p {port} -k {} -c listen_addresses=127.0.0.1", data.display());
+    cmd!(sh, "env {as_user...} {pg_ctl} -D {data} -o {options} -l {log} -w start").run()?;
+    let url = format!("postgres://postgres@127.0.0.1:{port}/postgres");
+    let tests =
+        cmd!(sh, "cargo test --locked -p attune-server --test api --test live").env("ATTUNE_TEST_POSTGRES", &url).run();
+    let stopped = cmd!(sh, "env {as_user...} {pg_ctl} -D {data} -m fast -w stop").run();
+    tests?;
+    stopped?;
+    Ok(())
+}

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use attune_server::{app, AppState, Sqlite};
+use attune_server::{app, AppState, Postgres, Sqlite, Storage};
 use axum::http::{header, HeaderName, HeaderValue, Method};
 use tower_http::cors::CorsLayer;
 
@@ -21,7 +21,8 @@ USAGE:
 
 OPTIONS:
     --addr ADDR            Address to listen on (default 127.0.0.1:8787)
-    --database FILE        SQLite file, created if missing (default attune.db); WAL, synchronous=FULL
+    --database FILE|URL    SQLite file, created if missing (default attune.db; WAL, synchronous=FULL),
+                           or a postgres:// URL (several replicas on one database)
     --allowed-origin URL   An origin whose pages may call the API from the browser (CORS); repeat
                            for several. Without one, only same-origin pages can.
     --joins-per-minute N   Join attempts a minute per client address (default 60; 0 for no limit)
@@ -95,7 +96,15 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
-    let store = Sqlite::open(&args.database).await?;
+    let db = args.database.to_string_lossy().to_string();
+    if db.starts_with("postgres://") || db.starts_with("postgresql://") {
+        serve(Postgres::open(&db).await?, args).await
+    } else {
+        serve(Sqlite::open(&args.database).await?, args).await
+    }
+}
+
+async fn serve<S: Storage>(store: S, args: Args) -> anyhow::Result<()> {
     let mut state = AppState::new(store, attune_core::Catalog::embedded()).with_join_limit(args.joins_per_minute);
     if let Some(url) = &args.public_url {
         state = state.with_public_url(url);
@@ -120,7 +129,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     let listener = tokio::net::TcpListener::bind(args.addr).await?;
-    println!("attune-server listening on http://{} (database {})", listener.local_addr()?, args.database.display());
+    // The database is named without a password that a URL might carry.
+    let shown = match args.database.to_string_lossy().split_once('@') {
+        Some((_, rest)) if args.database.to_string_lossy().contains("://") => format!("postgres://…@{rest}"),
+        _ => args.database.display().to_string(),
+    };
+    println!("attune-server listening on http://{} (database {shown})", listener.local_addr()?);
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

@@ -1,5 +1,5 @@
 //! Storage behind one trait, so that handlers never see SQL: SQLite today (one file, WAL,
-//! `synchronous=FULL`), PostgreSQL for several replicas later. Every write that a client is told
+//! `synchronous=FULL`), or PostgreSQL for several replicas (`crate::Postgres`). Every write that a client is told
 //! about has been committed first.
 
 use std::collections::HashMap;
@@ -17,6 +17,12 @@ use tokio::sync::{mpsc, oneshot};
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("storage: {0}")]
 pub struct StorageError(String);
+
+impl StorageError {
+    pub(crate) fn new(message: &str) -> StorageError {
+        StorageError(message.to_string())
+    }
+}
 
 impl From<sqlx::Error> for StorageError {
     fn from(e: sqlx::Error) -> StorageError {

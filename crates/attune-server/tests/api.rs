@@ -3,7 +3,7 @@
 //! of bad request, each of which must change nothing.
 
 use attune_core::{Catalog, Group};
-use attune_server::{app, AppState, Sqlite};
+use attune_server::{app, AppState, Postgres, Sqlite};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::Router;
@@ -15,13 +15,34 @@ struct Server {
     app: Router,
     _dir: tempfile::TempDir,
     path: std::path::PathBuf,
+    /// With `ATTUNE_TEST_POSTGRES` (a URL; `cargo xtask test` starts a temporary PostgreSQL), every
+    /// test runs on PostgreSQL in a schema of its own instead of a SQLite file.
+    postgres: Option<(String, String)>,
+}
+
+/// The router over this test's storage (opened again: as after a restart).
+async fn open(path: &std::path::Path, postgres: Option<&(String, String)>) -> Router {
+    match postgres {
+        Some((url, schema)) => {
+            app(AppState::new(Postgres::open_in_schema(url, schema).await.expect("postgres"), Catalog::embedded()))
+        }
+        None => app(AppState::new(Sqlite::open(path).await.expect("open database"), Catalog::embedded())),
+    }
 }
 
 async fn server() -> Server {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("attune.db");
-    let store = Sqlite::open(&path).await.expect("open database");
-    Server { app: app(AppState::new(store, Catalog::embedded())), _dir: dir, path }
+    let postgres = std::env::var("ATTUNE_TEST_POSTGRES").ok().filter(|u| !u.is_empty()).map(|url| {
+        let k = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        (url, format!("api_{}_{}_{k}", std::process::id(), now_nanos()))
+    });
+    Server { app: open(&path, postgres.as_ref()).await, _dir: dir, path, postgres }
+}
+
+fn now_nanos() -> u32 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos())
 }
 
 async fn call(
@@ -431,8 +452,7 @@ async fn the_database_file_keeps_everything_across_a_restart() {
     answer(&s.app, &p, &m, ucla(2, 2, 2)).await;
 
     // A second server on the same file (as after a restart): the open poll resumes, answers are there.
-    let store = Sqlite::open(&s.path).await.expect("reopen");
-    let again = app(AppState::new(store, Catalog::embedded()));
+    let again = open(&s.path, s.postgres.as_ref()).await;
     let (_, agg) = aggregate(&again, &p, &host).await;
     assert_eq!((agg["answered"].as_u64(), agg["poll"]["status"].as_str()), (Some(1), Some("open")));
     let (st, v) = answer(&again, &p, &m, ucla(3, 3, 3)).await;

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use attune_core::Catalog;
-use attune_server::{app, AppState, Sqlite};
+use attune_server::{app, AppState, Postgres, Sqlite};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::Router;
@@ -25,8 +25,18 @@ struct Live {
 
 async fn live_server() -> Live {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = Sqlite::open(&dir.path().join("attune.db")).await.expect("database");
-    let app = app(AppState::new(store, Catalog::embedded()));
+    // With ATTUNE_TEST_POSTGRES (`cargo xtask test` starts a temporary server), on PostgreSQL.
+    let app = match std::env::var("ATTUNE_TEST_POSTGRES").ok().filter(|u| !u.is_empty()) {
+        Some(url) => {
+            let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+            let schema = format!("live_{}_{nanos}", std::process::id());
+            app(AppState::new(Postgres::open_in_schema(&url, &schema).await.expect("postgres"), Catalog::embedded()))
+        }
+        None => app(AppState::new(
+            Sqlite::open(&dir.path().join("attune.db")).await.expect("database"),
+            Catalog::embedded(),
+        )),
+    };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let served = app.clone();

@@ -1,0 +1,251 @@
+//! PostgreSQL storage, for several server replicas behind one database. The same contract as
+//! [`crate::Sqlite`]: every write a client is told about has been committed (PostgreSQL's default
+//! `synchronous_commit = on`), answers to a closed poll are refused inside the same transaction
+//! that would store them (the poll row is locked `FOR SHARE`, so a concurrent close waits), and no
+//! poll state is cached in the process, so replicas agree.
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::Row;
+
+use crate::storage::{now, PollRow, Refused, Result, Storage, StorageError, Tally, TokenHash};
+
+/// Migrations, embedded and applied in order at start-up; `attune_schema_version` records how far.
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/postgres/0001_schema.sql")];
+
+/// A pool of connections to one PostgreSQL database.
+#[derive(Debug, Clone)]
+pub struct Postgres {
+    pool: PgPool,
+}
+
+const POLL_COLUMNS: &str =
+    "id, group_id, instrument, code, min_n, hide_until_closed, status, created_at, closed_at, question, stem, stem_source";
+
+fn poll_from(row: &PgRow) -> std::result::Result<PollRow, sqlx::Error> {
+    Ok(PollRow {
+        id: row.try_get("id")?,
+        group_id: row.try_get("group_id")?,
+        instrument: row.try_get("instrument")?,
+        code: row.try_get("code")?,
+        min_n: u32::try_from(row.try_get::<i32, _>("min_n")?).unwrap_or(0),
+        hide_until_closed: row.try_get("hide_until_closed")?,
+        open: row.try_get::<String, _>("status")? == "open",
+        created_at: row.try_get("created_at")?,
+        closed_at: row.try_get("closed_at")?,
+        question: row.try_get("question")?,
+        stem: match (row.try_get::<Option<String>, _>("stem")?, row.try_get::<Option<String>, _>("stem_source")?) {
+            (Some(text), Some(source)) => Some((text, source)),
+            _ => None,
+        },
+    })
+}
+
+fn hash_from(bytes: Vec<u8>) -> TokenHash {
+    let mut h = [0u8; 32];
+    if bytes.len() == 32 {
+        h.copy_from_slice(&bytes);
+    }
+    h
+}
+
+type Tx = sqlx::Transaction<'static, sqlx::Postgres>;
+
+/// Locks the poll row against a concurrent close for the rest of the transaction.
+async fn open_poll(tx: &mut Tx, poll: &str) -> std::result::Result<std::result::Result<(), Refused>, sqlx::Error> {
+    let status: Option<String> = sqlx::query_scalar("SELECT status FROM polls WHERE id = $1 FOR SHARE")
+        .bind(poll)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(match status.as_deref() {
+        None => Err(Refused::UnknownPoll),
+        Some("open") => Ok(()),
+        Some(_) => Err(Refused::Closed),
+    })
+}
+
+impl Postgres {
+    /// Connects (`postgres://user@host:port/db`) and brings the schema up to date.
+    pub async fn open(url: &str) -> Result<Postgres> {
+        Postgres::connect(url.parse()?).await
+    }
+
+    /// The same in a schema of its own, created if missing: for tests that share one server.
+    pub async fn open_in_schema(url: &str, schema: &str) -> Result<Postgres> {
+        if !schema.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') || schema.is_empty() {
+            return Err(StorageError::new("a schema name is lowercase letters, digits and _"));
+        }
+        let options: PgConnectOptions = url.parse()?;
+        let admin = PgPoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
+        sqlx::raw_sql(&format!("CREATE SCHEMA IF NOT EXISTS {schema}")).execute(&admin).await?;
+        admin.close().await;
+        Postgres::connect(options.options([("search_path", schema)])).await
+    }
+
+    async fn connect(options: PgConnectOptions) -> Result<Postgres> {
+        let pool = PgPoolOptions::new().max_connections(16).connect_with(options).await?;
+        let store = Postgres { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        // One migrator at a time, even with several replicas starting together.
+        sqlx::query("SELECT pg_advisory_xact_lock(7305)").execute(&mut *tx).await?;
+        sqlx::raw_sql("CREATE TABLE IF NOT EXISTS attune_schema_version (version INTEGER NOT NULL)")
+            .execute(&mut *tx)
+            .await?;
+        let version: Option<i32> =
+            sqlx::query_scalar("SELECT max(version) FROM attune_schema_version").fetch_one(&mut *tx).await?;
+        let version = usize::try_from(version.unwrap_or(0)).unwrap_or(0);
+        for (k, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+            sqlx::raw_sql(sql).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO attune_schema_version (version) VALUES ($1)")
+                .bind(i32::try_from(k + 1).unwrap_or(i32::MAX))
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+impl Storage for Postgres {
+    async fn create_group(&self, id: &str, name: &str, host: &TokenHash) -> Result<()> {
+        sqlx::query("INSERT INTO groups (id, name, host_token_hash, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(id)
+            .bind(name)
+            .bind(&host[..])
+            .bind(now())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn group(&self, id: &str) -> Result<Option<(String, TokenHash)>> {
+        let row = sqlx::query("SELECT name, host_token_hash FROM groups WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(r) => Some((r.try_get("name")?, hash_from(r.try_get("host_token_hash")?))),
+            None => None,
+        })
+    }
+
+    async fn create_poll(&self, p: &PollRow) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO polls (id, group_id, instrument, code, min_n, hide_until_closed, status, created_at, question,
+                                stem, stem_source)
+             VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8, $9, $10) ON CONFLICT (code) DO NOTHING",
+        )
+        .bind(&p.id)
+        .bind(&p.group_id)
+        .bind(&p.instrument)
+        .bind(&p.code)
+        .bind(i32::try_from(p.min_n).unwrap_or(i32::MAX))
+        .bind(p.hide_until_closed)
+        .bind(p.created_at)
+        .bind(&p.question)
+        .bind(p.stem.as_ref().map(|s| &s.0))
+        .bind(p.stem.as_ref().map(|s| &s.1))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn poll(&self, id: &str) -> Result<Option<PollRow>> {
+        let row = sqlx::query(&format!("SELECT {POLL_COLUMNS} FROM polls WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(poll_from).transpose()?)
+    }
+
+    async fn poll_by_code(&self, code: &str) -> Result<Option<PollRow>> {
+        let row = sqlx::query(&format!("SELECT {POLL_COLUMNS} FROM polls WHERE code = $1 AND status = 'open'"))
+            .bind(code)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(poll_from).transpose()?)
+    }
+
+    async fn polls_of_group(&self, group_id: &str) -> Result<Vec<PollRow>> {
+        let rows =
+            sqlx::query(&format!("SELECT {POLL_COLUMNS} FROM polls WHERE group_id = $1 ORDER BY created_at, seq"))
+                .bind(group_id)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows.iter().map(poll_from).collect::<std::result::Result<_, _>>()?)
+    }
+
+    async fn join(&self, poll_id: &str, member: &TokenHash) -> Result<std::result::Result<(), Refused>> {
+        let mut tx = self.pool.begin().await?;
+        if let Err(r) = open_poll(&mut tx, poll_id).await? {
+            return Ok(Err(r));
+        }
+        sqlx::query("INSERT INTO members (poll_id, member_hash) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(poll_id)
+            .bind(&member[..])
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Ok(()))
+    }
+
+    async fn put_response(
+        &self,
+        poll_id: &str,
+        member: &TokenHash,
+        answers_json: &str,
+    ) -> Result<std::result::Result<i64, Refused>> {
+        let mut tx = self.pool.begin().await?;
+        if let Err(r) = open_poll(&mut tx, poll_id).await? {
+            return Ok(Err(r));
+        }
+        let revision: i64 = sqlx::query_scalar(
+            "INSERT INTO responses (poll_id, member_hash, answers, revision) VALUES ($1, $2, $3, 1)
+             ON CONFLICT (poll_id, member_hash) DO UPDATE SET answers = excluded.answers,
+                                                             revision = responses.revision + 1
+             RETURNING revision",
+        )
+        .bind(poll_id)
+        .bind(&member[..])
+        .bind(answers_json)
+        .fetch_one(&mut *tx)
+        .await?;
+        // Acknowledged only after this returns: the commit is durable (synchronous_commit = on).
+        tx.commit().await?;
+        Ok(Ok(revision))
+    }
+
+    async fn tally(&self, poll_id: &str) -> Result<Tally> {
+        let mut tx = self.pool.begin().await?;
+        // One snapshot for both reads.
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
+        let answers: Vec<String> = sqlx::query_scalar("SELECT answers FROM responses WHERE poll_id = $1")
+            .bind(poll_id)
+            .fetch_all(&mut *tx)
+            .await?;
+        let joined: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM (SELECT member_hash FROM members WHERE poll_id = $1
+                                   UNION SELECT member_hash FROM responses WHERE poll_id = $1) AS m",
+        )
+        .bind(poll_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Tally { joined: u32::try_from(joined).unwrap_or(u32::MAX), answers })
+    }
+
+    async fn close_poll(&self, poll_id: &str) -> Result<Option<PollRow>> {
+        sqlx::query(
+            "UPDATE polls SET status = 'closed', code = NULL, closed_at = $1 WHERE id = $2 AND status = 'open'",
+        )
+        .bind(now())
+        .bind(poll_id)
+        .execute(&self.pool)
+        .await?;
+        self.poll(poll_id).await
+    }
+}
