@@ -32,23 +32,64 @@ export function mountPoint(root) {
   return div;
 }
 
-const QUESTIONNAIRE_PROPS = ["textPack", "answers", "crisis", "context"];
+const INNER = Symbol("attune-inner");
 
-export function defineQuestionnaire(tag, css, mount) {
-  if (customElements.get(tag)) return false;
-
-  class AttuneQuestionnaire extends HTMLElement {
-    static observedAttributes = ["instrument", "lang", "layout", "results"];
-    #inner = null;
-    #props = {};
-    #onMedia = () => this.#inner?.setNarrow(narrowQuery().matches);
+/**
+ * The life cycle every Attune element shares: on connection, an open shadow root with the adopted
+ * stylesheet, the Rust object from `mount`, the attributes present, then the first render; a move
+ * (removed and inserted in the same task) keeps it; a removal destroys it.
+ */
+function elementBase(css, observed, mount) {
+  return class extends HTMLElement {
+    static observedAttributes = [...observed];
+    #onMedia = () => this[INNER]?.setNarrow(narrowQuery().matches);
 
     #language() {
       return this.getAttribute("lang") ?? this.parentElement?.closest("[lang]")?.getAttribute("lang") ?? null;
     }
 
     connectedCallback() {
-      // Properties set before the element was defined shadow the accessors: move them over.
+      this.upgradeProperties?.();
+      if (this[INNER]) return;
+      const root = this.shadowRoot ?? this.attachShadow({ mode: "open" });
+      root.adoptedStyleSheets = [styles(css)];
+      const inner = mount(this, root);
+      this[INNER] = inner;
+      inner.setNarrow(narrowQuery().matches);
+      for (const a of observed) inner.attribute(a, a === "lang" ? this.#language() : this.getAttribute(a));
+      this.applyProperties?.();
+      narrowQuery().addEventListener("change", this.#onMedia);
+      inner.connect();
+    }
+
+    disconnectedCallback() {
+      queueMicrotask(() => {
+        if (this.isConnected || !this[INNER]) return;
+        narrowQuery().removeEventListener("change", this.#onMedia);
+        const inner = this[INNER];
+        this[INNER] = null;
+        inner.destroy();
+        inner.free();
+      });
+    }
+
+    attributeChangedCallback(name, _old, value) {
+      this[INNER]?.attribute(name, name === "lang" && value === null ? this.#language() : value);
+    }
+  };
+}
+
+const QUESTIONNAIRE_PROPS = ["textPack", "answers", "crisis", "context"];
+const SETTERS = { textPack: "setTextPack", answers: "setAnswers", crisis: "setCrisis", context: "setContext" };
+
+export function defineQuestionnaire(tag, css, mount) {
+  if (customElements.get(tag)) return false;
+
+  class AttuneQuestionnaire extends elementBase(css, ["instrument", "lang", "layout", "results"], mount) {
+    #props = {};
+
+    /** Properties set before the element was defined shadow the accessors: move them over. */
+    upgradeProperties() {
       for (const p of QUESTIONNAIRE_PROPS) {
         if (Object.prototype.hasOwnProperty.call(this, p)) {
           const v = this[p];
@@ -56,53 +97,19 @@ export function defineQuestionnaire(tag, css, mount) {
           this[p] = v;
         }
       }
-      if (this.#inner) return;
-      const root = this.shadowRoot ?? this.attachShadow({ mode: "open" });
-      root.adoptedStyleSheets = [styles(css)];
-      const inner = mount(this, root);
-      this.#inner = inner;
-      inner.setNarrow(narrowQuery().matches);
-      for (const a of AttuneQuestionnaire.observedAttributes) {
-        inner.attribute(a, a === "lang" ? this.#language() : this.getAttribute(a));
-      }
+    }
+
+    /** Properties set while disconnected reach the new Rust object; their errors were reported then. */
+    applyProperties() {
       for (const p of QUESTIONNAIRE_PROPS) {
-        if (p in this.#props) this.#apply(p, this.#props[p], false);
-      }
-      narrowQuery().addEventListener("change", this.#onMedia);
-      inner.connect();
-    }
-
-    disconnectedCallback() {
-      // A move (remove then insert in the same task) keeps the form; a removal destroys it.
-      queueMicrotask(() => {
-        if (this.isConnected || !this.#inner) return;
-        narrowQuery().removeEventListener("change", this.#onMedia);
-        const inner = this.#inner;
-        this.#inner = null;
-        inner.destroy();
-        inner.free();
-      });
-    }
-
-    attributeChangedCallback(name, _old, value) {
-      this.#inner?.attribute(name, name === "lang" && value === null ? this.#language() : value);
-    }
-
-    #apply(prop, value, rethrow) {
-      const inner = this.#inner;
-      if (!inner) return;
-      try {
-        if (prop === "textPack") inner.setTextPack(value);
-        else if (prop === "answers") inner.setAnswers(value);
-        else if (prop === "crisis") inner.setCrisis(value);
-        else if (prop === "context") inner.setContext(value);
-      } catch (e) {
-        if (rethrow) throw e;
+        if (p in this.#props) {
+          try { this[INNER][SETTERS[p]](this.#props[p]); } catch { /* shown and reported by the element */ }
+        }
       }
     }
 
     #set(prop, value) {
-      this.#apply(prop, value, true);
+      this[INNER]?.[SETTERS[prop]](value);
       this.#props[prop] = value;
     }
 
@@ -110,7 +117,7 @@ export function defineQuestionnaire(tag, css, mount) {
     get textPack() { return this.#props.textPack ?? null; }
     set textPack(v) { this.#set("textPack", v); }
     /** The answers so far, keyed by item id; setting prefills (or resumes) and starts over. */
-    get answers() { return this.#inner ? this.#inner.answers() : (this.#props.answers ?? null); }
+    get answers() { return this[INNER] ? this[INNER].answers() : (this.#props.answers ?? null); }
     set answers(v) { this.#set("answers", v); }
     /** The crisis panel's wording: `{ title?, body?, contact?, href? }`. */
     get crisis() { return this.#props.crisis ?? null; }
@@ -119,11 +126,11 @@ export function defineQuestionnaire(tag, css, mount) {
     get context() { return this.#props.context ?? null; }
     set context(v) { this.#set("context", v); }
     /** `{ instrument, answers, complete, result }`, or null while the element shows an error. */
-    get response() { return this.#inner ? this.#inner.response() : null; }
+    get response() { return this[INNER] ? this[INNER].response() : null; }
     /** Clears every answer and starts again at the first item. */
     reset() {
       delete this.#props.answers;
-      this.#inner?.reset();
+      this[INNER]?.reset();
     }
   }
 
@@ -131,51 +138,10 @@ export function defineQuestionnaire(tag, css, mount) {
   return true;
 }
 
-/**
- * Elements configured by attributes only (<attune-poll-join>, <attune-poll-dashboard>): the same
- * life cycle as the questionnaire: mount when connected, keep on a move, destroy on removal.
- */
+/** Elements configured by attributes only (<attune-poll-join>, <attune-poll-dashboard>). */
 export function defineSimple(tag, css, observed, mount) {
   if (customElements.get(tag)) return false;
-
-  class AttuneSimple extends HTMLElement {
-    static observedAttributes = [...observed];
-    #inner = null;
-    #onMedia = () => this.#inner?.setNarrow(narrowQuery().matches);
-
-    #language() {
-      return this.getAttribute("lang") ?? this.parentElement?.closest("[lang]")?.getAttribute("lang") ?? null;
-    }
-
-    connectedCallback() {
-      if (this.#inner) return;
-      const root = this.shadowRoot ?? this.attachShadow({ mode: "open" });
-      root.adoptedStyleSheets = [styles(css)];
-      const inner = mount(this, root);
-      this.#inner = inner;
-      inner.setNarrow(narrowQuery().matches);
-      for (const a of observed) inner.attribute(a, a === "lang" ? this.#language() : this.getAttribute(a));
-      narrowQuery().addEventListener("change", this.#onMedia);
-      inner.connect();
-    }
-
-    disconnectedCallback() {
-      queueMicrotask(() => {
-        if (this.isConnected || !this.#inner) return;
-        narrowQuery().removeEventListener("change", this.#onMedia);
-        const inner = this.#inner;
-        this.#inner = null;
-        inner.destroy();
-        inner.free();
-      });
-    }
-
-    attributeChangedCallback(name, _old, value) {
-      this.#inner?.attribute(name, name === "lang" && value === null ? this.#language() : value);
-    }
-  }
-
-  customElements.define(tag, AttuneSimple);
+  customElements.define(tag, class extends elementBase(css, observed, mount) {});
   return true;
 }
 

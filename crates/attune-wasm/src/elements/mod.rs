@@ -71,6 +71,15 @@ fn define_poll_elements(defined: &mut Vec<String>) {
     }
 }
 
+/// Shows `props` in an element's shadow root: updates its app, or mounts it the first time. Yew
+/// renders in a microtask, so no callback runs while the caller's borrow is held.
+fn show<C: yew::BaseComponent>(app: &mut Option<yew::AppHandle<C>>, root: &web_sys::ShadowRoot, props: C::Properties) {
+    match app.as_mut() {
+        Some(app) => app.update(props),
+        None => *app = Some(yew::Renderer::<C>::with_root_and_props(mount_point(root), props).render()),
+    }
+}
+
 /// Dispatches a CustomEvent with a JSON detail from the host element.
 fn dispatch<T: Serialize>(host: &web_sys::HtmlElement, name: &str, detail: &T) {
     // Serializing plain maps and strings cannot fail; an empty detail is better than none.

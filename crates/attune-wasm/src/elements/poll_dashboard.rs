@@ -11,10 +11,10 @@ use attune_protocol::{LiveMessage, PollState};
 use attune_ui::poll::{DashboardProps, ItemAgg, NewPoll, PollDashboard, PollPanel, ScoreAgg, TrendSeries};
 use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
-use yew::{AppHandle, AttrValue, Callback, Renderer};
+use yew::{AppHandle, AttrValue, Callback};
 
-use super::mount_point;
 use super::net::{self, Live};
+use super::show;
 
 #[derive(Default)]
 struct State {
@@ -243,13 +243,8 @@ fn render(this: &Rc<RefCell<Inner>>) {
         return;
     }
     let p = props(&me, &Rc::downgrade(this));
-    match me.app.as_mut() {
-        Some(app) => app.update(p),
-        None => {
-            let root = mount_point(&me.root);
-            me.app = Some(Renderer::<PollDashboard>::with_root_and_props(root, p).render());
-        }
-    }
+    let me = &mut *me;
+    show(&mut me.app, &me.root, p);
 }
 
 fn update(weak: &Weak<RefCell<Inner>>, f: impl FnOnce(&mut Inner)) {

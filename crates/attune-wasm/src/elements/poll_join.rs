@@ -12,10 +12,10 @@ use attune_ui::poll::{JoinStage, PollJoin, PollJoinProps};
 use attune_ui::{Answers, Choice, Crisis, Evaluation, Evaluator, Form, Layout, Question, QuestionnaireProps, Text};
 use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
-use yew::{AppHandle, AttrValue, Callback, Renderer};
+use yew::{AppHandle, AttrValue, Callback};
 
 use super::net::{self, Live};
-use super::{mount_point, text_pack};
+use super::{show, text_pack};
 
 struct Inner {
     root: web_sys::ShadowRoot,
@@ -107,13 +107,8 @@ fn render(this: &Rc<RefCell<Inner>>) {
         return;
     }
     let p = props(&me, &Rc::downgrade(this));
-    match me.app.as_mut() {
-        Some(app) => app.update(p),
-        None => {
-            let root = mount_point(&me.root);
-            me.app = Some(Renderer::<PollJoin>::with_root_and_props(root, p).render());
-        }
-    }
+    let me = &mut *me;
+    show(&mut me.app, &me.root, p);
 }
 
 fn update(weak: &Weak<RefCell<Inner>>, f: impl FnOnce(&mut Inner)) {

@@ -13,10 +13,10 @@ use attune_ui::{
 };
 use serde_json::{json, Map, Value};
 use wasm_bindgen::prelude::*;
-use yew::{AppHandle, AttrValue, Callback, Renderer};
+use yew::{AppHandle, AttrValue, Callback};
 
 use super::text_pack::{self, TextPack};
-use super::{dispatch, element_error, mount_point, now_iso};
+use super::{dispatch, element_error, now_iso, show};
 
 thread_local! {
     static INSTANCES: Cell<u32> = const { Cell::new(0) };
@@ -270,13 +270,9 @@ fn render(this: &Rc<RefCell<Inner>>) {
         }
         let props = me.props(&Rc::downgrade(this));
         let problem = props.content.as_ref().err().map(|p| (**p).clone());
-        match me.app.as_mut() {
-            // Yew renders in a microtask: no callback runs while this borrow is held.
-            Some(app) => app.update(props),
-            None => {
-                let root = mount_point(&me.root);
-                me.app = Some(Renderer::<Widget>::with_root_and_props(root, props).render());
-            }
+        {
+            let me = &mut *me;
+            show(&mut me.app, &me.root, props);
         }
         let new = problem != me.reported;
         me.reported = problem.clone();
