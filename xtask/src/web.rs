@@ -460,11 +460,13 @@ fn postgres_bin(sh: &Shell) -> Result<PathBuf> {
 pub fn postgres_tests(sh: &Shell) -> Result<()> {
     step("attune-server on PostgreSQL: a temporary server, then the router and WebSocket tests");
     let bin = postgres_bin(sh)?;
-    let data = workspace_root().join("target/postgres");
+    // In the system's temporary folder: the `postgres` user may not be able to enter the checkout.
+    let data = std::env::temp_dir().join(format!("attune-postgres-{}", std::process::id()));
     if data.exists() {
         std::fs::remove_dir_all(&data)?;
     }
     std::fs::create_dir_all(&data)?;
+    let _cwd = sh.push_dir(&data);
     // PostgreSQL refuses to run as root: as root, run it as the `postgres` user (`env` runs the rest).
     let root = cmd!(sh, "id -u").read()?.trim() == "0";
     let runuser: Vec<String> =
@@ -480,9 +482,12 @@ pub fn postgres_tests(sh: &Shell) -> Result<()> {
     let options = format!("-p {port} -k {} -c listen_addresses=127.0.0.1", data.display());
     cmd!(sh, "env {as_user...} {pg_ctl} -D {data} -o {options} -l {log} -w start").run()?;
     let url = format!("postgres://postgres@127.0.0.1:{port}/postgres");
-    let tests =
-        cmd!(sh, "cargo test --locked -p attune-server --test api --test live").env("ATTUNE_TEST_POSTGRES", &url).run();
+    let manifest = workspace_root().join("Cargo.toml");
+    let tests = cmd!(sh, "cargo test --locked --manifest-path {manifest} -p attune-server --test api --test live")
+        .env("ATTUNE_TEST_POSTGRES", &url)
+        .run();
     let stopped = cmd!(sh, "env {as_user...} {pg_ctl} -D {data} -m fast -w stop").run();
+    let _ = std::fs::remove_dir_all(&data);
     tests?;
     stopped?;
     Ok(())
