@@ -161,9 +161,14 @@ fn write_text_packs(npm: &Path) -> Result<()> {
 /// Installs the packed tarball into www/node_modules, as a clinic's site would.
 pub fn install_site(sh: &Shell, package: &Package) -> Result<()> {
     step("demo site: npm install of the packed tarball into www/");
-    let _d = sh.push_dir(workspace_root().join("www"));
+    install_tarball(sh, &workspace_root().join("www"), package)
+}
+
+/// `npm install`s the packed tarball into `dir` without touching its package.json or lockfile.
+fn install_tarball(sh: &Shell, dir: &Path, package: &Package) -> Result<()> {
+    let _d = sh.push_dir(dir);
     let tarball = &package.tarball;
-    cmd!(sh, "npm install --no-save --no-audit --no-fund --ignore-scripts {tarball}").run()?;
+    cmd!(sh, "npm install --no-save --no-audit --no-fund --ignore-scripts --loglevel=error {tarball}").run()?;
     Ok(())
 }
 
@@ -261,13 +266,11 @@ pub fn browser_unit_tests(sh: &Shell) -> Result<()> {
 pub fn packaging_tests(sh: &Shell, package: &Package) -> Result<()> {
     ensure_chromium(sh)?;
     let root = workspace_root().join("tests/packaging");
-    let tarball = &package.tarball;
     for fixture in ["node", "vite", "static"] {
         step(&format!("packaging fixture `{fixture}`: npm ci, then the packed tarball"));
         let dir = root.join(fixture);
         npm_ci(sh, &dir)?;
-        let _d = sh.push_dir(&dir);
-        cmd!(sh, "npm install --no-save --no-audit --no-fund --loglevel=error {tarball}").run()?;
+        install_tarball(sh, &dir, package)?;
     }
     {
         step("packaging fixture `node`: score in Node, every reference vector; tsc --strict");
@@ -326,11 +329,7 @@ pub fn bench_npm(sh: &Shell) -> Result<(String, bool)> {
     let package = build_npm(sh)?;
     let fixture = workspace_root().join("tests/packaging/static");
     npm_ci(sh, &fixture)?;
-    {
-        let _d = sh.push_dir(&fixture);
-        let tarball = &package.tarball;
-        cmd!(sh, "npm install --no-save --no-audit --no-fund --loglevel=error {tarball}").run()?;
-    }
+    install_tarball(sh, &fixture, &package)?;
     step("npm package: sizes of the shipped files");
     let installed = fixture.join("node_modules/attune");
     let tests = workspace_root().join("tests");

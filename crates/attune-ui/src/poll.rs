@@ -108,14 +108,12 @@ pub struct ScoreAgg {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ItemAgg {
     pub label: String,
-    pub n: u64,
     pub bars: Vec<(String, u64)>,
 }
 
 /// The poll on the dashboard.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PollPanel {
-    pub id: String,
     pub title: String,
     pub open: bool,
     pub code: Option<String>,
@@ -125,7 +123,6 @@ pub struct PollPanel {
     pub note: Option<String>,
     pub joined: u64,
     pub answered: u64,
-    pub min_n: u64,
     /// Why aggregates are not shown yet, in words.
     pub withheld: Option<String>,
     pub scores: Vec<ScoreAgg>,

@@ -37,7 +37,6 @@ pub struct Strings {
     pub terms: &'static str,
     pub english_fallback: &'static str,
     pub error_title: &'static str,
-    pub unanswered: &'static str,
     pub selected_announce: &'static str,
 }
 
@@ -75,7 +74,6 @@ pub const EN: Strings = Strings {
     terms: "Wording used under these terms",
     english_fallback: "Some wording is shown in English because no verified translation is available.",
     error_title: "This questionnaire cannot be shown",
-    unanswered: "Not answered",
     selected_announce: "{n} of {total} answered",
 };
 
@@ -113,7 +111,6 @@ pub const ES: Strings = Strings {
     terms: "Texto usado bajo estas condiciones",
     english_fallback: "Parte del texto se muestra en inglés porque no hay una traducción verificada.",
     error_title: "No se puede mostrar este cuestionario",
-    unanswered: "Sin respuesta",
     selected_announce: "{n} de {total} respondidas",
 };
 

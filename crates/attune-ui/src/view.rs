@@ -96,8 +96,6 @@ pub struct Evaluation {
     pub scores: Vec<ScoreLine>,
     /// Raised flags.
     pub flags: Vec<FlagLine>,
-    /// Every scored item is answered or legitimately skipped.
-    pub complete: bool,
 }
 
 impl Evaluation {

@@ -182,7 +182,6 @@ async fn components_follow_the_injected_evaluator() {
         skipped: vec![false, a[0].is_some(), false],
         scores: vec![],
         flags: if a[0] == Some(1) { vec![FlagLine { label: "Flag".into(), critical: true }] } else { vec![] },
-        complete: false,
     }));
     let props = QuestionnaireProps {
         form: Rc::new(form),

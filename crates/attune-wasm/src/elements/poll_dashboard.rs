@@ -148,7 +148,6 @@ fn panel(server: &str, poll: &Value, agg: Option<&Value>) -> PollPanel {
         .into_iter()
         .map(|(iid, it)| ItemAgg {
             label: item_label(&iid),
-            n: it["n"].as_u64().unwrap_or(0),
             bars: {
                 let mut counts: Vec<(&String, &Value)> = it["counts"].as_object().into_iter().flatten().collect();
                 counts.sort_by_key(|(v, _)| v.parse::<i64>().unwrap_or(i64::MAX));
@@ -157,7 +156,6 @@ fn panel(server: &str, poll: &Value, agg: Option<&Value>) -> PollPanel {
         })
         .collect();
     PollPanel {
-        id: poll["id"].as_str().unwrap_or_default().to_string(),
         title,
         open: poll["status"] == "open",
         join_url: code.as_ref().map(|c| net::absolute(server, &format!("/join/?code={c}"), false)),
@@ -173,7 +171,6 @@ fn panel(server: &str, poll: &Value, agg: Option<&Value>) -> PollPanel {
         note: question.and_then(|q| q["note"].as_str()).map(String::from),
         joined: agg.and_then(|a| a["joined"].as_u64()).unwrap_or(0),
         answered,
-        min_n,
         withheld,
         scores,
         items,

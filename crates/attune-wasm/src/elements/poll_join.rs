@@ -6,7 +6,7 @@
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
-use attune_core::{Catalog, ContextValues};
+use attune_core::Catalog;
 use attune_protocol::{LiveMessage, PollState};
 use attune_ui::poll::{JoinStage, PollJoin, PollJoinProps};
 use attune_ui::{Answers, Choice, Crisis, Evaluation, Evaluator, Form, Layout, Question, QuestionnaireProps, Text};
@@ -162,15 +162,11 @@ fn poll_form(poll: &Value) -> Result<(Rc<Form>, Evaluator, Option<String>), Stri
     if stem.is_some() {
         form.instructions = stem;
     }
-    let ctx = Rc::new(ContextValues::default());
+    // Members see no scores: only the skip rules matter here.
     let evaluator = Evaluator(Rc::new(move |a: &[Option<i64>]| {
         let ids = &inst.definition().items;
         inst.answer_sheet_from_pairs(a.iter().zip(ids).filter_map(|(v, i)| v.map(|v| (i.id.as_str(), v))))
-            .map(|s| Evaluation {
-                skipped: inst.skipped_items(&s),
-                complete: inst.score_sheet(&s, &ctx).complete,
-                ..Evaluation::default()
-            })
+            .map(|s| Evaluation { skipped: inst.skipped_items(&s), ..Evaluation::default() })
             .unwrap_or_default()
     }));
     Ok((Rc::new(form), evaluator, None))

@@ -128,7 +128,7 @@ fn evaluate(inst: &'static Instrument, ctx: &ContextValues, lang: &str, answers:
         .filter_map(|f| def.flags.iter().find(|x| x.id == *f))
         .map(|f| FlagLine { label: f.label.clone().unwrap_or_else(|| f.id.clone()), critical: f.critical })
         .collect();
-    Evaluation { skipped: inst.skipped_items(&sheet), scores, flags, complete: result.complete }
+    Evaluation { skipped: inst.skipped_items(&sheet), scores, flags }
 }
 
 /// Answers as the JSON object of the interfaces: item id → value, unanswered items absent.
