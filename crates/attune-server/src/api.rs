@@ -695,7 +695,7 @@ async fn close<S: Storage>(
 ) -> ApiResult<impl IntoResponse> {
     authorize_poll(&state, &headers, &poll_id).await?;
     let poll = state.store.close_poll(&poll_id).await?.ok_or_else(|| ApiError::not_found("poll"))?;
-    state.hub.notify(&poll.id);
+    state.hub.closed(&poll.id);
     Ok(Json(json!({"poll": view(&poll)})))
 }
 

@@ -14,6 +14,6 @@ mod storage;
 
 pub use api::{app, ApiError, AppState, DEFAULT_JOINS_PER_MINUTE, DEFAULT_STEM, MAX_BODY, MIN_N_FLOOR};
 pub use limit::JoinLimiter;
-pub use live::{Hub, MIN_INTERVAL};
+pub use live::{Hub, SnapshotBudget, SNAPSHOT_BURST, SNAPSHOT_EVERY};
 pub use postgres::Postgres;
 pub use storage::{PollRow, Refused, Sqlite, Storage, StorageError, Tally, TokenHash};

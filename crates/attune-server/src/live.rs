@@ -1,7 +1,12 @@
 //! Live updates over WebSocket. A dashboard (host token) receives aggregate snapshots as answers
-//! arrive, coalesced to at most ten a second per connection; a member's page is told when its poll
-//! closes. Stored answers bump a per-poll counter in the [`Hub`]; each connection recomputes its
-//! snapshot from storage when the counter moves, so a slow client never holds anyone else up.
+//! arrive; a member's page is told the poll's status, and again when it closes. Stored answers bump a
+//! per-poll counter in the [`Hub`]; each dashboard connection recomputes its snapshot from storage
+//! when the counter moves, so a slow client never holds anyone else up.
+//!
+//! Snapshots are coalesced by a token bucket per connection ([`SnapshotBudget`]): a burst of up to
+//! [`SNAPSHOT_BURST`] goes out at once, so each answer of a group answering together shows without
+//! delay, and after that at most one every [`SNAPSHOT_EVERY`] (five a second). Changes that arrive
+//! while the budget is spent are folded into the next snapshot.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -17,8 +22,11 @@ use tokio::time::Instant;
 use crate::api::{aggregate_json, host_matches, ApiError, AppState};
 use crate::storage::Storage;
 
-/// Shortest time between two snapshots sent on one connection.
-pub const MIN_INTERVAL: Duration = Duration::from_millis(100);
+/// Snapshots one dashboard connection may be sent back to back.
+pub const SNAPSHOT_BURST: u32 = 10;
+
+/// Once the burst is spent, the shortest time between two snapshots.
+pub const SNAPSHOT_EVERY: Duration = Duration::from_millis(200);
 
 /// How long a new connection has to say who it is.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -26,31 +34,85 @@ const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 /// Largest frame accepted from a client; hello and ping messages are tiny.
 const MAX_FRAME: usize = 4096;
 
-/// Per-poll change counters, for the connections watching a poll. Entries exist only while someone
-/// watches, so memory is bounded by the open connections.
+/// A token bucket in its virtual-time form (GCRA): `SNAPSHOT_BURST` sends at once, then one per
+/// `SNAPSHOT_EVERY`.
+#[derive(Debug, Clone, Copy)]
+pub struct SnapshotBudget {
+    /// When the bucket would be full again if nothing more were sent.
+    full_at: Instant,
+}
+
+impl SnapshotBudget {
+    /// A full bucket.
+    pub fn new(now: Instant) -> SnapshotBudget {
+        SnapshotBudget { full_at: now }
+    }
+
+    /// The earliest time the next snapshot may be sent.
+    pub fn next_send(&self) -> Instant {
+        self.full_at.checked_sub(SNAPSHOT_EVERY * (SNAPSHOT_BURST - 1)).unwrap_or(self.full_at)
+    }
+
+    /// Takes a token if one is there.
+    pub fn try_take(&mut self, now: Instant) -> bool {
+        if now < self.next_send() {
+            return false;
+        }
+        self.full_at = self.full_at.max(now) + SNAPSHOT_EVERY;
+        true
+    }
+}
+
+/// Per-poll counters for the connections watching a poll: `changes` moves on every answer, join or
+/// closing (dashboards follow it), `closes` only when the poll closes (members follow it, so an
+/// answer does not wake every member's connection). Entries exist only while someone watches, so
+/// memory is bounded by the open connections.
 #[derive(Debug, Default)]
 pub struct Hub {
-    polls: Mutex<HashMap<String, watch::Sender<u64>>>,
+    polls: Mutex<HashMap<String, Watched>>,
+}
+
+#[derive(Debug)]
+struct Watched {
+    changes: watch::Sender<u64>,
+    closes: watch::Sender<u64>,
+}
+
+fn bump(tx: &watch::Sender<u64>) {
+    tx.send_modify(|v| *v = v.wrapping_add(1));
 }
 
 impl Hub {
-    /// Something about the poll changed (an answer, a join, closing).
+    /// Something that dashboards show changed (an answer, a join).
     pub fn notify(&self, poll: &str) {
         if let Ok(polls) = self.polls.lock() {
-            if let Some(tx) = polls.get(poll) {
-                tx.send_modify(|v| *v = v.wrapping_add(1));
+            if let Some(w) = polls.get(poll) {
+                bump(&w.changes);
             }
         }
     }
 
-    fn subscribe(&self, poll: &str) -> Option<watch::Receiver<u64>> {
+    /// The poll closed: dashboards and members are told.
+    pub fn closed(&self, poll: &str) {
+        if let Ok(polls) = self.polls.lock() {
+            if let Some(w) = polls.get(poll) {
+                bump(&w.changes);
+                bump(&w.closes);
+            }
+        }
+    }
+
+    fn subscribe(&self, poll: &str, dashboard: bool) -> Option<watch::Receiver<u64>> {
         let mut polls = self.polls.lock().ok()?;
-        Some(polls.entry(poll.to_string()).or_insert_with(|| watch::channel(0).0).subscribe())
+        let w = polls
+            .entry(poll.to_string())
+            .or_insert_with(|| Watched { changes: watch::channel(0).0, closes: watch::channel(0).0 });
+        Some(if dashboard { w.changes.subscribe() } else { w.closes.subscribe() })
     }
 
     fn release(&self, poll: &str) {
         if let Ok(mut polls) = self.polls.lock() {
-            if polls.get(poll).is_some_and(|tx| tx.receiver_count() == 0) {
+            if polls.get(poll).is_some_and(|w| w.changes.receiver_count() + w.closes.receiver_count() == 0) {
                 polls.remove(poll);
             }
         }
@@ -141,7 +203,7 @@ async fn session<S: Storage>(state: AppState<S>, poll_id: String, mut socket: We
         }
         Hello::Member => false,
     };
-    let Some(mut changes) = state.hub.subscribe(&poll_id) else { return };
+    let Some(mut changes) = state.hub.subscribe(&poll_id, dashboard) else { return };
     run(&state, &poll_id, &mut socket, &mut changes, dashboard).await;
     drop(changes);
     state.hub.release(&poll_id);
@@ -167,12 +229,11 @@ async fn run<S: Storage>(
     changes: &mut watch::Receiver<u64>,
     dashboard: bool,
 ) {
-    let mut last_sent = Instant::now() - MIN_INTERVAL;
+    let mut budget = SnapshotBudget::new(Instant::now());
     let mut dirty = true;
     loop {
-        if dirty && last_sent.elapsed() >= MIN_INTERVAL {
+        if dirty && budget.try_take(Instant::now()) {
             dirty = false;
-            last_sent = Instant::now();
             let Some((msg, closed)) = message(state, poll_id, dashboard).await else {
                 let _ = socket.send(Message::Close(Some(CloseFrame { code: 1011, reason: "storage".into() }))).await;
                 return;
@@ -186,7 +247,7 @@ async fn run<S: Storage>(
                 return;
             }
         }
-        let wait = last_sent + MIN_INTERVAL;
+        let wait = budget.next_send();
         tokio::select! {
             changed = changes.changed() => {
                 if changed.is_err() {
@@ -214,5 +275,35 @@ async fn run<S: Storage>(
                 Some(Ok(Message::Close(_)) | Err(_)) | None => return,
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_burst_goes_at_once_then_five_a_second() {
+        let t0 = Instant::now();
+        let mut budget = SnapshotBudget::new(t0);
+        for k in 0..SNAPSHOT_BURST {
+            assert!(budget.try_take(t0), "snapshot {k} of the burst");
+        }
+        assert!(!budget.try_take(t0), "the burst is spent");
+        assert_eq!(budget.next_send(), t0 + SNAPSHOT_EVERY);
+        assert!(!budget.try_take(t0 + SNAPSHOT_EVERY / 2));
+        assert!(budget.try_take(t0 + SNAPSHOT_EVERY));
+        // Sustained: one per SNAPSHOT_EVERY, never more, over ten seconds.
+        let mut sent = 0;
+        let mut now = t0 + SNAPSHOT_EVERY;
+        while now < t0 + Duration::from_secs(10) {
+            now += Duration::from_millis(10);
+            sent += u32::from(budget.try_take(now));
+        }
+        assert_eq!(sent, 49, "five a second after the burst");
+        // A quiet spell refills the bucket, up to the burst and no further.
+        let later = now + SNAPSHOT_EVERY * (SNAPSHOT_BURST * 3);
+        let burst = (0..SNAPSHOT_BURST * 2).filter(|_| budget.try_take(later)).count();
+        assert_eq!(burst, SNAPSHOT_BURST as usize);
     }
 }

@@ -2,11 +2,11 @@
 //! `synchronous=FULL`), or PostgreSQL for several replicas (`crate::Postgres`). Every write that a client is told
 //! about has been committed first.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::path::Path;
 use std::str::FromStr;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
@@ -117,11 +117,17 @@ pub trait Storage: Clone + Send + Sync + 'static {
 /// commit that holds it. The rare writes (groups, polls, closing) use their own connection; every
 /// write transaction is `BEGIN IMMEDIATE`, so the two take turns without a lock upgrade failing.
 /// Reads use a pool beside them (WAL lets them run while a write commits).
+///
+/// Snapshots need an open poll's tally after every answer, so the writer also keeps the tallies of
+/// open polls in memory ([`Tallies`]): loaded from the file once, on the writer's own task, and
+/// updated after each commit, so they never show an answer that is not durable nor miss one that is.
 #[derive(Debug, Clone)]
 pub struct Sqlite {
     read: SqlitePool,
     write: SqlitePool,
     jobs: mpsc::Sender<Job>,
+    loads: mpsc::Sender<(String, oneshot::Sender<Result<Tally>>)>,
+    tallies: Arc<Mutex<Tallies>>,
     /// Polls already read, by id: every answer and every snapshot needs its poll, and a poll changes
     /// only when this process closes it. (One server process per database file.)
     polls: Arc<RwLock<HashMap<String, PollRow>>>,
@@ -129,6 +135,48 @@ pub struct Sqlite {
 
 /// Most joins and answers committed in one transaction.
 const MAX_BATCH: usize = 512;
+
+/// Most open polls whose tallies are kept in memory (one of ten members is about 2 KB); beyond it,
+/// one is dropped and read again from the file when next needed.
+const MAX_TALLIES: usize = 20_000;
+
+/// An open poll's members and answers, as committed.
+#[derive(Debug, Default)]
+struct Counted {
+    members: HashSet<TokenHash>,
+    answers: HashMap<TokenHash, String>,
+}
+
+impl Counted {
+    fn tally(&self) -> Tally {
+        let joined = u32::try_from(self.members.len()).unwrap_or(u32::MAX);
+        Tally { joined, answers: self.answers.values().cloned().collect() }
+    }
+}
+
+/// The tallies of open polls, by poll id. Only the writer task adds entries or changes them (after
+/// each commit); closing a poll removes its entry.
+#[derive(Debug, Default)]
+struct Tallies {
+    polls: HashMap<String, Counted>,
+}
+
+/// Every member of a poll, with the answers of those who answered: one row per member.
+const TALLY_ROWS: &str = "SELECT member_hash, answers FROM members LEFT JOIN responses USING (poll_id, member_hash)
+                          WHERE poll_id = ?";
+
+async fn read_counted(pool: &SqlitePool, poll: &str) -> std::result::Result<Counted, sqlx::Error> {
+    let rows: Vec<(Vec<u8>, Option<String>)> = sqlx::query_as(TALLY_ROWS).bind(poll).fetch_all(pool).await?;
+    let mut counted = Counted::default();
+    for (member, answers) in rows {
+        let member = hash_from(member);
+        counted.members.insert(member);
+        if let Some(a) = answers {
+            counted.answers.insert(member, a);
+        }
+    }
+    Ok(counted)
+}
 
 type Reply<T> = oneshot::Sender<Result<std::result::Result<T, Refused>>>;
 
@@ -147,86 +195,172 @@ enum Done {
 
 type Tx = sqlx::Transaction<'static, sqlx::Sqlite>;
 
-async fn status(conn: &mut Tx, poll: &str) -> std::result::Result<std::result::Result<(), Refused>, sqlx::Error> {
-    let status: Option<String> =
-        sqlx::query_scalar("SELECT status FROM polls WHERE id = ?").bind(poll).fetch_optional(&mut **conn).await?;
-    Ok(match status.as_deref() {
-        None => Err(Refused::UnknownPoll),
-        Some("open") => Ok(()),
-        Some(_) => Err(Refused::Closed),
-    })
+/// A member as SQL sees it inside a JSON batch: the hash in hex (`unhex` turns it back into a blob).
+fn hex(member: &TokenHash) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    member.iter().flat_map(|b| [DIGITS[usize::from(b >> 4)] as char, DIGITS[usize::from(b & 15)] as char]).collect()
 }
 
-/// A poll's status within one batch (no other writer runs while the batch holds the write lock).
-async fn cached_status(
-    conn: &mut Tx,
-    seen: &mut HashMap<String, std::result::Result<(), Refused>>,
-    poll: &str,
-) -> std::result::Result<std::result::Result<(), Refused>, sqlx::Error> {
-    if let Some(s) = seen.get(poll) {
-        return Ok(*s);
-    }
-    let s = status(conn, poll).await?;
-    seen.insert(poll.to_string(), s);
-    Ok(s)
-}
-
-async fn apply(
-    conn: &mut Tx,
-    seen: &mut HashMap<String, std::result::Result<(), Refused>>,
-    job: &Job,
-) -> std::result::Result<Done, sqlx::Error> {
-    match job {
-        Job::Join { poll, member, .. } => {
-            if let Err(r) = cached_status(conn, seen, poll).await? {
-                return Ok(Done::Join(Err(r)));
-            }
-            sqlx::query("INSERT INTO members (poll_id, member_hash) VALUES (?, ?) ON CONFLICT DO NOTHING")
-                .bind(poll)
-                .bind(&member[..])
-                .execute(&mut **conn)
-                .await?;
-            Ok(Done::Join(Ok(())))
-        }
-        Job::Put { poll, member, answers, .. } => {
-            // A member who answers without having joined counts as joined (see `counts`).
-            if let Err(r) = cached_status(conn, seen, poll).await? {
-                return Ok(Done::Put(Err(r)));
-            }
-            let revision: i64 = sqlx::query_scalar(
-                "INSERT INTO responses (poll_id, member_hash, answers, revision) VALUES (?, ?, ?, 1)
-                 ON CONFLICT (poll_id, member_hash) DO UPDATE SET answers = excluded.answers, revision = revision + 1
-                 RETURNING revision",
-            )
-            .bind(poll)
-            .bind(&member[..])
-            .bind(answers)
-            .fetch_one(&mut **conn)
-            .await?;
-            Ok(Done::Put(Ok(revision)))
-        }
-    }
-}
-
-/// Applies a batch in one transaction; all or nothing.
+/// Applies a batch in one transaction, all or nothing, with a fixed number of statements whatever its
+/// size (each statement is a round trip to SQLite's thread): the status of every poll named, the
+/// members of the accepted joins and answers, and the answers themselves.
 async fn commit_batch(pool: &SqlitePool, batch: &[Job]) -> std::result::Result<Vec<Done>, sqlx::Error> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    let mut done = Vec::with_capacity(batch.len());
-    let mut seen = HashMap::new();
-    for job in batch {
-        // On an error the transaction is dropped, which rolls it back.
-        done.push(apply(&mut tx, &mut seen, job).await?);
+    let poll_of = |job: &Job| match job {
+        Job::Join { poll, .. } | Job::Put { poll, .. } => poll.clone(),
+    };
+    let mut tx: Tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    // No other writer runs while this transaction holds the write lock, so these stay true.
+    let ids: Vec<String> = batch.iter().map(poll_of).collect();
+    let open: HashMap<String, bool> =
+        sqlx::query_as("SELECT id, status = 'open' FROM polls WHERE id IN (SELECT value FROM json_each(?))")
+            .bind(serde_json::to_string(&ids).unwrap_or_default())
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .collect();
+    let verdict = |job: &Job| match open.get(&poll_of(job)) {
+        None => Err(Refused::UnknownPoll),
+        Some(false) => Err(Refused::Closed),
+        Some(true) => Ok(()),
+    };
+    // A member who answers without having joined first counts as joined.
+    let members: Vec<(String, String)> = batch
+        .iter()
+        .filter(|job| verdict(job).is_ok())
+        .map(|job| match job {
+            Job::Join { poll, member, .. } | Job::Put { poll, member, .. } => (poll.clone(), hex(member)),
+        })
+        .collect();
+    if !members.is_empty() {
+        sqlx::query(
+            "INSERT INTO members (poll_id, member_hash)
+             SELECT value ->> 0, unhex(value ->> 1) FROM json_each(?) WHERE true ON CONFLICT DO NOTHING",
+        )
+        .bind(serde_json::to_string(&members).unwrap_or_default())
+        .execute(&mut *tx)
+        .await?;
+    }
+    // The answers, in rounds in which each member appears once (a member's revision in one batch
+    // goes in the next round), so that every returned revision belongs to exactly one job.
+    let mut revision: Vec<Option<i64>> = vec![None; batch.len()];
+    let mut pending: Vec<usize> =
+        (0..batch.len()).filter(|&k| matches!(batch[k], Job::Put { .. }) && verdict(&batch[k]).is_ok()).collect();
+    while !pending.is_empty() {
+        let mut round: HashMap<(&str, &TokenHash), usize> = HashMap::new();
+        let mut later = Vec::new();
+        for k in pending {
+            let Job::Put { poll, member, .. } = &batch[k] else { continue };
+            match round.entry((poll.as_str(), member)) {
+                std::collections::hash_map::Entry::Vacant(v) => drop(v.insert(k)),
+                std::collections::hash_map::Entry::Occupied(_) => later.push(k),
+            }
+        }
+        let rows: Vec<(String, String, &str)> = round
+            .values()
+            .filter_map(|&k| match &batch[k] {
+                Job::Put { poll, member, answers, .. } => Some((poll.clone(), hex(member), answers.as_str())),
+                Job::Join { .. } => None,
+            })
+            .collect();
+        let stored: Vec<(String, Vec<u8>, i64)> = sqlx::query_as(
+            "INSERT INTO responses (poll_id, member_hash, answers, revision)
+             SELECT value ->> 0, unhex(value ->> 1), value ->> 2, 1 FROM json_each(?) WHERE true
+             ON CONFLICT (poll_id, member_hash) DO UPDATE SET answers = excluded.answers, revision = revision + 1
+             RETURNING poll_id, member_hash, revision",
+        )
+        .bind(serde_json::to_string(&rows).unwrap_or_default())
+        .fetch_all(&mut *tx)
+        .await?;
+        for (poll, member, rev) in stored {
+            if let Some(&k) = round.get(&(poll.as_str(), &hash_from(member))) {
+                revision[k] = Some(rev);
+            }
+        }
+        pending = later;
+    }
+    let lost = batch
+        .iter()
+        .zip(&revision)
+        .any(|(job, rev)| matches!(job, Job::Put { .. }) && verdict(job).is_ok() && rev.is_none());
+    if lost {
+        // Dropping the transaction rolls it back; every job in the batch is told it failed.
+        return Err(sqlx::Error::Protocol("an answer was not stored".into()));
     }
     tx.commit().await?;
-    Ok(done)
+    Ok(batch
+        .iter()
+        .zip(revision)
+        .map(|(job, rev)| match job {
+            Job::Join { .. } => Done::Join(verdict(job)),
+            Job::Put { .. } => Done::Put(verdict(job).map(|()| rev.unwrap_or_default())),
+        })
+        .collect())
+}
+
+/// Brings the tallies in memory up to date with a committed batch.
+fn record(tallies: &Mutex<Tallies>, batch: &[Job], done: &[Done]) {
+    let Ok(mut tallies) = tallies.lock() else { return };
+    for (job, d) in batch.iter().zip(done) {
+        match (job, d) {
+            (Job::Join { poll, member, .. }, Done::Join(Ok(()))) => {
+                if let Some(c) = tallies.polls.get_mut(poll) {
+                    c.members.insert(*member);
+                }
+            }
+            (Job::Put { poll, member, answers, .. }, Done::Put(Ok(_))) => {
+                if let Some(c) = tallies.polls.get_mut(poll) {
+                    c.members.insert(*member);
+                    c.answers.insert(*member, answers.clone());
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// An open poll's tally, read into memory if it is not there yet. Runs on the writer task, between
+/// batches, so what it reads and what later batches add fit together.
+async fn load(pool: &SqlitePool, tallies: &Mutex<Tallies>, poll: &str) -> Result<Tally> {
+    if let Some(t) = tallies.lock().ok().and_then(|t| t.polls.get(poll).map(Counted::tally)) {
+        return Ok(t);
+    }
+    let counted = read_counted(pool, poll).await?;
+    let tally = counted.tally();
+    if let Ok(mut t) = tallies.lock() {
+        if t.polls.len() >= MAX_TALLIES {
+            if let Some(k) = t.polls.keys().next().cloned() {
+                t.polls.remove(&k);
+            }
+        }
+        t.polls.insert(poll.to_string(), counted);
+    }
+    Ok(tally)
 }
 
 /// The group-commit task: runs until every `Sqlite` handle is dropped.
-async fn writer(pool: SqlitePool, mut jobs: mpsc::Receiver<Job>) {
+async fn writer(
+    pool: SqlitePool,
+    mut jobs: mpsc::Receiver<Job>,
+    mut loads: mpsc::Receiver<(String, oneshot::Sender<Result<Tally>>)>,
+    tallies: Arc<Mutex<Tallies>>,
+) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
+    loop {
+        tokio::select! {
+            biased;
+            n = jobs.recv_many(&mut batch, MAX_BATCH) => {
+                if n == 0 {
+                    return;
+                }
+            }
+            Some((poll, reply)) = loads.recv() => {
+                drop(reply.send(load(&pool, &tallies, &poll).await));
+                continue;
+            }
+        }
         match commit_batch(&pool, &batch).await {
             Ok(done) => {
+                record(&tallies, &batch, &done);
                 for (job, d) in batch.drain(..).zip(done) {
                     match (job, d) {
                         (Job::Join { reply, .. }, Done::Join(r)) => drop(reply.send(Ok(r))),
@@ -271,6 +405,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_polls.sql"),
     include_str!("../migrations/0002_custom_questions.sql"),
     include_str!("../migrations/0003_stems.sql"),
+    include_str!("../migrations/0004_answer_joins.sql"),
 ];
 
 impl Sqlite {
@@ -283,13 +418,17 @@ impl Sqlite {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(std::time::Duration::from_secs(10));
-        let write = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
-        let read = SqlitePoolOptions::new().max_connections(8).connect_with(options.clone()).await?;
+        // A connection is a thread of SQLite's own; checking it before each use would cost a round trip.
+        let pool = |n| SqlitePoolOptions::new().max_connections(n).test_before_acquire(false);
+        let write = pool(1).connect_with(options.clone()).await?;
+        let read = pool(8).connect_with(options.clone()).await?;
         let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
-        let store = Sqlite { read, write, jobs: tx, polls: Arc::default() };
+        let (loads_tx, loads_rx) = mpsc::channel(MAX_BATCH);
+        let tallies = Arc::<Mutex<Tallies>>::default();
+        let store = Sqlite { read, write, jobs: tx, loads: loads_tx, tallies: tallies.clone(), polls: Arc::default() };
         store.migrate().await?;
-        let batches = SqlitePoolOptions::new().max_connections(1).connect_with(options).await?;
-        tokio::spawn(writer(batches, rx));
+        let batches = pool(1).connect_with(options).await?;
+        tokio::spawn(writer(batches, rx, loads_rx, tallies));
         Ok(store)
     }
 
@@ -432,25 +571,19 @@ impl Storage for Sqlite {
     }
 
     async fn tally(&self, poll_id: &str) -> Result<Tally> {
-        // One query: the answers, then one row with the joined count (answers NULL).
-        let rows: Vec<(Option<String>, Option<i64>)> = sqlx::query_as(
-            "SELECT answers, NULL FROM responses WHERE poll_id = ?1
-             UNION ALL
-             SELECT NULL, (SELECT count(*) FROM (SELECT member_hash FROM members WHERE poll_id = ?1
-                                                 UNION SELECT member_hash FROM responses WHERE poll_id = ?1))",
-        )
-        .bind(poll_id)
-        .fetch_all(&self.read)
-        .await?;
-        let mut tally = Tally::default();
-        for (answers, joined) in rows {
-            match (answers, joined) {
-                (Some(a), _) => tally.answers.push(a),
-                (None, Some(n)) => tally.joined = n.clamp(0, i64::from(u32::MAX)) as u32,
-                (None, None) => {}
-            }
+        if let Some(t) = self.tallies.lock().ok().and_then(|t| t.polls.get(poll_id).map(Counted::tally)) {
+            return Ok(t);
         }
-        Ok(tally)
+        match self.poll(poll_id).await? {
+            Some(poll) if poll.open => {
+                let gone = || StorageError("the writer has stopped".into());
+                let (reply, rx) = oneshot::channel();
+                self.loads.send((poll_id.to_string(), reply)).await.map_err(|_| gone())?;
+                rx.await.map_err(|_| gone())?
+            }
+            // A closed poll's tally no longer changes (nor does an unknown one's): read, not kept.
+            _ => Ok(read_counted(&self.read, poll_id).await?.tally()),
+        }
     }
 
     async fn close_poll(&self, poll_id: &str) -> Result<Option<PollRow>> {
@@ -461,6 +594,9 @@ impl Storage for Sqlite {
             .await?;
         if let Ok(mut polls) = self.polls.write() {
             polls.remove(poll_id);
+        }
+        if let Ok(mut tallies) = self.tallies.lock() {
+            tallies.polls.remove(poll_id);
         }
         self.poll(poll_id).await
     }

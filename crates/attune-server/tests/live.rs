@@ -176,11 +176,14 @@ async fn a_dashboard_sees_aggregates_arrive_at_three_members_and_follow_revision
 #[tokio::test]
 async fn members_hear_when_the_poll_closes() {
     let s = live_server().await;
-    let (host, poll, _code) = session(&s.app).await;
+    let (host, poll, code) = session(&s.app).await;
     let mut member = connect(s.addr, &poll, json!({"type": "member"})).await;
     let open = next(&mut member).await.expect("status");
     assert_eq!((open["type"].as_str(), open["poll"]["status"].as_str()), (Some("status"), Some("open")));
     assert!(open.get("aggregate").is_none(), "members see no aggregate");
+    // Answers do not wake members' connections: the next message is the closing.
+    member_answers(&s.app, &poll, &code, json!({"1": 1, "2": 1, "3": 1})).await;
+    member_answers(&s.app, &poll, &code, json!({"1": 2, "2": 2, "3": 2})).await;
     let (st, _) = call(
         &s.app,
         "POST",
