@@ -22,6 +22,33 @@ const POLLS_PER_GROUP: usize = 10;
 const MEMBERS_PER_POLL: usize = 10;
 const ANSWER_WINDOW: Duration = Duration::from_millis(1500);
 
+/// Source addresses the generator's connections are spread over (127.0.0.2 and up), as members'
+/// phones come from many addresses. On one address, 20,000 connections to one server port make
+/// the kernel's search for a free local port the costliest part of every connect.
+const SOURCE_ADDRESSES: u32 = 64;
+
+/// A TCP connection to the server from the next source address.
+async fn connect(addr: &str) -> anyhow::Result<TcpStream> {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let k = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % SOURCE_ADDRESSES;
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind(std::net::SocketAddr::from(([127, 0, 0, 2 + k as u8], 0)))?;
+    let stream = socket.connect(addr.parse()?).await?;
+    stream.set_nodelay(true)?;
+    Ok(stream)
+}
+
+/// A WebSocket to a poll's live route.
+async fn live_socket(addr: &str, poll: &str) -> anyhow::Result<Socket> {
+    let stream = connect(addr).await?;
+    // Small buffers, as a browser's: tungstenite's default of 128 KiB a socket would make the
+    // generator zero memory all day.
+    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(4096);
+    let url = format!("ws://{addr}/api/polls/{poll}/live");
+    let (ws, _) = tokio_tungstenite::client_async_with_config(url, stream, Some(config)).await?;
+    Ok(ws)
+}
+
 /// A keep-alive HTTP/1.1 connection: enough client for JSON requests with Content-Length replies.
 struct Conn {
     stream: BufReader<TcpStream>,
@@ -30,8 +57,7 @@ struct Conn {
 
 impl Conn {
     async fn open(addr: &str) -> anyhow::Result<Conn> {
-        let stream = TcpStream::connect(addr).await?;
-        stream.set_nodelay(true)?;
+        let stream = connect(addr).await?;
         Ok(Conn { stream: BufReader::new(stream), host: addr.to_string() })
     }
 
@@ -69,7 +95,40 @@ impl Conn {
         }
         let mut buf = vec![0; length];
         self.stream.read_exact(&mut buf).await?;
+        if headers.contains(&CLOSE) {
+            // Wait for the server to close its end first (see `CLOSE`).
+            let mut rest = Vec::new();
+            self.stream.read_to_end(&mut rest).await?;
+        }
         Ok((status, serde_json::from_slice(&buf).unwrap_or(Value::Null)))
+    }
+}
+
+/// Members' requests ask the server to close the connection after replying, as a phone's idle
+/// connection would be gone by the time it answers. The server closing first also keeps the load
+/// generator's own ports free of TIME_WAIT sockets, which would slow every later connect.
+const CLOSE: (&str, &str) = ("Connection", "close");
+
+/// What the load generator reads of a live message: the count of members answered.
+#[derive(serde::Deserialize)]
+struct Snapshot {
+    aggregate: Option<Answered>,
+}
+
+#[derive(serde::Deserialize)]
+struct Answered {
+    answered: u64,
+}
+
+type Socket = tokio_tungstenite::WebSocketStream<TcpStream>;
+
+/// A member's WebSocket after its hello, with the first status read.
+async fn member_socket(addr: &str, poll: &str) -> anyhow::Result<Socket> {
+    let mut ws = live_socket(addr, poll).await?;
+    ws.send(Message::text(json!({"type": "member"}).to_string())).await?;
+    match ws.next().await {
+        Some(Ok(Message::Text(t))) if t.contains("\"open\"") => Ok(ws),
+        other => Err(anyhow::anyhow!("member socket: {other:?}")),
     }
 }
 
@@ -127,7 +186,6 @@ async fn main() -> anyhow::Result<()> {
         .stdout(std::process::Stdio::null())
         .kill_on_drop(true)
         .spawn()?;
-    let pid = server.id().unwrap_or(0);
     let started = Instant::now();
     let mut setup = loop {
         match Conn::open(&addr).await {
@@ -138,19 +196,25 @@ async fn main() -> anyhow::Result<()> {
             Err(e) => return Err(e),
         }
     };
-    let result = tokio::time::timeout(Duration::from_secs(60), run(&addr, &mut setup)).await;
-    let peak = peak_rss_mb(pid);
-    let cpu = cpu_seconds(pid);
-    server.kill().await?;
+    let result = tokio::time::timeout(Duration::from_secs(60), run(&addr, &mut setup, &mut server)).await;
+    let _ = server.kill().await;
     let mut report = result.map_err(|_| anyhow::anyhow!("the load run did not finish within 60 s"))??;
-    report["server_peak_rss_mb"] = json!(peak);
-    report["server_cpu_seconds"] = json!(cpu);
     report["wall_seconds"] = json!(started.elapsed().as_secs_f64());
     println!("{report}");
     Ok(())
 }
 
-async fn run(addr: &str, setup: &mut Conn) -> anyhow::Result<Value> {
+fn rss_mb(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+async fn run(addr: &str, setup: &mut Conn, server: &mut tokio::process::Child) -> anyhow::Result<Value> {
+    let pid = server.id().unwrap_or(0);
     let mut polls = Vec::new();
     for g in 0..GROUPS {
         let (_, group) = setup.request("POST", "/api/groups", &[], Some(&json!({"name": format!("load {g}")}))).await?;
@@ -180,47 +244,61 @@ async fn run(addr: &str, setup: &mut Conn) -> anyhow::Result<Value> {
     let snapshots: Snapshots = Arc::new((0..polls.len()).map(|_| Mutex::new(Vec::new())).collect());
     let mut dashboards = Vec::new();
     for (k, poll) in polls.iter().enumerate() {
-        let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/api/polls/{}/live", poll.id)).await?;
+        let mut ws = live_socket(addr, &poll.id).await?;
         ws.send(Message::text(json!({"type": "dashboard", "token": poll.host}).to_string())).await?;
         let snapshots = snapshots.clone();
         dashboards.push(tokio::spawn(async move {
             while let Some(Ok(msg)) = ws.next().await {
                 if let Message::Text(t) = msg {
                     let now = Instant::now();
-                    if let Ok(v) = serde_json::from_str::<Value>(&t) {
-                        if let Some(n) = v["aggregate"]["answered"].as_u64() {
-                            snapshots[k].lock().await.push((now, n));
-                        }
+                    if let Ok(Snapshot { aggregate: Some(Answered { answered }) }) = serde_json::from_str(&t) {
+                        snapshots[k].lock().await.push((now, answered));
                     }
                 }
             }
         }));
     }
 
-    // Members join, then wait for the start signal.
+    // Members do what the join page does: join, open the member WebSocket (kept for the whole run:
+    // it is how the page learns that the poll closed), and later send their answers. The answer
+    // goes on a connection of its own, as from a phone whose idle connection has long gone, and
+    // that connection is closed once answered; the WebSocket stays until the run ends.
     let (go_tx, go_rx) = tokio::sync::watch::channel(None::<Instant>);
+    let (release_tx, release_rx) = tokio::sync::watch::channel(false);
     let acks: Arc<Vec<Mutex<Vec<Ack>>>> = Arc::new((0..polls.len()).map(|_| Mutex::new(Vec::new())).collect());
     let errors = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let joined = Arc::new(tokio::sync::Barrier::new(polls.len() * MEMBERS_PER_POLL + 1));
+    let (answered_tx, mut answered_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
     let mut members = Vec::new();
     for m in 0..polls.len() * MEMBERS_PER_POLL {
         let k = m / MEMBERS_PER_POLL;
-        let (polls, acks, errors, joined, mut go) =
-            (polls.clone(), acks.clone(), errors.clone(), joined.clone(), go_rx.clone());
+        let (polls, acks, errors, joined, mut go, mut release, answered) = (
+            polls.clone(),
+            acks.clone(),
+            errors.clone(),
+            joined.clone(),
+            go_rx.clone(),
+            release_rx.clone(),
+            answered_tx.clone(),
+        );
         let addr = addr.to_string();
         members.push(tokio::spawn(async move {
             let fail = || errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let conn = Conn::open(&addr).await;
-            let token = match conn {
-                Ok(mut c) => match c.request("POST", &format!("/api/join/{}", polls[k].code), &[], None).await {
-                    Ok((200, v)) => v["member_token"].as_str().map(|t| (c, t.to_string())),
+            let token = match Conn::open(&addr).await {
+                Ok(mut c) => match c.request("POST", &format!("/api/join/{}", polls[k].code), &[CLOSE], None).await {
+                    Ok((200, v)) => v["member_token"].as_str().map(str::to_string),
                     _ => None,
                 },
                 Err(_) => None,
             };
+            let live = match &token {
+                Some(_) => member_socket(&addr, &polls[k].id).await.ok(),
+                None => None,
+            };
             joined.wait().await;
-            let Some((mut conn, token)) = token else {
+            let (Some(token), Some(live)) = (token, live) else {
                 fail();
+                let _ = answered.send(());
                 return;
             };
             let Ok(start) = go.wait_for(Option::is_some).await.map(|s| s.unwrap_or_else(Instant::now)) else { return };
@@ -230,35 +308,56 @@ async fn run(addr: &str, setup: &mut Conn) -> anyhow::Result<Value> {
             let answers: serde_json::Map<String, Value> =
                 (1..=12).map(|i| (i.to_string(), json!((m + i) % 7))).collect();
             let sent = Instant::now();
-            match conn
-                .request(
-                    "PUT",
-                    &format!("/api/polls/{}/response", polls[k].id),
-                    &[("X-Attune-Member", &token)],
-                    Some(&json!({"answers": answers})),
-                )
-                .await
-            {
+            let reply = match Conn::open(&addr).await {
+                Ok(mut conn) => {
+                    conn.request(
+                        "PUT",
+                        &format!("/api/polls/{}/response", polls[k].id),
+                        &[("X-Attune-Member", &token), CLOSE],
+                        Some(&json!({"answers": answers})),
+                    )
+                    .await
+                }
+                Err(e) => Err(e),
+            };
+            match reply {
                 Ok((200, _)) => acks[k].lock().await.push((sent, Instant::now())),
                 _ => {
                     fail();
                 }
             }
+            let _ = answered.send(());
+            let _ = release.wait_for(|r| *r).await;
+            drop(live);
         }));
     }
+    drop(answered_tx);
     joined.wait().await;
+    let rss_joined = rss_mb(pid);
+    let (server_cpu0, own_cpu0) = (cpu_seconds(pid), cpu_seconds(std::process::id()));
     let t0 = Instant::now();
     go_tx.send(Some(t0))?;
-    for m in members {
-        m.await?;
+    for _ in 0..polls.len() * MEMBERS_PER_POLL {
+        if answered_rx.recv().await.is_none() {
+            break;
+        }
     }
     let elapsed = t0.elapsed();
+    let (server_cpu1, own_cpu1) = (cpu_seconds(pid), cpu_seconds(std::process::id()));
     tokio::time::sleep(Duration::from_millis(500)).await;
+    let (rss_end, peak, cpu) = (rss_mb(pid), peak_rss_mb(pid), cpu_seconds(pid));
+    // The server goes first, so that its sockets, not the generator's, are the ones closing first.
+    server.kill().await?;
     for d in &dashboards {
         d.abort();
     }
+    release_tx.send(true)?;
+    for m in members {
+        m.await?;
+    }
 
     let mut latencies = Vec::new();
+    let mut ack_latencies = Vec::new();
     let mut acked = 0usize;
     let mut first_send = None::<Instant>;
     let mut last_ack = None::<Instant>;
@@ -268,6 +367,7 @@ async fn run(addr: &str, setup: &mut Conn) -> anyhow::Result<Value> {
         acked += a.len();
         let snaps = snapshots[k].lock().await.clone();
         for (i, (sent, ack)) in a.iter().enumerate() {
+            ack_latencies.push(ack.saturating_duration_since(*sent).as_secs_f64() * 1000.0);
             first_send = Some(first_send.map_or(*sent, |f| f.min(*sent)));
             last_ack = Some(last_ack.map_or(*ack, |l| l.max(*ack)));
             // The first snapshot counting this answer (the (i+1)-th stored in this poll).
@@ -277,6 +377,7 @@ async fn run(addr: &str, setup: &mut Conn) -> anyhow::Result<Value> {
         }
     }
     latencies.sort_by(f64::total_cmp);
+    ack_latencies.sort_by(f64::total_cmp);
     let window = match (first_send, last_ack) {
         (Some(f), Some(l)) => l.duration_since(f).as_secs_f64(),
         _ => elapsed.as_secs_f64(),
@@ -291,5 +392,13 @@ async fn run(addr: &str, setup: &mut Conn) -> anyhow::Result<Value> {
         "latency_ms_p50": percentile(&latencies, 0.5),
         "latency_ms_p99": percentile(&latencies, 0.99),
         "latencies_measured": latencies.len(),
+        "ack_ms_p50": percentile(&ack_latencies, 0.5),
+        "ack_ms_p99": percentile(&ack_latencies, 0.99),
+        "server_rss_mb_joined": rss_joined,
+        "server_rss_mb_answered": rss_end,
+        "server_peak_rss_mb": peak,
+        "server_cpu_seconds": cpu,
+        "answer_phase_server_cpu_seconds": server_cpu1 - server_cpu0,
+        "answer_phase_generator_cpu_seconds": own_cpu1 - own_cpu0,
     }))
 }
