@@ -648,13 +648,15 @@ fn stats_of<'c>(poll: &PollRow, inst: &'c attune_core::Instrument, answers: &[St
     let mut group = Group::new(inst, poll.min_n as usize)
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "min_n", e.to_string()))?;
     for text in answers {
-        // Stored answers were checked before they were stored; one that no longer reads is skipped
+        // Stored answers are canonical (`{"item id": integer}`, see `put_response`), so they read
+        // as borrowed pairs without building JSON values; one that no longer reads is skipped
         // (counted as not answered) rather than taking the dashboard down.
-        match serde_json::from_str::<Map<String, Value>>(text) {
-            Ok(answers) if group.add_json(&answers).is_ok() => {}
-            _ => {
-                group.skip_member();
-            }
+        let added = match serde_json::from_str::<std::collections::BTreeMap<&str, i64>>(text) {
+            Ok(pairs) => group.add_pairs(pairs).is_ok(),
+            Err(_) => false,
+        };
+        if !added {
+            group.skip_member();
         }
     }
     Ok(group.finish())

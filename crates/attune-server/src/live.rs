@@ -3,10 +3,11 @@
 //! per-poll counter in the [`Hub`]; each dashboard connection recomputes its snapshot from storage
 //! when the counter moves, so a slow client never holds anyone else up.
 //!
-//! Snapshots are coalesced by a token bucket per connection ([`SnapshotBudget`]): a burst of up to
-//! [`SNAPSHOT_BURST`] goes out at once, so each answer of a group answering together shows without
-//! delay, and after that at most one every [`SNAPSHOT_EVERY`] (five a second). Changes that arrive
-//! while the budget is spent are folded into the next snapshot.
+//! Snapshots are coalesced: a change waits [`SNAPSHOT_GATHER`] (25 ms) for those arriving with it,
+//! then goes out if the connection's token bucket ([`SnapshotBudget`]) allows: a burst of up to
+//! [`SNAPSHOT_BURST`] at once, so a group answering together is seen without delay, and after that
+//! at most one every [`SNAPSHOT_EVERY`] (five a second). Changes that arrive while a snapshot waits
+//! are folded into it.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -21,6 +22,11 @@ use tokio::time::Instant;
 
 use crate::api::{aggregate_json, host_matches, ApiError, AppState};
 use crate::storage::Storage;
+
+/// How long a change waits for the ones arriving with it before a snapshot goes out: members
+/// asked to answer together submit within moments of each other, and one snapshot per few answers
+/// halves the work without anyone seeing the delay.
+pub const SNAPSHOT_GATHER: Duration = Duration::from_millis(25);
 
 /// Snapshots one dashboard connection may be sent back to back.
 pub const SNAPSHOT_BURST: u32 = 10;
@@ -230,32 +236,39 @@ async fn run<S: Storage>(
     dashboard: bool,
 ) {
     let mut budget = SnapshotBudget::new(Instant::now());
-    let mut dirty = true;
+    // The first message goes at once; after that, a change waits `SNAPSHOT_GATHER` for the answers
+    // arriving with it, and for a token.
+    let mut due = Some(Instant::now());
     loop {
-        if dirty && budget.try_take(Instant::now()) {
-            dirty = false;
-            let Some((msg, closed)) = message(state, poll_id, dashboard).await else {
-                let _ = socket.send(Message::Close(Some(CloseFrame { code: 1011, reason: "storage".into() }))).await;
-                return;
-            };
-            if socket.send(frame(&msg)).await.is_err() {
-                return;
-            }
-            if closed && !dashboard {
-                let _ =
-                    socket.send(Message::Close(Some(CloseFrame { code: 1000, reason: "poll closed".into() }))).await;
-                return;
+        if let Some(at) = due {
+            let now = Instant::now();
+            if now >= at && budget.try_take(now) {
+                due = None;
+                let Some((msg, closed)) = message(state, poll_id, dashboard).await else {
+                    let _ =
+                        socket.send(Message::Close(Some(CloseFrame { code: 1011, reason: "storage".into() }))).await;
+                    return;
+                };
+                if socket.send(frame(&msg)).await.is_err() {
+                    return;
+                }
+                if closed && !dashboard {
+                    let _ = socket
+                        .send(Message::Close(Some(CloseFrame { code: 1000, reason: "poll closed".into() })))
+                        .await;
+                    return;
+                }
             }
         }
-        let wait = budget.next_send();
+        let wait = due.map_or_else(Instant::now, |at| at.max(budget.next_send()));
         tokio::select! {
             changed = changes.changed() => {
                 if changed.is_err() {
                     return;
                 }
-                dirty = true;
+                due.get_or_insert_with(|| Instant::now() + SNAPSHOT_GATHER);
             }
-            () = tokio::time::sleep_until(wait), if dirty => {}
+            () = tokio::time::sleep_until(wait), if due.is_some() => {}
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Text(text))) => {
                     if serde_json::from_str::<Value>(&text).ok().and_then(|v| v.get("type").cloned()) != Some(json!("ping")) {

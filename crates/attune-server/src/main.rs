@@ -104,6 +104,19 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
 }
 
+/// Connections the kernel may queue before they are accepted. A class joining at once, or a thousand
+/// groups answering, arrive faster than one accept loop takes them in bursts; past the queue the
+/// kernel drops connection attempts and phones retry only a second later. (Linux caps it at
+/// `net.core.somaxconn`, 4096 by default.)
+const ACCEPT_BACKLOG: u32 = 4096;
+
+fn listen(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(ACCEPT_BACKLOG)
+}
+
 async fn serve<S: Storage>(store: S, args: Args) -> anyhow::Result<()> {
     let mut state = AppState::new(store, attune_core::Catalog::embedded()).with_join_limit(args.joins_per_minute);
     if let Some(url) = &args.public_url {
@@ -128,7 +141,7 @@ async fn serve<S: Storage>(store: S, args: Args) -> anyhow::Result<()> {
                 ]),
         );
     }
-    let listener = tokio::net::TcpListener::bind(args.addr).await?;
+    let listener = listen(args.addr)?;
     // The database is named without a password that a URL might carry.
     let shown = match args.database.to_string_lossy().split_once('@') {
         Some((_, rest)) if args.database.to_string_lossy().contains("://") => format!("postgres://…@{rest}"),
