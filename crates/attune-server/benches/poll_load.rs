@@ -173,7 +173,7 @@ fn peak_rss_mb(pid: u32) -> f64 {
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     // `cargo bench` passes `--bench`; nothing else is expected.
     let bin = std::env::var("ATTUNE_SERVER_BIN").map_err(|_| anyhow::anyhow!("set ATTUNE_SERVER_BIN"))?;

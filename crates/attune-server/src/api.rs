@@ -621,12 +621,12 @@ async fn put_response<S: Storage>(
         return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "no_answers", "answer at least one item"));
     }
     // Store the checked answers in canonical form: item ids and integer values, nulls dropped.
-    let canonical: Map<String, Value> = inst
+    let canonical: std::collections::BTreeMap<&str, i64> = inst
         .definition()
         .items
         .iter()
         .zip(sheet.values())
-        .filter_map(|(item, v)| v.map(|v| (item.id.clone(), Value::from(v))))
+        .filter_map(|(item, v)| v.map(|v| (item.id.as_str(), v)))
         .collect();
     let text = serde_json::to_string(&canonical).map_err(|e| ApiError::invalid_json(e.to_string()))?;
     let revision = state.store.put_response(&poll.id, &member, &text).await??;

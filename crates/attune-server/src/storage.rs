@@ -161,9 +161,9 @@ struct Tallies {
     polls: HashMap<String, Counted>,
 }
 
-/// Every member of a poll, with the answers of those who answered: one row per member.
-const TALLY_ROWS: &str = "SELECT member_hash, answers FROM members LEFT JOIN responses USING (poll_id, member_hash)
-                          WHERE poll_id = ?";
+/// Every member who joined a poll or answered it (some did both), with the answers.
+const TALLY_ROWS: &str = "SELECT member_hash, NULL FROM members WHERE poll_id = ?1
+                          UNION ALL SELECT member_hash, answers FROM responses WHERE poll_id = ?1";
 
 async fn read_counted(pool: &SqlitePool, poll: &str) -> std::result::Result<Counted, sqlx::Error> {
     let rows: Vec<(Vec<u8>, Option<String>)> = sqlx::query_as(TALLY_ROWS).bind(poll).fetch_all(pool).await?;
@@ -223,12 +223,14 @@ async fn commit_batch(pool: &SqlitePool, batch: &[Job]) -> std::result::Result<V
         Some(false) => Err(Refused::Closed),
         Some(true) => Ok(()),
     };
-    // A member who answers without having joined first counts as joined.
+    // Joins, in one statement. (A member who answers without having joined first counts as joined
+    // too: the tally is the union of both tables.)
     let members: Vec<(String, String)> = batch
         .iter()
         .filter(|job| verdict(job).is_ok())
-        .map(|job| match job {
-            Job::Join { poll, member, .. } | Job::Put { poll, member, .. } => (poll.clone(), hex(member)),
+        .filter_map(|job| match job {
+            Job::Join { poll, member, .. } => Some((poll.clone(), hex(member))),
+            Job::Put { .. } => None,
         })
         .collect();
     if !members.is_empty() {
@@ -405,7 +407,6 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_polls.sql"),
     include_str!("../migrations/0002_custom_questions.sql"),
     include_str!("../migrations/0003_stems.sql"),
-    include_str!("../migrations/0004_answer_joins.sql"),
 ];
 
 impl Sqlite {
