@@ -17,7 +17,7 @@ use subtle::ConstantTimeEq;
 use std::sync::Arc;
 
 use attune_protocol::{
-    Aggregate, CustomQuestion as QuestionView, Poll, PollState, QuestionOption, Stem, StemSource, Withheld,
+    CustomQuestion as QuestionView, Poll, PollState, QuestionOption, Stem, StemSource, Withheld,
 };
 
 use crate::limit::JoinLimiter;
@@ -662,10 +662,23 @@ fn stats_of<'c>(poll: &PollRow, inst: &'c attune_core::Instrument, answers: &[St
     Ok(group.finish())
 }
 
-/// The aggregate of a poll: joined and answered counts, and the group statistics when at least
-/// `min_n` members answered (and, for a poll hidden until closed, once it is closed). Shared by the
-/// HTTP route and the live snapshots.
-pub(crate) async fn aggregate_json<S: Storage>(state: &AppState<S>, poll: &PollRow) -> ApiResult<Aggregate> {
+/// A poll's aggregate as written: exactly `attune_protocol::Aggregate`'s fields (the router and
+/// WebSocket tests read every aggregate back as that type and compare), with the statistics
+/// serialized straight from the core instead of through a JSON tree: snapshots are the server's
+/// most frequent output.
+#[derive(serde::Serialize)]
+struct AggregateOut<'a> {
+    poll: Poll,
+    joined: u64,
+    answered: u64,
+    withheld: Option<Withheld>,
+    stats: Option<GroupStats<'a>>,
+}
+
+/// The aggregate of a poll, as JSON text: joined and answered counts, and the group statistics
+/// when at least `min_n` members answered (and, for a poll hidden until closed, once it is closed).
+/// Shared by the HTTP route and the live snapshots.
+pub(crate) async fn aggregate_json<S: Storage>(state: &AppState<S>, poll: &PollRow) -> ApiResult<String> {
     let tally = state.store.tally(&poll.id).await?;
     let (joined, answered) = (tally.joined, tally.answers.len());
     let inst = instrument_of(state, poll)?;
@@ -675,9 +688,10 @@ pub(crate) async fn aggregate_json<S: Storage>(state: &AppState<S>, poll: &PollR
     } else {
         let stats = stats_of(poll, inst, &tally.answers)?;
         let withheld = stats.suppressed.then_some(Withheld::BelowMinN);
-        (Some(serde_json::to_value(stats).map_err(|e| ApiError::invalid_json(e.to_string()))?), withheld)
+        (Some(stats), withheld)
     };
-    Ok(Aggregate { poll: view(poll), joined: joined.into(), answered: answered as u64, withheld, stats })
+    let out = AggregateOut { poll: view(poll), joined: joined.into(), answered: answered as u64, withheld, stats };
+    serde_json::to_string(&out).map_err(|e| ApiError::invalid_json(e.to_string()))
 }
 
 /// Aggregates only (see [`aggregate_json`]).
@@ -687,7 +701,8 @@ async fn aggregate<S: Storage>(
     headers: HeaderMap,
 ) -> ApiResult<impl IntoResponse> {
     let poll = authorize_poll(&state, &headers, &poll_id).await?;
-    Ok(Json(aggregate_json(&state, &poll).await?))
+    let body = aggregate_json(&state, &poll).await?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/json")], body))
 }
 
 async fn close<S: Storage>(

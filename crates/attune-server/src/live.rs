@@ -215,16 +215,19 @@ async fn session<S: Storage>(state: AppState<S>, poll_id: String, mut socket: We
     state.hub.release(&poll_id);
 }
 
-/// What this connection is sent now: an aggregate snapshot, or the poll's status. `None` on a
-/// storage failure (the connection is closed; the client reconnects).
-async fn message<S: Storage>(state: &AppState<S>, poll_id: &str, dashboard: bool) -> Option<(LiveMessage, bool)> {
+/// What this connection is sent now (JSON text of a `LiveMessage`): an aggregate snapshot, or the
+/// poll's status; and whether the poll is closed. `None` on a storage failure (the connection is
+/// closed; the client reconnects).
+async fn message<S: Storage>(state: &AppState<S>, poll_id: &str, dashboard: bool) -> Option<(String, bool)> {
     let poll = state.store.poll(poll_id).await.ok()??;
     if dashboard {
+        // `LiveMessage::Snapshot`, written around the aggregate's text (see `aggregate_json`).
         let aggregate = aggregate_json(state, &poll).await.ok()?;
-        Some((LiveMessage::Snapshot { aggregate: Box::new(aggregate) }, !poll.open))
+        Some((format!("{{\"type\":\"snapshot\",\"aggregate\":{aggregate}}}"), !poll.open))
     } else {
         let status = if poll.open { PollState::Open } else { PollState::Closed };
-        Some((LiveMessage::Status { poll: PollStatus { id: poll.id, status } }, !poll.open))
+        let msg = LiveMessage::Status { poll: PollStatus { id: poll.id, status } };
+        Some((serde_json::to_string(&msg).unwrap_or_default(), !poll.open))
     }
 }
 
@@ -249,7 +252,7 @@ async fn run<S: Storage>(
                         socket.send(Message::Close(Some(CloseFrame { code: 1011, reason: "storage".into() }))).await;
                     return;
                 };
-                if socket.send(frame(&msg)).await.is_err() {
+                if socket.send(Message::Text(msg.into())).await.is_err() {
                     return;
                 }
                 if closed && !dashboard {
