@@ -23,6 +23,25 @@ pub enum LiveHello {
     Member,
 }
 
+/// What a client may send after its hello.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(Tsify))]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum LiveRequest {
+    /// Answered with `pong`.
+    Ping,
+    /// A member's answers, on a member's connection: the same checks as
+    /// `PUT /api/polls/{poll}/response`, with the member token in the message instead of a header.
+    /// Answered, in order, with `stored` once committed or with `error` (and nothing stored).
+    Answer {
+        /// The member token from the join route.
+        token: String,
+        /// Item id to value, as in the HTTP route.
+        #[cfg_attr(feature = "typescript", tsify(type = "Record<string, number | null>"))]
+        answers: serde_json::Map<String, Value>,
+    },
+}
+
 /// A message from the server on the live WebSocket.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "typescript", derive(Tsify))]
@@ -37,6 +56,11 @@ pub enum LiveMessage {
     Status {
         /// The poll and its status.
         poll: PollStatus,
+    },
+    /// To a member, after `answer`: the answers are committed, with their revision (1 for the first).
+    Stored {
+        /// How many times this member's answers have been stored in this poll.
+        revision: u64,
     },
     /// The answer to `{"type": "ping"}`.
     Pong,

@@ -16,9 +16,7 @@ use subtle::ConstantTimeEq;
 
 use std::sync::Arc;
 
-use attune_protocol::{
-    CustomQuestion as QuestionView, Poll, PollState, QuestionOption, Stem, StemSource, Withheld,
-};
+use attune_protocol::{CustomQuestion as QuestionView, Poll, PollState, QuestionOption, Stem, StemSource, Withheld};
 
 use crate::limit::JoinLimiter;
 use crate::live::{live, Hub};
@@ -99,6 +97,14 @@ pub struct ApiError {
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
         ApiError { status, code, message: message.into(), retry_after: None }
+    }
+    /// The error's code, as in the JSON body.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+    /// The error's message, as in the JSON body.
+    pub fn message(&self) -> &str {
+        &self.message
     }
     fn not_found(what: &str) -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no such {what}"))
@@ -226,14 +232,10 @@ async fn authorize_poll<S: Storage>(state: &AppState<S>, headers: &HeaderMap, po
 }
 
 fn member_hash(headers: &HeaderMap) -> ApiResult<TokenHash> {
-    match header(headers, "x-attune-member") {
-        Some(t) if (32..=128).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_alphanumeric()) => Ok(hash(t)),
-        _ => Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "member_token",
-            "X-Attune-Member must carry the member token returned by the join route",
-        )),
-    }
+    member_token_hash(header(headers, "x-attune-member").unwrap_or_default()).map_err(|mut e| {
+        e.message = "X-Attune-Member must carry the member token returned by the join route".into();
+        e
+    })
 }
 
 /// The member's join page for a code: the configured public address, else this request's host.
@@ -604,13 +606,38 @@ async fn put_response<S: Storage>(
     Body(req): Body<Answers>,
 ) -> ApiResult<impl IntoResponse> {
     let member = member_hash(&headers)?;
-    let poll = state.store.poll(&poll_id).await?.ok_or_else(|| ApiError::not_found("poll"))?;
+    let revision = store_answers(&state, &poll_id, &member, &req.answers).await?;
+    Ok(Json(json!({"stored": true, "revision": revision})))
+}
+
+/// A member token's hash, if it has a token's form.
+pub(crate) fn member_token_hash(token: &str) -> ApiResult<TokenHash> {
+    if (32..=128).contains(&token.len()) && token.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        Ok(hash(token))
+    } else {
+        Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "member_token",
+            "the member token returned by the join route is required",
+        ))
+    }
+}
+
+/// Checks a member's answers with the core and stores them while the poll is open; returns the
+/// revision once committed. Shared by the HTTP route and answers sent on a member's WebSocket.
+pub(crate) async fn store_answers<S: Storage>(
+    state: &AppState<S>,
+    poll_id: &str,
+    member: &TokenHash,
+    answers: &Map<String, Value>,
+) -> ApiResult<i64> {
+    let poll = state.store.poll(poll_id).await?.ok_or_else(|| ApiError::not_found("poll"))?;
     if !poll.open {
         return Err(ApiError::closed());
     }
-    let inst = instrument_of(&state, &poll)?;
+    let inst = instrument_of(state, &poll)?;
     let inst = inst.get();
-    let sheet = inst.answer_sheet(&req.answers).map_err(|e| {
+    let sheet = inst.answer_sheet(answers).map_err(|e| {
         let mut err = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.code().as_str(), e.to_string());
         if e.code() == attune_core::ErrorCode::InvalidJson {
             err.status = StatusCode::BAD_REQUEST;
@@ -629,9 +656,9 @@ async fn put_response<S: Storage>(
         .filter_map(|(item, v)| v.map(|v| (item.id.as_str(), v)))
         .collect();
     let text = serde_json::to_string(&canonical).map_err(|e| ApiError::invalid_json(e.to_string()))?;
-    let revision = state.store.put_response(&poll.id, &member, &text).await??;
+    let revision = state.store.put_response(&poll.id, member, &text).await??;
     state.hub.notify(&poll.id);
-    Ok(Json(json!({"stored": true, "revision": revision})))
+    Ok(revision)
 }
 
 /// What a member's page polls for: whether the poll is still open. No counts, no answers.

@@ -16,11 +16,11 @@ use std::time::Duration;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
-use serde_json::{json, Value};
+use serde_json::Value;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::api::{aggregate_json, host_matches, ApiError, AppState};
+use crate::api::{aggregate_json, host_matches, member_token_hash, store_answers, ApiError, AppState};
 use crate::storage::Storage;
 
 /// How long a change waits for the ones arriving with it before a snapshot goes out: members
@@ -37,8 +37,12 @@ pub const SNAPSHOT_EVERY: Duration = Duration::from_millis(200);
 /// How long a new connection has to say who it is.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Largest frame accepted from a client; hello and ping messages are tiny.
-const MAX_FRAME: usize = 4096;
+/// Largest frame accepted from a client: a member's answers, like an HTTP body, fit in 16 KiB.
+const MAX_FRAME: usize = crate::api::MAX_BODY;
+
+/// Bytes read from a socket at a time: ten thousand members' sockets should not cost more memory
+/// than their messages need (a longer message is gathered over several reads).
+const READ_BUFFER: usize = 4096;
 
 /// A token bucket in its virtual-time form (GCRA): `SNAPSHOT_BURST` sends at once, then one per
 /// `SNAPSHOT_EVERY`.
@@ -132,7 +136,7 @@ impl Hub {
 
 /// The first message a client sends (shared with the TypeScript types).
 use attune_protocol::LiveHello as Hello;
-use attune_protocol::{LiveError, LiveMessage, PollState, PollStatus};
+use attune_protocol::{LiveError, LiveMessage, LiveRequest, PollState, PollStatus};
 
 fn frame(m: &LiveMessage) -> Message {
     // Serializing these plain types cannot fail.
@@ -161,7 +165,7 @@ pub async fn live<S: Storage>(
     }
     // Small buffers: a thousand dashboards should not cost a hundred megabytes of them.
     upgrade
-        .read_buffer_size(MAX_FRAME)
+        .read_buffer_size(READ_BUFFER)
         .write_buffer_size(0)
         .max_write_buffer_size(1 << 20)
         .max_message_size(MAX_FRAME)
@@ -231,6 +235,31 @@ async fn message<S: Storage>(state: &AppState<S>, poll_id: &str, dashboard: bool
     }
 }
 
+/// A client's message after the hello.
+fn request(text: &str) -> Result<LiveRequest, String> {
+    // Only an object: serde would also read a tagged enum from an array.
+    match serde_json::from_str::<Value>(text) {
+        Ok(v @ Value::Object(_)) => serde_json::from_value(v).map_err(|e| {
+            format!(
+                "expected {{\"type\": \"ping\"}} or {{\"type\": \"answer\", \"token\": …, \"answers\": {{…}}}}: {e}"
+            )
+        }),
+        Ok(_) => Err("messages are JSON objects".into()),
+        Err(e) => Err(format!("not JSON: {e}")),
+    }
+}
+
+/// Stores a member's answers sent on the socket (see `store_answers`); the revision once committed.
+async fn answer<S: Storage>(
+    state: &AppState<S>,
+    poll_id: &str,
+    token: &str,
+    answers: &serde_json::Map<String, Value>,
+) -> Result<u64, ApiError> {
+    let member = member_token_hash(token)?;
+    Ok(store_answers(state, poll_id, &member, answers).await?.max(0) as u64)
+}
+
 async fn run<S: Storage>(
     state: &AppState<S>,
     poll_id: &str,
@@ -274,11 +303,20 @@ async fn run<S: Storage>(
             () = tokio::time::sleep_until(wait), if due.is_some() => {}
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Text(text))) => {
-                    if serde_json::from_str::<Value>(&text).ok().and_then(|v| v.get("type").cloned()) != Some(json!("ping")) {
-                        if socket.send(error_message("invalid_json", "only {\"type\": \"ping\"} is expected after the hello")).await.is_err() {
-                            return;
+                    let reply = match request(&text) {
+                        Ok(LiveRequest::Ping) => frame(&LiveMessage::Pong),
+                        Ok(LiveRequest::Answer { token, answers }) if !dashboard => {
+                            match answer(state, poll_id, &token, &answers).await {
+                                Ok(revision) => frame(&LiveMessage::Stored { revision }),
+                                Err(e) => error_message(e.code(), e.message()),
+                            }
                         }
-                    } else if socket.send(frame(&LiveMessage::Pong)).await.is_err() {
+                        Ok(LiveRequest::Answer { .. }) => {
+                            error_message("invalid_json", "answers are sent on a member's connection")
+                        }
+                        Err(e) => error_message("invalid_json", &e),
+                    };
+                    if socket.send(reply).await.is_err() {
                         return;
                     }
                 }

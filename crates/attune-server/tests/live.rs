@@ -94,6 +94,10 @@ async fn member_answers(app: &Router, poll: &str, code: &str, answers: Value) ->
     token
 }
 
+async fn send(ws: &mut Socket, v: Value) {
+    ws.send(Message::text(v.to_string())).await.expect("send");
+}
+
 async fn connect(addr: std::net::SocketAddr, poll: &str, hello: Value) -> Socket {
     let (mut ws, _) =
         tokio_tungstenite::connect_async(format!("ws://{addr}/api/polls/{poll}/live")).await.expect("connect");
@@ -220,4 +224,78 @@ async fn bad_hellos_and_wrong_tokens_get_an_error_and_nothing_else() {
     assert_eq!((st.is_client_error(), v["error"]["code"].as_str()), (true, Some("not_websocket")));
     let err = tokio_tungstenite::connect_async(format!("ws://{}/api/polls/nope/live", s.addr)).await.expect_err("404");
     assert!(err.to_string().contains("404"), "{err}");
+}
+
+/// Members answer on the socket they already hold: the same checks as the HTTP route, a `stored`
+/// reply once committed (revisions count up), an `error` reply that stores nothing, and the
+/// dashboard follows. Dashboards' sockets take no answers.
+#[tokio::test]
+async fn members_answer_on_their_socket_with_the_http_routes_checks() {
+    let s = live_server().await;
+    let (host, poll, code) = session(&s.app).await;
+    let mut dash = connect(s.addr, &poll, json!({"type": "dashboard", "token": host})).await;
+    until(&mut dash, |a| a["answered"] == 0).await;
+    let mut tokens = Vec::new();
+    for _ in 0..3 {
+        let (_, j) = call(&s.app, "POST", &format!("/api/join/{code}"), &[], None).await;
+        tokens.push(j["member_token"].as_str().expect("member token").to_string());
+    }
+    let mut member = connect(s.addr, &poll, json!({"type": "member"})).await;
+    assert_eq!(next(&mut member).await.expect("status")["type"], "status");
+
+    // Refused, in order, each with the HTTP route's code, and nothing stored.
+    let bad = [
+        (json!({"type": "answer", "token": "short", "answers": {"1": 1}}), "member_token"),
+        (json!({"type": "answer", "token": tokens[0], "answers": {"1": 9}}), "invalid_value"),
+        (json!({"type": "answer", "token": tokens[0], "answers": {"99": 1}}), "unknown_item"),
+        (json!({"type": "answer", "token": tokens[0], "answers": {}}), "no_answers"),
+        (json!({"type": "answer", "token": tokens[0]}), "invalid_json"),
+        (json!({"type": "answer", "token": tokens[0], "answers": [1]}), "invalid_json"),
+    ];
+    for (msg, code) in &bad {
+        send(&mut member, msg.clone()).await;
+        let reply = next(&mut member).await.expect("a reply");
+        assert_eq!((reply["type"].as_str(), reply["error"]["code"].as_str()), (Some("error"), Some(*code)), "{msg}");
+    }
+    // Accepted: three members on one socket (a shared tablet), then a revision.
+    for (k, t) in tokens.iter().enumerate() {
+        send(&mut member, json!({"type": "answer", "token": t, "answers": {"1": k + 1, "2": 1, "3": 1}})).await;
+        assert_eq!(next(&mut member).await.expect("a reply"), json!({"type": "stored", "revision": 1}));
+    }
+    send(&mut member, json!({"type": "answer", "token": tokens[0], "answers": {"1": 3, "2": 1, "3": 1}})).await;
+    assert_eq!(next(&mut member).await.expect("a reply"), json!({"type": "stored", "revision": 2}));
+    let three = until(&mut dash, |a| a["answered"] == 3 && a["stats"]["items"]["1"]["counts"]["3"] == 2).await;
+    assert_eq!(three["joined"], 3, "nothing else was stored: {three}");
+
+    // A dashboard's socket takes no answers.
+    send(&mut dash, json!({"type": "answer", "token": tokens[1], "answers": {"1": 1}})).await;
+    loop {
+        let m = next(&mut dash).await.expect("open");
+        if m["type"] == "error" {
+            assert_eq!(m["error"]["code"], "invalid_json");
+            break;
+        }
+    }
+    // After closing, answers on the socket are refused as on HTTP.
+    let (st, _) = call(
+        &s.app,
+        "POST",
+        &format!("/api/polls/{poll}/close"),
+        &[("authorization", &format!("Bearer {host}"))],
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(next(&mut member).await.expect("status")["poll"]["status"], "closed");
+    let mut late = connect(s.addr, &poll, json!({"type": "member"})).await;
+    assert_eq!(next(&mut late).await.expect("status")["poll"]["status"], "closed");
+    let (_, agg) = call(
+        &s.app,
+        "GET",
+        &format!("/api/polls/{poll}/aggregate"),
+        &[("authorization", &format!("Bearer {host}"))],
+        None,
+    )
+    .await;
+    assert_eq!(agg["answered"], 3);
 }
