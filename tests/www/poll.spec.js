@@ -81,8 +81,24 @@ test("a dashboard and five members: aggregates from n = 3, revision, close, tren
     const ctx = await browser.newContext({ viewport: { width: 390, height: 844 } });
     const page = await ctx.newPage();
     watch(page, problems);
-    members.push({ ctx, page, answers: answersOf(k) });
+    const m = { ctx, page, answers: answersOf(k), puts: 0 };
+    page.on("request", (r) => { if (r.method() === "PUT" && r.url().endsWith("/response")) m.puts++; });
+    members.push(m);
   }
+  // Member 4's first socket drops just as the answers go out on it (a phone changing networks):
+  // the page sends them again over HTTP, and its next socket works.
+  let dropped = false;
+  await members[4].page.routeWebSocket(/\/live$/, (ws) => {
+    const server = ws.connectToServer();
+    ws.onMessage((msg) => {
+      if (!dropped && String(msg).includes('"answer"')) {
+        dropped = true;
+        ws.close({ code: 1011, reason: "dropped" });
+      } else {
+        server.send(msg);
+      }
+    });
+  });
   const first = members[0].page;
   await first.goto(`${url}/join/`);
   const j0 = first.locator("attune-poll-join");
@@ -149,6 +165,9 @@ test("a dashboard and five members: aggregates from n = 3, revision, close, tren
   await answerPaged(members[3].page, members[3].answers);
   await answerPaged(members[4].page, members[4].answers);
   await expect(d.locator("[data-answered]")).toHaveText("5");
+  // Answers went on the members' sockets; only the dropped one went over HTTP, once.
+  expect(members.map((m) => m.puts)).toEqual([0, 0, 0, 0, 1]);
+  expect(dropped).toBe(true);
   stats = await expected(members.map((m) => m.answers));
   await expect(d.locator(".agg .mean").first()).toHaveText(stats.scores[firstScore].mean.toFixed(2));
 

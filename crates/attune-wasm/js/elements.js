@@ -170,7 +170,8 @@ export async function request(method, url, headers, body) {
 /**
  * A WebSocket that says `hello` on every (re)connection and reconnects by itself with backoff
  * (0.5 s doubling to 10 s) until `close()` or until the server ends it with code 1008 (refused).
- * `onMessage(text)`; `onState("open" | "reconnecting" | "refused" | "closed")`.
+ * `onMessage(text)`; `onState("open" | "reconnecting" | "refused" | "closed")`; `send(text)` sends
+ * on an open socket and says whether it did.
  */
 export function live(url, hello, onMessage, onState) {
   let ws = null;
@@ -191,7 +192,14 @@ export function live(url, hello, onMessage, onState) {
     };
   };
   connect();
-  return { close() { stopped = true; clearTimeout(timer); ws?.close(1000); } };
+  return {
+    close() { stopped = true; clearTimeout(timer); ws?.close(1000); },
+    send(text) {
+      if (stopped || ws?.readyState !== WebSocket.OPEN) return false;
+      ws.send(text);
+      return true;
+    },
+  };
 }
 
 /** The member token this browser holds for a join code (so a reload keeps the member's answer). */

@@ -15,6 +15,9 @@ extern "C" {
     fn js_live(url: &str, hello: &str, on_message: &JsValue, on_state: &JsValue) -> Live;
     #[wasm_bindgen(method)]
     pub fn close(this: &Live);
+    /// Sends a text message if the socket is open; `false` if it is not (nothing was sent).
+    #[wasm_bindgen(method)]
+    pub fn send(this: &Live, text: &str) -> bool;
     #[wasm_bindgen(js_name = memberToken)]
     pub fn member_token(code: &str, token: Option<String>) -> Option<String>;
     /// An absolute URL on the server; `ws` gives a WebSocket URL.

@@ -7,7 +7,7 @@ use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
 use attune_core::Catalog;
-use attune_protocol::{LiveMessage, PollState};
+use attune_protocol::{LiveMessage, LiveRequest, PollState};
 use attune_ui::poll::{JoinStage, PollJoin, PollJoinProps};
 use attune_ui::{Answers, Choice, Crisis, Evaluation, Evaluator, Form, Layout, Question, QuestionnaireProps, Text};
 use serde_json::{json, Value};
@@ -26,6 +26,9 @@ struct Inner {
     code: String,
     stage: Stage,
     live: Option<Live>,
+    /// Answers sent on the live socket and not yet acknowledged: sent again over HTTP if the
+    /// socket drops before the server's reply.
+    pending: Option<serde_json::Map<String, Value>>,
     /// Bumped by every join, so a late answer from an older one is ignored.
     generation: u32,
 }
@@ -248,36 +251,78 @@ fn join(weak: &Weak<RefCell<Inner>>, typed: String) {
     });
 }
 
-/// Told by the server when the poll closes.
+/// Told by the server when the poll closes, and whether answers sent on the socket were stored.
 fn listen(weak: &Weak<RefCell<Inner>>, server: &str, poll: &str) -> Live {
     let w = weak.clone();
+    let on_state = {
+        let weak = weak.clone();
+        move |state: String| {
+            // The socket dropped with answers in flight: send them the other way.
+            if state == "open" {
+                return;
+            }
+            let Some(this) = weak.upgrade() else { return };
+            let pending = this.borrow_mut().pending.take();
+            if let Some(answers) = pending {
+                let weak = weak.clone();
+                wasm_bindgen_futures::spawn_local(async move { put_over_http(weak, answers).await });
+            }
+        }
+    };
     net::live(
         &net::absolute(server, &format!("/api/polls/{poll}/live"), true),
         &json!({ "type": "member" }),
-        move |m: Value| {
-            let closed = matches!(
-                serde_json::from_value::<LiveMessage>(m),
-                Ok(LiveMessage::Status { poll }) if poll.status == PollState::Closed
-            );
-            if closed {
-                update(&w, |me| {
-                    me.stage = Stage::Closed;
-                    if let Some(l) = me.live.take() {
-                        l.close();
+        move |m: Value| match serde_json::from_value::<LiveMessage>(m) {
+            Ok(LiveMessage::Status { poll }) if poll.status == PollState::Closed => update(&w, |me| {
+                me.stage = Stage::Closed;
+                me.pending = None;
+                if let Some(l) = me.live.take() {
+                    l.close();
+                }
+            }),
+            Ok(LiveMessage::Stored { revision }) => update(&w, |me| {
+                if me.pending.take().is_some() {
+                    saved(me, revision);
+                }
+            }),
+            Ok(LiveMessage::Error { error }) => update(&w, |me| {
+                if me.pending.take().is_some() {
+                    if error.code == "poll_closed" {
+                        me.stage = Stage::Closed;
+                    } else {
+                        not_saved(me, &error.message);
                     }
-                });
-            }
+                }
+            }),
+            _ => {}
         },
-        |_| {},
+        on_state,
     )
 }
 
+fn saved(me: &mut Inner, revision: u64) {
+    if let Stage::Answer { status, .. } = &mut me.stage {
+        let how = if revision > 1 { "Your changed answer is saved" } else { "Your answer is saved" };
+        *status = Some((true, format!("{how}. You can change it until the poll closes.")));
+    }
+}
+
+fn not_saved(me: &mut Inner, why: &str) {
+    if let Stage::Answer { status, .. } = &mut me.stage {
+        *status = Some((
+            false,
+            format!("Your answer could not be saved ({why}). Choose \"Change answers\", then Finish to try again."),
+        ));
+    }
+}
+
+/// Sends the answers on the live socket when it is open (no new connection: quicker on a phone's
+/// network), else over HTTP. Either way the confirmation comes only once the server has stored them.
 async fn submit(weak: Weak<RefCell<Inner>>, answers: Answers) {
     let Some(this) = weak.upgrade() else { return };
-    let (url, token, body) = {
+    let obj = {
         let mut me = this.borrow_mut();
-        let server = me.server.clone();
-        let Stage::Answer { poll, token, form, status, .. } = &mut me.stage else { return };
+        let Stage::Answer { token, form, status, .. } = &mut me.stage else { return };
         *status = Some((true, "Saving your answer…".into()));
         let obj: serde_json::Map<String, Value> = form
             .questions
@@ -285,35 +330,39 @@ async fn submit(weak: Weak<RefCell<Inner>>, answers: Answers) {
             .zip(answers.iter())
             .filter_map(|(q, a)| a.map(|v| (q.id.clone(), Value::from(v))))
             .collect();
-        (
-            net::absolute(&server, &format!("/api/polls/{poll}/response"), false),
-            token.clone(),
-            json!({ "answers": obj }),
-        )
+        let message = LiveRequest::Answer { token: token.clone(), answers: obj.clone() };
+        let sent = match (&me.live, serde_json::to_string(&message)) {
+            (Some(live), Ok(text)) => live.send(&text),
+            _ => false,
+        };
+        if sent {
+            me.pending = Some(obj);
+            None
+        } else {
+            Some(obj)
+        }
     };
     render(&this);
     drop(this);
+    if let Some(obj) = obj {
+        put_over_http(weak, obj).await;
+    }
+}
+
+async fn put_over_http(weak: Weak<RefCell<Inner>>, answers: serde_json::Map<String, Value>) {
+    let Some(this) = weak.upgrade() else { return };
+    let (url, token) = {
+        let me = this.borrow();
+        let Stage::Answer { poll, token, .. } = &me.stage else { return };
+        (net::absolute(&me.server, &format!("/api/polls/{poll}/response"), false), token.clone())
+    };
+    drop(this);
+    let body = json!({ "answers": answers });
     let reply = net::request("PUT", &url, &[("x-attune-member", &token)], Some(&body)).await;
-    update(&weak, |me| {
-        if reply.status == 409 {
-            me.stage = Stage::Closed;
-            return;
-        }
-        if let Stage::Answer { status, .. } = &mut me.stage {
-            *status = Some(if reply.status == 200 {
-                let rev = reply.body["revision"].as_u64().unwrap_or(1);
-                let how = if rev > 1 { "Your changed answer is saved" } else { "Your answer is saved" };
-                (true, format!("{how}. You can change it until the poll closes."))
-            } else {
-                (
-                    false,
-                    format!(
-                        "Your answer could not be saved ({}). Choose \"Change answers\", then Finish to try again.",
-                        reply.message()
-                    ),
-                )
-            });
-        }
+    update(&weak, |me| match reply.status {
+        409 => me.stage = Stage::Closed,
+        200 => saved(me, reply.body["revision"].as_u64().unwrap_or(1)),
+        _ => not_saved(me, &reply.message()),
     });
 }
 
@@ -330,6 +379,7 @@ impl PollJoinElement {
                 code: String::new(),
                 stage: Stage::Code { error: None, busy: false },
                 live: None,
+                pending: None,
                 generation: 0,
             })),
         }
