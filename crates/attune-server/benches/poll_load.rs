@@ -400,6 +400,7 @@ async fn run(addr: &str, setup: &mut Conn, server: &mut tokio::process::Child) -
         "latency_ms_p50": percentile(&latencies, 0.5),
         "latency_ms_p99": percentile(&latencies, 0.99),
         "latencies_measured": latencies.len(),
+        "offered_per_second": (polls.len() * MEMBERS_PER_POLL) as f64 / ANSWER_WINDOW.as_secs_f64(),
         "ack_ms_p50": percentile(&ack_latencies, 0.5),
         "ack_ms_p99": percentile(&ack_latencies, 0.99),
         "server_rss_mb_joined": rss_joined,
