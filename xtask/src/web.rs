@@ -457,7 +457,7 @@ fn postgres_bin(sh: &Shell) -> Result<PathBuf> {
 /// The poll server's router and WebSocket tests again on a real, temporary PostgreSQL server
 /// (its own data folder and port on 127.0.0.1, stopped afterwards, pass or fail).
 pub fn postgres_tests(sh: &Shell) -> Result<()> {
-    step("attune-server on PostgreSQL: a temporary server, then the router and WebSocket tests");
+    step("attune-server on PostgreSQL: a temporary server, then the router, WebSocket and SIGKILL tests");
     let bin = postgres_bin(sh)?;
     // In the system's temporary folder: the `postgres` user may not be able to enter the checkout.
     let data = std::env::temp_dir().join(format!("attune-postgres-{}", std::process::id()));
@@ -482,9 +482,12 @@ pub fn postgres_tests(sh: &Shell) -> Result<()> {
     cmd!(sh, "env {as_user...} {pg_ctl} -D {data} -o {options} -l {log} -w start").run()?;
     let url = format!("postgres://postgres@127.0.0.1:{port}/postgres");
     let manifest = workspace_root().join("Cargo.toml");
-    let tests = cmd!(sh, "cargo test --locked --manifest-path {manifest} -p attune-server --test api --test live")
-        .env("ATTUNE_TEST_POSTGRES", &url)
-        .run();
+    let tests = cmd!(
+        sh,
+        "cargo test --locked --manifest-path {manifest} -p attune-server --test api --test live --test durability"
+    )
+    .env("ATTUNE_TEST_POSTGRES", &url)
+    .run();
     let stopped = cmd!(sh, "env {as_user...} {pg_ctl} -D {data} -m fast -w stop").run();
     let _ = std::fs::remove_dir_all(&data);
     tests?;

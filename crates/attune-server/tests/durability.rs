@@ -1,6 +1,9 @@
 //! Durability: the real `attune-server` binary on a temporary database takes answers from many
-//! concurrent members, is killed with SIGKILL in the middle of the stream, and restarted on the same
-//! file. Every answer it acknowledged must be there, and the open poll must carry on.
+//! concurrent members (half over HTTP, half on their live WebSocket, as the join page sends them),
+//! is killed with SIGKILL in the middle of the stream, and restarted on the same database. Every
+//! answer it acknowledged must be there, and the open poll must carry on. On a SQLite file; with
+//! `ATTUNE_TEST_POSTGRES` (`cargo xtask test` starts a temporary server), on a fresh PostgreSQL
+//! database instead.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -54,7 +57,7 @@ fn http(
     Some((code, serde_json::from_slice(&buf).unwrap_or(Value::Null)))
 }
 
-fn start(db: &std::path::Path, port: u16) -> (Child, SocketAddr) {
+fn start(db: &std::ffi::OsStr, port: u16) -> (Child, SocketAddr) {
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
     let child = Command::new(env!("CARGO_BIN_EXE_attune-server"))
         .args(["--addr", &addr.to_string(), "--database"])
@@ -71,15 +74,120 @@ fn start(db: &std::path::Path, port: u16) -> (Child, SocketAddr) {
     (child, addr)
 }
 
+/// Where the server keeps its data for this test: a SQLite file, or a PostgreSQL database of its own.
+enum Db {
+    Sqlite(tempfile::TempDir),
+    Postgres { admin: String, url: String, name: String },
+}
+
+impl Db {
+    fn new(rt: &tokio::runtime::Runtime) -> Db {
+        match std::env::var("ATTUNE_TEST_POSTGRES").ok().filter(|u| !u.is_empty()) {
+            Some(admin) => {
+                let nanos =
+                    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+                let name = format!("durability_{}_{nanos}", std::process::id());
+                rt.block_on(async {
+                    let pool = sqlx::PgPool::connect(&admin).await.expect("postgres");
+                    sqlx::raw_sql(&format!("CREATE DATABASE {name}")).execute(&pool).await.expect("create database");
+                    pool.close().await;
+                });
+                let url = format!("{}/{name}", admin.rsplit_once('/').map_or(admin.as_str(), |(base, _)| base));
+                Db::Postgres { admin, url, name }
+            }
+            None => Db::Sqlite(tempfile::tempdir().expect("temp dir")),
+        }
+    }
+
+    fn arg(&self) -> std::ffi::OsString {
+        match self {
+            Db::Sqlite(dir) => dir.path().join("attune.db").into_os_string(),
+            Db::Postgres { url, .. } => url.into(),
+        }
+    }
+
+    /// Every stored response of the poll: (member hash, revision, answers).
+    fn responses(&self, rt: &tokio::runtime::Runtime, poll: &str) -> Vec<(Vec<u8>, i64, String)> {
+        rt.block_on(async {
+            match self {
+                Db::Sqlite(dir) => {
+                    let url = format!("sqlite://{}", dir.path().join("attune.db").display());
+                    let pool = sqlx::SqlitePool::connect(&url).await.expect("open");
+                    let rows = sqlx::query_as("SELECT member_hash, revision, answers FROM responses WHERE poll_id = ?")
+                        .bind(poll)
+                        .fetch_all(&pool)
+                        .await
+                        .expect("rows");
+                    pool.close().await;
+                    rows
+                }
+                Db::Postgres { url, .. } => {
+                    let pool = sqlx::PgPool::connect(url).await.expect("open");
+                    let rows: Vec<(Vec<u8>, i64, String)> = sqlx::query_as(
+                        "SELECT member_hash, revision::bigint, answers::text FROM responses WHERE poll_id = $1",
+                    )
+                    .bind(poll)
+                    .fetch_all(&pool)
+                    .await
+                    .expect("rows");
+                    pool.close().await;
+                    rows
+                }
+            }
+        })
+    }
+
+    fn drop_in(self, rt: &tokio::runtime::Runtime) {
+        if let Db::Postgres { admin, name, .. } = self {
+            rt.block_on(async {
+                let pool = sqlx::PgPool::connect(&admin).await.expect("postgres");
+                sqlx::raw_sql(&format!("DROP DATABASE {name} WITH (FORCE)")).execute(&pool).await.expect("drop");
+                pool.close().await;
+            });
+        }
+    }
+}
+
+/// Sends answers on a member's live socket and waits for the reply: the revision once stored,
+/// `None` when the server is gone (not acknowledged).
+fn over_socket(
+    ws: &mut tokio_tungstenite::tungstenite::WebSocket<TcpStream>,
+    token: &str,
+    answers: &Value,
+) -> Option<i64> {
+    use tokio_tungstenite::tungstenite::Message;
+    let msg = json!({"type": "answer", "token": token, "answers": answers}).to_string();
+    ws.send(Message::text(msg)).ok()?;
+    loop {
+        if let Message::Text(t) = ws.read().ok()? {
+            let v: Value = serde_json::from_str(&t).expect("JSON");
+            match v["type"].as_str() {
+                Some("stored") => return v["revision"].as_i64(),
+                Some("error") => panic!("answer refused on the socket: {v}"),
+                _ => {}
+            }
+        }
+    }
+}
+
+fn member_socket(addr: SocketAddr, poll: &str) -> tokio_tungstenite::tungstenite::WebSocket<TcpStream> {
+    let stream = TcpStream::connect(addr).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    let url = format!("ws://{addr}/api/polls/{poll}/live");
+    let (mut ws, _) = tokio_tungstenite::tungstenite::client::client(url, stream).expect("handshake");
+    ws.send(tokio_tungstenite::tungstenite::Message::text(json!({"type": "member"}).to_string())).expect("hello");
+    ws
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("port")
 }
 
 #[test]
 fn sigkill_under_load_loses_no_acknowledged_answer() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db = dir.path().join("attune.db");
-    let (mut server, addr) = start(&db, free_port());
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let db = Db::new(&rt);
+    let (mut server, addr) = start(&db.arg(), free_port());
 
     let (_, g) = http(addr, "POST", "/api/groups", &[], Some(&json!({"name": "durability"}))).expect("group");
     let host = g["host_token"].as_str().expect("token").to_string();
@@ -106,13 +214,22 @@ fn sigkill_under_load_loses_no_acknowledged_answer() {
         phones.push(std::thread::spawn(move || {
             let Some((200, j)) = http(addr, "POST", &format!("/api/join/{code}"), &[], None) else { return };
             let token = j["member_token"].as_str().expect("member token").to_string();
+            // Odd phones answer on their live socket, even ones over HTTP.
+            let mut socket = (k % 2 == 1).then(|| member_socket(addr, &poll));
             let mut n = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 n += 1;
                 let answers = json!({"1": (k + n) % 7, "2": n % 7, "3": 3, "4": 4, "5": 5, "6": 6, "7": 0, "8": 1, "9": 2, "10": 3, "11": 4, "12": 5});
-                match http(addr, "PUT", &format!("/api/polls/{poll}/response"), &[("X-Attune-Member", &token)], Some(&json!({"answers": answers}))) {
-                    Some((200, v)) => acked.lock().expect("lock").push((token.clone(), v["revision"].as_i64().expect("revision"), answers)),
-                    Some((status, v)) => panic!("answer refused with {status}: {v}"),
+                let revision = match &mut socket {
+                    Some(ws) => over_socket(ws, &token, &answers),
+                    None => match http(addr, "PUT", &format!("/api/polls/{poll}/response"), &[("X-Attune-Member", &token)], Some(&json!({"answers": answers}))) {
+                        Some((200, v)) => Some(v["revision"].as_i64().expect("revision")),
+                        Some((status, v)) => panic!("answer refused with {status}: {v}"),
+                        None => None,
+                    },
+                };
+                match revision {
+                    Some(r) => acked.lock().expect("lock").push((token.clone(), r, answers)),
                     None => return, // killed mid-request: not acknowledged
                 }
             }
@@ -134,18 +251,8 @@ fn sigkill_under_load_loses_no_acknowledged_answer() {
 
     // Restart on the same file: every member's last acknowledged revision (or a later one the
     // server committed but could not acknowledge) is stored.
-    let (mut server, addr) = start(&db, free_port());
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    let stored: Vec<(Vec<u8>, i64, String)> = rt.block_on(async {
-        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display())).await.expect("open");
-        let rows = sqlx::query_as("SELECT member_hash, revision, answers FROM responses WHERE poll_id = ?")
-            .bind(&poll)
-            .fetch_all(&pool)
-            .await
-            .expect("rows");
-        pool.close().await;
-        rows
-    });
+    let (mut server, addr) = start(&db.arg(), free_port());
+    let stored = db.responses(&rt, &poll);
     let mut last: std::collections::HashMap<String, (i64, Value)> = std::collections::HashMap::new();
     for (token, revision, answers) in &acked {
         let e = last.entry(token.clone()).or_insert((0, Value::Null));
@@ -173,4 +280,5 @@ fn sigkill_under_load_loses_no_acknowledged_answer() {
     );
     server.kill().expect("stop");
     server.wait().expect("reaped");
+    db.drop_in(&rt);
 }
