@@ -2,6 +2,7 @@
 // declared from the same Rust types the server writes them with (crate attune-protocol, via tsify).
 export type {
   LiveHello,
+  LiveRequest,
   LiveMessage,
   Aggregate,
   Poll,

@@ -1,7 +1,7 @@
 // The element and live-poll declarations (`attune/elements`, `attune/poll`), compiled with the same
 // strict settings. Type-only: Node cannot run custom elements.
 import type { AttuneQuestionnaireElement, CompleteDetail, TextPack, ErrorDetail } from "attune/elements";
-import type { LiveMessage, LiveHello, Aggregate, Poll, Withheld } from "attune/poll";
+import type { LiveMessage, LiveHello, LiveRequest, Aggregate, Poll, Withheld } from "attune/poll";
 
 declare const form: AttuneQuestionnaireElement;
 const pack: TextPack = { terms: "By permission", languages: { en: { items: { "1": "An item" }, options: { agree5: { "1": "No" } } } } };
@@ -32,6 +32,7 @@ function answered(m: LiveMessage): number | null {
       return a.answered;
     }
     case "status": return m.poll.status === "closed" ? 0 : null;
+    case "stored": return m.revision;
     case "pong": return null;
     case "error": return m.error.code.length;
   }
@@ -42,3 +43,7 @@ const bad: LiveMessage = { type: "hello" };
 // @ts-expect-error: a dashboard hello needs the host token
 const noToken: LiveHello = { type: "dashboard" };
 void bad; void noToken;
+const answer: LiveRequest = { type: "answer", token: "member-token", answers: { "1": 3, "2": null } };
+// @ts-expect-error: answers are numbers (or null), by item id
+const wrongAnswer: LiveRequest = { type: "answer", token: "member-token", answers: { "1": "3" } };
+void answer; void wrongAnswer;
