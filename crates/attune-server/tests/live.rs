@@ -94,6 +94,13 @@ async fn member_answers(app: &Router, poll: &str, code: &str, answers: Value) ->
     token
 }
 
+async fn close(app: &Router, poll: &str, host: &str) {
+    let (st, v) =
+        call(app, "POST", &format!("/api/polls/{poll}/close"), &[("authorization", &format!("Bearer {host}"))], None)
+            .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+}
+
 async fn send(ws: &mut Socket, v: Value) {
     ws.send(Message::text(v.to_string())).await.expect("send");
 }
@@ -188,15 +195,7 @@ async fn members_hear_when_the_poll_closes() {
     // Answers do not wake members' connections: the next message is the closing.
     member_answers(&s.app, &poll, &code, json!({"1": 1, "2": 1, "3": 1})).await;
     member_answers(&s.app, &poll, &code, json!({"1": 2, "2": 2, "3": 2})).await;
-    let (st, _) = call(
-        &s.app,
-        "POST",
-        &format!("/api/polls/{poll}/close"),
-        &[("authorization", &format!("Bearer {host}"))],
-        None,
-    )
-    .await;
-    assert_eq!(st, StatusCode::OK);
+    close(&s.app, &poll, &host).await;
     let closed = next(&mut member).await.expect("status");
     assert_eq!(closed["poll"]["status"], "closed");
     assert!(next(&mut member).await.is_none(), "the server closes the member's connection");
@@ -276,16 +275,8 @@ async fn members_answer_on_their_socket_with_the_http_routes_checks() {
             break;
         }
     }
-    // After closing, answers on the socket are refused as on HTTP.
-    let (st, _) = call(
-        &s.app,
-        "POST",
-        &format!("/api/polls/{poll}/close"),
-        &[("authorization", &format!("Bearer {host}"))],
-        None,
-    )
-    .await;
-    assert_eq!(st, StatusCode::OK);
+    // Closing tells the member's socket; a socket opened later hears it at once; the answers stand.
+    close(&s.app, &poll, &host).await;
     assert_eq!(next(&mut member).await.expect("status")["poll"]["status"], "closed");
     let mut late = connect(s.addr, &poll, json!({"type": "member"})).await;
     assert_eq!(next(&mut late).await.expect("status")["poll"]["status"], "closed");
