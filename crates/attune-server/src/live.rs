@@ -1,5 +1,7 @@
 //! Live updates over WebSocket. A dashboard (host token) receives aggregate snapshots as answers
-//! arrive; a member's page is told the poll's status, and again when it closes. Stored answers bump a
+//! arrive; a member's page is told the poll's status, and again when it closes, and may send its
+//! answers on the same socket (no new connection from a phone; the HTTP route's checks; `stored`
+//! once committed). Stored answers bump a
 //! per-poll counter in the [`Hub`]; each dashboard connection recomputes its snapshot from storage
 //! when the counter moves, so a slow client never holds anyone else up.
 //!
