@@ -273,7 +273,7 @@ fn question_view(p: &PollRow) -> Option<QuestionView> {
     })
 }
 
-fn state_of(p: &PollRow) -> PollState {
+pub(crate) fn state_of(p: &PollRow) -> PollState {
     if p.open {
         PollState::Open
     } else {

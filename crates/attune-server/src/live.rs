@@ -1,9 +1,9 @@
 //! Live updates over WebSocket. A dashboard (host token) receives aggregate snapshots as answers
 //! arrive; a member's page is told the poll's status, and again when it closes, and may send its
 //! answers on the same socket (no new connection from a phone; the HTTP route's checks; `stored`
-//! once committed). Stored answers bump a
-//! per-poll counter in the [`Hub`]; each dashboard connection recomputes its snapshot from storage
-//! when the counter moves, so a slow client never holds anyone else up.
+//! once committed). Stored answers bump a per-poll counter in the [`Hub`]; each dashboard
+//! connection recomputes its snapshot from storage when the counter moves, so a slow client never
+//! holds anyone else up.
 //!
 //! Snapshots are coalesced: a change waits [`SNAPSHOT_GATHER`] (25 ms) for those arriving with it,
 //! then goes out if the connection's token bucket ([`SnapshotBudget`]) allows: a burst of up to
@@ -22,7 +22,7 @@ use serde_json::Value;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::api::{aggregate_json, host_matches, member_token_hash, store_answers, ApiError, AppState};
+use crate::api::{aggregate_json, host_matches, member_token_hash, state_of, store_answers, ApiError, AppState};
 use crate::storage::Storage;
 
 /// How long a change waits for the ones arriving with it before a snapshot goes out: members
@@ -138,7 +138,7 @@ impl Hub {
 
 /// The first message a client sends (shared with the TypeScript types).
 use attune_protocol::LiveHello as Hello;
-use attune_protocol::{LiveError, LiveMessage, LiveRequest, PollState, PollStatus};
+use attune_protocol::{LiveError, LiveMessage, LiveRequest, PollStatus};
 
 fn frame(m: &LiveMessage) -> Message {
     // Serializing these plain types cannot fail.
@@ -186,11 +186,7 @@ async fn fail(mut socket: WebSocket, code: &str, message: &str) {
 
 async fn session<S: Storage>(state: AppState<S>, poll_id: String, mut socket: WebSocket) {
     let hello = match tokio::time::timeout(HELLO_TIMEOUT, socket.recv()).await {
-        // Only an object: serde would also read a tagged enum from an array.
-        Ok(Some(Ok(Message::Text(text)))) => serde_json::from_str::<Value>(&text).and_then(|v| match v {
-            Value::Object(_) => serde_json::from_value::<Hello>(v),
-            _ => Err(serde::de::Error::custom("the hello must be a JSON object")),
-        }),
+        Ok(Some(Ok(Message::Text(text)))) => from_object::<Hello>(&text),
         Ok(Some(Ok(_))) => return fail(socket, "invalid_json", "the first message must be JSON text").await,
         Ok(_) => return,
         Err(_) => return fail(socket, "timeout", "no hello message within 10 s").await,
@@ -231,24 +227,24 @@ async fn message<S: Storage>(state: &AppState<S>, poll_id: &str, dashboard: bool
         let aggregate = aggregate_json(state, &poll).await.ok()?;
         Some((format!("{{\"type\":\"snapshot\",\"aggregate\":{aggregate}}}"), !poll.open))
     } else {
-        let status = if poll.open { PollState::Open } else { PollState::Closed };
-        let msg = LiveMessage::Status { poll: PollStatus { id: poll.id, status } };
+        let msg = LiveMessage::Status { poll: PollStatus { status: state_of(&poll), id: poll.id } };
         Some((serde_json::to_string(&msg).unwrap_or_default(), !poll.open))
+    }
+}
+
+/// A client's message, which must be a JSON object: serde would also read a tagged enum from an array.
+fn from_object<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, serde_json::Error> {
+    match serde_json::from_str::<Value>(text)? {
+        v @ Value::Object(_) => serde_json::from_value(v),
+        _ => Err(serde::de::Error::custom("messages are JSON objects")),
     }
 }
 
 /// A client's message after the hello.
 fn request(text: &str) -> Result<LiveRequest, String> {
-    // Only an object: serde would also read a tagged enum from an array.
-    match serde_json::from_str::<Value>(text) {
-        Ok(v @ Value::Object(_)) => serde_json::from_value(v).map_err(|e| {
-            format!(
-                "expected {{\"type\": \"ping\"}} or {{\"type\": \"answer\", \"token\": …, \"answers\": {{…}}}}: {e}"
-            )
-        }),
-        Ok(_) => Err("messages are JSON objects".into()),
-        Err(e) => Err(format!("not JSON: {e}")),
-    }
+    from_object(text).map_err(|e| {
+        format!("expected {{\"type\": \"ping\"}} or {{\"type\": \"answer\", \"token\": …, \"answers\": {{…}}}}: {e}")
+    })
 }
 
 /// Stores a member's answers sent on the socket (see `store_answers`); the revision once committed.

@@ -147,6 +147,13 @@ struct Counted {
     answers: HashMap<TokenHash, String>,
 }
 
+impl Tallies {
+    /// A poll's tally if it is in memory.
+    fn get(tallies: &Mutex<Tallies>, poll: &str) -> Option<Tally> {
+        tallies.lock().ok().and_then(|t| t.polls.get(poll).map(Counted::tally))
+    }
+}
+
 impl Counted {
     fn tally(&self) -> Tally {
         let joined = u32::try_from(self.members.len()).unwrap_or(u32::MAX);
@@ -203,7 +210,7 @@ fn hex(member: &TokenHash) -> String {
 
 /// Applies a batch in one transaction, all or nothing, with a fixed number of statements whatever its
 /// size (each statement is a round trip to SQLite's thread): the status of every poll named, the
-/// members of the accepted joins and answers, and the answers themselves.
+/// accepted joins, and the accepted answers (one statement per round, see below).
 async fn commit_batch(pool: &SqlitePool, batch: &[Job]) -> std::result::Result<Vec<Done>, sqlx::Error> {
     let poll_of = |job: &Job| match job {
         Job::Join { poll, .. } | Job::Put { poll, .. } => poll.clone(),
@@ -323,7 +330,7 @@ fn record(tallies: &Mutex<Tallies>, batch: &[Job], done: &[Done]) {
 /// An open poll's tally, read into memory if it is not there yet. Runs on the writer task, between
 /// batches, so what it reads and what later batches add fit together.
 async fn load(pool: &SqlitePool, tallies: &Mutex<Tallies>, poll: &str) -> Result<Tally> {
-    if let Some(t) = tallies.lock().ok().and_then(|t| t.polls.get(poll).map(Counted::tally)) {
+    if let Some(t) = Tallies::get(tallies, poll) {
         return Ok(t);
     }
     let counted = read_counted(pool, poll).await?;
@@ -337,6 +344,10 @@ async fn load(pool: &SqlitePool, tallies: &Mutex<Tallies>, poll: &str) -> Result
         t.polls.insert(poll.to_string(), counted);
     }
     Ok(tally)
+}
+
+fn writer_gone() -> StorageError {
+    StorageError::new("the writer has stopped")
 }
 
 /// The group-commit task: runs until every `Sqlite` handle is dropped.
@@ -396,9 +407,8 @@ impl Sqlite {
         job: Job,
         reply: oneshot::Receiver<Result<std::result::Result<T, Refused>>>,
     ) -> Result<std::result::Result<T, Refused>> {
-        let gone = || StorageError("the writer has stopped".into());
-        self.jobs.send(job).await.map_err(|_| gone())?;
-        reply.await.map_err(|_| gone())?
+        self.jobs.send(job).await.map_err(|_| writer_gone())?;
+        reply.await.map_err(|_| writer_gone())?
     }
 }
 
@@ -572,15 +582,14 @@ impl Storage for Sqlite {
     }
 
     async fn tally(&self, poll_id: &str) -> Result<Tally> {
-        if let Some(t) = self.tallies.lock().ok().and_then(|t| t.polls.get(poll_id).map(Counted::tally)) {
+        if let Some(t) = Tallies::get(&self.tallies, poll_id) {
             return Ok(t);
         }
         match self.poll(poll_id).await? {
             Some(poll) if poll.open => {
-                let gone = || StorageError("the writer has stopped".into());
                 let (reply, rx) = oneshot::channel();
-                self.loads.send((poll_id.to_string(), reply)).await.map_err(|_| gone())?;
-                rx.await.map_err(|_| gone())?
+                self.loads.send((poll_id.to_string(), reply)).await.map_err(|_| writer_gone())?;
+                rx.await.map_err(|_| writer_gone())?
             }
             // A closed poll's tally no longer changes (nor does an unknown one's): read, not kept.
             _ => Ok(read_counted(&self.read, poll_id).await?.tally()),
