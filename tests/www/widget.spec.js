@@ -10,7 +10,8 @@ import { join } from "node:path";
 import { serve, WIDGET_CSP } from "../support/serve.mjs";
 
 const www = fileURLToPath(new URL("../../www/", import.meta.url));
-const reference = process.env.ATTUNE_REFERENCE_DIR ?? fileURLToPath(new URL("../../../shared/instruments/", import.meta.url));
+// The catalog's copy of the clinical reference (attune-core's reference tests hold it to shared/instruments).
+const catalogDir = process.env.ATTUNE_CATALOG_DIR ?? fileURLToPath(new URL("../../crates/attune-core/instruments/", import.meta.url));
 let server;
 test.beforeAll(async () => { server = await serve(www, { csp: WIDGET_CSP }); });
 test.afterAll(async () => { await server.close(); });
@@ -217,22 +218,23 @@ test("a host text pack for URICA; a pack that does not cover every item is an er
   expect(seen.problems).toEqual([]);
 });
 
-test("the opt-in non-commercial pack carries the reference's host_text and its terms are shown", async ({ page }) => {
+test("the opt-in non-commercial pack carries the verified host wording and its terms are shown", async ({ page }) => {
   await open(page, "instrument=audit&layout=paged&pack=non-commercial");
   const w = shadow(page);
-  const ref = JSON.parse(readFileSync(join(reference, "audit.json"), "utf8"));
-  await expect(w.locator("legend").first()).toContainText(ref.host_text.items["1"]);
-  await expect(w.locator(".instructions")).toHaveText(ref.host_text.instructions);
+  const host = (id) => JSON.parse(readFileSync(join(catalogDir, "host-text", `${id}.json`), "utf8"));
+  const audit = host("audit");
+  await expect(w.locator("legend").first()).toContainText(audit.items["1"]);
+  await expect(w.locator(".instructions")).toHaveText(audit.instructions);
   await expect(w.locator(".credits")).toContainText("World Health Organization");
   // AUDIT's skip rule: "Never" to item 1 goes straight to item 9.
   await w.locator("input[type=radio]").first().focus();
   await page.keyboard.press("Space");
   await page.keyboard.press("Enter");
-  await expect(w.locator("legend").first()).toContainText(ref.host_text.items["9"]);
+  await expect(w.locator("legend").first()).toContainText(audit.items["9"]);
   const pack = await page.evaluate(async () => (await import("/node_modules/attune/text/non-commercial.js")).default);
   for (const id of ["audit", "auditc", "dast10"]) {
-    const r = JSON.parse(readFileSync(join(reference, `${id}.json`), "utf8"));
-    expect(pack[id].languages.en.items).toEqual(r.host_text.items);
+    const r = JSON.parse(readFileSync(join(catalogDir, `${id}.json`), "utf8"));
+    expect(pack[id].languages.en.items).toEqual(host(id).items);
     expect(pack[id].terms).toBe(r.license.statement);
   }
 });

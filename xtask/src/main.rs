@@ -66,11 +66,20 @@ fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// The clinical reference: `ATTUNE_REFERENCE_DIR`, or `shared/instruments` beside the checkout.
-fn reference_dir() -> PathBuf {
-    std::env::var_os("ATTUNE_REFERENCE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("../shared/instruments"))
+/// Cargo's target directory: `CARGO_TARGET_DIR` when set (relative to the workspace root), else
+/// `target/` in the workspace.
+pub(crate) fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => workspace_root().join(dir),
+        _ => workspace_root().join("target"),
+    }
+}
+
+/// The project's own copy of the clinical reference: the catalog (definitions with their reference
+/// vectors), `group-statistics.md` and the verified host wording in `host-text/`. The reference tests
+/// of attune-core hold it to `../shared/instruments` whenever that is present.
+pub(crate) fn catalog_dir() -> PathBuf {
+    workspace_root().join("crates/attune-core/instruments")
 }
 
 fn step(name: &str) {
@@ -177,7 +186,7 @@ fn run_measured(mut command: Command) -> Result<(f64, u64)> {
 }
 
 fn estimate_ns(id: &str) -> Result<(f64, f64)> {
-    let dir = workspace_root().join("target/criterion").join(id).join("new");
+    let dir = target_dir().join("criterion").join(id).join("new");
     let est: Value = serde_json::from_str(
         &std::fs::read_to_string(dir.join("estimates.json")).with_context(|| format!("no estimates for {id}"))?,
     )?;
@@ -221,7 +230,7 @@ fn bench(sh: &Shell, skip_criterion: bool, part: Option<&str>) -> Result<()> {
         std::thread::available_parallelism().map_or(0, |n| n.get())
     ));
     println!("\n{report}");
-    let dir = workspace_root().join("target/bench");
+    let dir = target_dir().join("bench");
     std::fs::create_dir_all(&dir)?;
     std::fs::write(dir.join("report.md"), &report)?;
     println!("written to target/bench/report.md");
@@ -251,7 +260,7 @@ fn serve(sh: &Shell, extra: &[String]) -> Result<()> {
     web::install_site(sh, &package)?;
     step("building attune-server");
     cmd!(sh, "cargo build --locked --profile release-native -p attune-server --bin attune-server").run()?;
-    let bin = workspace_root().join("target/release-native/attune-server");
+    let bin = target_dir().join("release-native/attune-server");
     let www = workspace_root().join("www");
     let extra: Vec<&str> = extra.iter().map(String::as_str).filter(|a| *a != "--").collect();
     let mut args = vec!["--database", "attune.db"];
@@ -272,7 +281,7 @@ fn serve(sh: &Shell, extra: &[String]) -> Result<()> {
 fn bench_poll(sh: &Shell) -> Result<(String, bool)> {
     step("poll server: release build and load generator (10,000 members across 1,000 polls)");
     cmd!(sh, "cargo build --locked --profile release-native -p attune-server --bin attune-server").run()?;
-    let bin = workspace_root().join("target/release-native/attune-server");
+    let bin = target_dir().join("release-native/attune-server");
     let out =
         cmd!(sh, "cargo bench --locked -p attune-server --bench poll_load").env("ATTUNE_SERVER_BIN", &bin).read()?;
     let line = out.lines().rev().find(|l| l.starts_with('{')).context("the load generator printed no report")?;
@@ -334,12 +343,12 @@ fn bench_core(sh: &Shell, skip_criterion: bool) -> Result<(String, bool)> {
 
     step("CLI end to end on a million JSON Lines");
     cmd!(sh, "cargo build --locked --profile release-native -p attune-cli").run()?;
-    let dir = workspace_root().join("target/bench");
+    let dir = target_dir().join("bench");
     std::fs::create_dir_all(&dir)?;
     let input = dir.join("phq9-1m.jsonl");
     let output = dir.join("phq9-1m.out.jsonl");
     let bytes = write_lines(&input)?;
-    let bin = workspace_root().join("target/release-native/attune");
+    let bin = target_dir().join("release-native/attune");
     let mut command = Command::new(&bin);
     command.arg("score").arg("--input").arg(&input).stdout(File::create(&output)?).stderr(Stdio::inherit());
     let (secs, peak) = run_measured(command)?;

@@ -1,7 +1,8 @@
 //! The `attune` binary run as a user runs it: a real process, real pipes, real exit codes. Every
 //! reference vector and every group-statistics worked example goes through the CLI; then malformed
 //! input, CSV edge cases, the catalog, definition validation and the files of `examples/`.
-//! The clinical reference is read at test time; set ATTUNE_REFERENCE_DIR to point elsewhere.
+//! The reference vectors are read from the catalog's copy of the clinical reference (attune-core's
+//! reference tests hold it equal to `../shared/instruments`).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -126,16 +127,10 @@ impl Drop for TempFile {
 // ---------------------------------------------------------------------------------------------
 // The clinical reference
 
+/// The project's copy of the clinical reference: the catalog's definitions carry the reference
+/// vectors, and attune-core's reference tests hold them equal to `../shared/instruments`.
 fn reference_dir() -> PathBuf {
-    let dir = std::env::var_os("ATTUNE_REFERENCE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/instruments")));
-    assert!(
-        dir.join("phq9.json").is_file(),
-        "the clinical reference is not at {} (set ATTUNE_REFERENCE_DIR to the shared/instruments directory)",
-        dir.display()
-    );
-    dir
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../attune-core/instruments"))
 }
 
 /// `(file name, definition)` of every reference instrument, by file name.

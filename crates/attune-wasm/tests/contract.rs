@@ -11,10 +11,10 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Value};
 
+/// The catalog's copy of the clinical reference (its definitions carry the reference vectors;
+/// attune-core's reference tests hold them equal to `../shared/instruments`).
 fn reference_dir() -> PathBuf {
-    std::env::var_os("ATTUNE_REFERENCE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/instruments"))
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../attune-core/instruments")
 }
 
 /// Numbers compare by value (the declared types read integers as floats).

@@ -1,5 +1,5 @@
 // The packed package in Node: scores a PHQ-9, throws typed errors, and agrees with every reference
-// vector of the clinical reference (ATTUNE_REFERENCE_DIR).
+// vector of the catalog's copy of the clinical reference (ATTUNE_CATALOG_DIR).
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -55,8 +55,8 @@ const near = (want, got) => {
   }
   return want === got;
 };
-const dir = process.env.ATTUNE_REFERENCE_DIR;
-assert.ok(dir, "ATTUNE_REFERENCE_DIR names the clinical reference");
+const dir = process.env.ATTUNE_CATALOG_DIR;
+assert.ok(dir, "ATTUNE_CATALOG_DIR names the catalog (crates/attune-core/instruments)");
 let checked = 0;
 for (const file of readdirSync(dir).filter((f) => f.endsWith(".json")).sort()) {
   const def = JSON.parse(readFileSync(join(dir, file), "utf8"));
