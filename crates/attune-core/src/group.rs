@@ -5,10 +5,12 @@
 
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
+#[cfg(feature = "json")]
 use serde_json::{Map, Value};
 
 use crate::error::{ErrorBody, ScoreError};
-use crate::instrument::{Calc, Instrument};
+use crate::instrument::Instrument;
+use crate::plan::Calc;
 use crate::score::{AnswerSheet, ContextValues, Num};
 
 /// The default minimum group size: no aggregate is shown for fewer contributing members.
@@ -104,6 +106,7 @@ impl<'a> Group<'a> {
     }
 
     /// Parses `min_n` from JSON: an integer of at least 1 (`3` or `3.0`); absent means 3.
+    #[cfg(feature = "json")]
     pub fn min_n_from_json(v: Option<&Value>) -> Result<usize, ScoreError> {
         let bad = || ScoreError::invalid_context("min_n must be an integer of at least 1");
         match v {
@@ -121,6 +124,7 @@ impl<'a> Group<'a> {
     }
 
     /// Adds one member's answers (JSON, keyed by item id). Errors name the member's position.
+    #[cfg(feature = "json")]
     pub fn add_json(&mut self, answers: &Map<String, Value>) -> Result<(), GroupError> {
         let member = self.seen;
         self.seen += 1;
@@ -177,7 +181,7 @@ impl<'a> Group<'a> {
                     st.max = xs.iter().copied().reduce(f64::max);
                     st.rwg = self.rwg(s, &counted);
                 }
-                (sd.id.as_str(), st)
+                (sd.id.as_ref(), st)
             })
             .collect();
 
@@ -195,7 +199,7 @@ impl<'a> Group<'a> {
                         .map(|&v| (v, answers.iter().filter(|&&a| a == v).count()))
                         .collect();
                 }
-                (item.id.as_str(), st)
+                (item.id.as_ref(), st)
             })
             .collect();
 
@@ -223,7 +227,7 @@ impl<'a> Group<'a> {
             return None;
         }
         let mut variances = Vec::with_capacity(items.len());
-        for &(i, _) in items {
+        for &(i, _) in items.iter() {
             // Raw answers: reversal (c - x) does not change a variance.
             let xs: Vec<f64> = counted.iter().filter_map(|&m| self.members[m].get(i)).map(|v| v as f64).collect();
             variances.push(sample_variance(&xs)?);

@@ -8,7 +8,13 @@
 //!
 //! No I/O, no async, no wasm: the CLI, the WebAssembly bindings and the poll server all call this.
 //!
+//! The catalog is compiled at build time into `static` data ([`Catalog::embedded`] parses nothing).
+//! JSON is a feature, not the heart: reading requests, answers and definitions from JSON text, and
+//! validating definitions, come with the `json` feature (on by default); without it the core scores
+//! typed answers ([`Instrument::answer_sheet_from_pairs`]) and carries no JSON parser.
+//!
 //! ```
+//! # #[cfg(feature = "json")] {
 //! use attune_core::{score_json, Catalog};
 //! let out = score_json(Catalog::embedded(),
 //!     r#"{"instrument": "phq9", "answers": {"1": 2, "2": 2, "3": 2, "4": 2, "6": 2, "7": 1, "8": 1, "9": 1}}"#);
@@ -18,27 +24,37 @@
 //! assert_eq!(json["scores"]["total"]["band"], "moderate");
 //! assert_eq!(json["complete"], false);
 //! assert_eq!(json["flags"][0], "item9_positive");
+//! # }
 //! ```
 
 mod catalog;
+#[cfg(feature = "json")]
+mod compile;
 mod error;
 pub mod expr;
 mod group;
 mod instrument;
 pub mod model;
+mod plan;
 mod problem;
+#[cfg(feature = "json")]
 mod request;
 mod score;
+#[cfg(feature = "json")]
 mod validate;
 
-pub use catalog::{Catalog, LoadError, Summary};
+#[cfg(feature = "json")]
+pub use catalog::LoadError;
+pub use catalog::{Catalog, Summary};
 pub use error::{ErrorBody, ErrorCode, ScoreError};
 pub use group::{Group, GroupError, GroupStats, ItemStats, ScoreStats, DEFAULT_MIN_N};
 pub use instrument::Instrument;
 pub use model::{Definition, LicenceStatus, Translation};
 pub use problem::{Problem, ProblemKind};
+#[cfg(feature = "json")]
 pub use request::{score_json, Outcome, Request};
 pub use score::{AnswerSheet, ContextValues, ScoreOutcome, ScoreResult};
+#[cfg(feature = "json")]
 pub use validate::{check_vector, validate_definition};
 
 /// The version of this crate, reported by the CLI and the JavaScript API.

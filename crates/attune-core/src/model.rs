@@ -1,66 +1,78 @@
 //! The instrument definition as it is written in JSON: one file per instrument, the same fields as
 //! the clinical reference (`shared/instruments/README.md`). This is data only; [`crate::Instrument`]
 //! is the validated, compiled form the scorer runs on.
+//!
+//! Every text and list is a `Cow<'static, _>` and every map a sorted [`Map`], so the build step can
+//! write the catalog as `static` borrowed data (see `build.rs`) while definitions read from JSON at
+//! run time (feature `json`) own theirs. (The types are spelled out, not aliased, because the
+//! TypeScript declarations are generated from their names.)
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::fmt;
 
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 /// An instrument definition exactly as written in its JSON file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "typescript", derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
+#[cfg_attr(all(attune_lib, feature = "typescript"), derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
 pub struct Definition {
     /// Stable lowercase id used in APIs, the CLI and URLs (`"phq9"`).
-    pub id: String,
+    pub id: Cow<'static, str>,
     /// Full name (`"Patient Health Questionnaire-9"`).
-    pub name: String,
+    pub name: Cow<'static, str>,
     /// Short display name (`"PHQ-9"`).
-    pub short_name: String,
+    pub short_name: Cow<'static, str>,
     /// Clinical domain (`"depression"`, `"cohesion"`, ...).
-    pub domain: String,
+    pub domain: Cow<'static, str>,
     /// The primary reference. Required: every instrument shows its citation.
     #[serde(default)]
-    pub citation: Option<String>,
+    pub citation: Option<Cow<'static, str>>,
     /// Where items, keys and rules were checked.
     #[serde(default)]
-    pub sources: Vec<String>,
+    pub sources: Cow<'static, [Cow<'static, str>]>,
     /// Licence block. Required: text is bundled only where the licence allows.
     #[serde(default)]
     pub license: Option<License>,
     /// Stem shown above the items; `None` when the host supplies it.
     #[serde(default)]
-    pub instructions: Option<String>,
+    pub instructions: Option<Cow<'static, str>>,
     /// Named sets of response options.
-    pub response_sets: BTreeMap<String, Vec<ResponseOption>>,
+    #[cfg_attr(all(attune_lib, feature = "typescript"), tsify(type = "Record<string, ResponseOption[]>"))]
+    pub response_sets: Map<Cow<'static, [ResponseOption]>>,
     /// Items in administration order.
-    pub items: Vec<Item>,
+    pub items: Cow<'static, [Item]>,
     /// Scores, in the order results list them.
-    pub scores: Vec<ScoreDef>,
+    pub scores: Cow<'static, [ScoreDef]>,
     /// Flags raised by rules over the answers.
     #[serde(default)]
-    pub flags: Vec<FlagDef>,
+    pub flags: Cow<'static, [FlagDef]>,
     /// Skip rules (AUDIT); `None` when every item is always asked.
     #[serde(default)]
     pub skip_logic: Option<SkipLogic>,
     /// Context keys a rule reads (`sex` for AUDIT-C). Other context keys are ignored.
     #[serde(default)]
-    pub context: Option<BTreeMap<String, ContextSpec>>,
-    /// LOINC codes where verified.
+    #[cfg_attr(all(attune_lib, feature = "typescript"), tsify(type = "Record<string, ContextSpec>"))]
+    pub context: Option<Map<ContextSpec>>,
+    /// LOINC codes where verified: the panel and the total score (`{"panel": ..., "total": ...}`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "typescript", tsify(type = "unknown"))]
-    pub loinc: Option<Value>,
+    #[cfg_attr(all(attune_lib, feature = "typescript"), tsify(type = "Record<string, string>"))]
+    pub loinc: Option<Map<Cow<'static, str>>>,
     /// Decisions, caveats and what could not be verified.
     #[serde(default)]
-    pub notes: Vec<String>,
-    /// Reference vectors: answers and the exact expected result.
+    pub notes: Cow<'static, [Cow<'static, str>]>,
+    /// Reference vectors: answers and the exact expected result. Read from JSON only (the embedded
+    /// catalog leaves them out).
+    #[cfg(feature = "json")]
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub test_vectors: Vec<TestVector>,
 }
 
 /// Licence status of an instrument's wording and use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "typescript", derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
+#[cfg_attr(all(attune_lib, feature = "typescript"), derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
 #[serde(rename_all = "kebab-case")]
 pub enum LicenceStatus {
     /// No permission needed.
@@ -90,47 +102,47 @@ impl LicenceStatus {
 
 /// The licence block of a definition.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "typescript", derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
+#[cfg_attr(all(attune_lib, feature = "typescript"), derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
 pub struct License {
     /// Licence status.
     pub status: LicenceStatus,
     /// Whether item wording is part of the catalog; `false` means the host supplies it.
     pub text_bundled: bool,
     /// The owner's words, quoted, or what is known.
-    pub statement: String,
+    pub statement: Cow<'static, str>,
     /// Line to show under the form, if any.
     #[serde(default)]
-    pub attribution: Option<String>,
+    pub attribution: Option<Cow<'static, str>>,
 }
 
 /// One response option: the published value and its label (null when the host supplies it).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "typescript", derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
+#[cfg_attr(all(attune_lib, feature = "typescript"), derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
 pub struct ResponseOption {
     /// The published value, the number an answer carries.
     pub value: i64,
     /// Option wording, when bundled.
     #[serde(default)]
-    pub label: Option<String>,
+    pub label: Option<Cow<'static, str>>,
 }
 
 /// One item of the instrument.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "typescript", derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
+#[cfg_attr(all(attune_lib, feature = "typescript"), derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
 pub struct Item {
     /// 1-based item number as a string.
-    pub id: String,
+    pub id: Cow<'static, str>,
     /// Wording, when the licence allows it to be bundled.
     #[serde(default)]
-    pub text: Option<String>,
+    pub text: Option<Cow<'static, str>>,
     /// Name of the item's response set.
-    pub response_set: String,
+    pub response_set: Cow<'static, str>,
     /// `false` for items that are shown but never scored (PHQ-9 item 10).
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub scored: bool,
     /// LOINC code of the item, where verified.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub loinc: Option<String>,
+    pub loinc: Option<Cow<'static, str>>,
 }
 
 fn yes() -> bool {
@@ -143,7 +155,7 @@ fn is_true(b: &bool) -> bool {
 
 /// How a score is computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "typescript", derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
+#[cfg_attr(all(attune_lib, feature = "typescript"), derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
 #[serde(rename_all = "kebab-case")]
 pub enum Method {
     /// Sum of the (reversed where keyed) item values.
@@ -158,24 +170,24 @@ pub enum Method {
 
 /// One score of the instrument.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "typescript", derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
+#[cfg_attr(all(attune_lib, feature = "typescript"), derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
 pub struct ScoreDef {
     /// Score id, used as the key in results.
-    pub id: String,
+    pub id: Cow<'static, str>,
     /// Display label.
     #[serde(default)]
-    pub label: Option<String>,
+    pub label: Option<Cow<'static, str>>,
     /// How the score is computed.
     pub method: Method,
     /// Items of a `sum` or `mean` score.
     #[serde(default)]
-    pub items: Vec<String>,
+    pub items: Cow<'static, [Cow<'static, str>]>,
     /// Reverse-keyed items and the reversal rule (`"6 - x"`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reverse: Option<Reverse>,
     /// Arithmetic over other score ids, for method `expression`.
     #[serde(default)]
-    pub expression: Option<String>,
+    pub expression: Option<Cow<'static, str>>,
     /// Table for method `lookup`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lookup: Option<Lookup>,
@@ -184,36 +196,36 @@ pub struct ScoreDef {
     /// Missing-data rule.
     pub missing: MissingDef,
     /// Interpretive bands over the range (inclusive `min`/`max`).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub bands: Vec<Band>,
+    #[serde(default, skip_serializing_if = "<[_]>::is_empty")]
+    pub bands: Cow<'static, [Band]>,
     /// Cut-offs: met when the value is at least `min` (and the context matches `when`).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub cutoffs: Vec<Cutoff>,
+    #[serde(default, skip_serializing_if = "<[_]>::is_empty")]
+    pub cutoffs: Cow<'static, [Cutoff]>,
 }
 
 /// Reverse keying of some items of a score.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "typescript", derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
+#[cfg_attr(all(attune_lib, feature = "typescript"), derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
 pub struct Reverse {
     /// Reverse-keyed items.
-    pub items: Vec<String>,
+    pub items: Cow<'static, [Cow<'static, str>]>,
     /// The rule, `"<c> - x"`.
-    pub rule: String,
+    pub rule: Cow<'static, str>,
 }
 
 /// A lookup table from another score's value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "typescript", derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
+#[cfg_attr(all(attune_lib, feature = "typescript"), derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
 pub struct Lookup {
     /// The score whose value is looked up.
-    pub score: String,
+    pub score: Cow<'static, str>,
     /// Rows: a source value in `min..=max` gives `value`.
-    pub table: Vec<LookupRow>,
+    pub table: Cow<'static, [LookupRow]>,
 }
 
 /// One row of a lookup table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "typescript", derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
+#[cfg_attr(all(attune_lib, feature = "typescript"), derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
 pub struct LookupRow {
     /// Lowest source value of the row (inclusive).
     pub min: f64,
@@ -225,7 +237,7 @@ pub struct LookupRow {
 
 /// Missing-data rules of the reference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "typescript", derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
+#[cfg_attr(all(attune_lib, feature = "typescript"), derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
 #[serde(rename_all = "kebab-case")]
 pub enum MissingRule {
     /// Any missing item makes the score null.
@@ -238,7 +250,7 @@ pub enum MissingRule {
 
 /// A score's missing-data rule.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "typescript", derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
+#[cfg_attr(all(attune_lib, feature = "typescript"), derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
 pub struct MissingDef {
     /// The rule.
     pub rule: MissingRule,
@@ -247,53 +259,54 @@ pub struct MissingDef {
     pub max_missing: Option<u32>,
     /// The source's wording of the rule.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
+    pub note: Option<Cow<'static, str>>,
 }
 
 /// An interpretive band.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "typescript", derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
+#[cfg_attr(all(attune_lib, feature = "typescript"), derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
 pub struct Band {
     /// Band id, reported in results.
-    pub id: String,
+    pub id: Cow<'static, str>,
     /// Lowest value (inclusive).
     pub min: f64,
     /// Highest value (inclusive).
     pub max: f64,
     /// Display label.
     #[serde(default)]
-    pub label: Option<String>,
+    pub label: Option<Cow<'static, str>>,
 }
 
 /// A cut-off.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "typescript", derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
+#[cfg_attr(all(attune_lib, feature = "typescript"), derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
 pub struct Cutoff {
     /// Cut-off id, reported in results when met.
-    pub id: String,
+    pub id: Cow<'static, str>,
     /// Met when the value is at least this.
     pub min: f64,
     /// Context the cut-off applies to (`{"sex": "female"}`); it applies whenever that key is absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub when: Option<BTreeMap<String, String>>,
+    #[cfg_attr(all(attune_lib, feature = "typescript"), tsify(type = "Record<string, string>"))]
+    pub when: Option<Map<Cow<'static, str>>>,
     /// Display label.
     #[serde(default)]
-    pub label: Option<String>,
+    pub label: Option<Cow<'static, str>>,
 }
 
 /// A flag.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "typescript", derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
+#[cfg_attr(all(attune_lib, feature = "typescript"), derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
 pub struct FlagDef {
     /// Flag id, reported in results when raised.
-    pub id: String,
+    pub id: Cow<'static, str>,
     /// Critical flags (PHQ-9 item 9) must always be shown to a clinician.
     pub critical: bool,
     /// The rule, as a condition (`"item 9 >= 1"`) or, with `unanswered_more_than`, in words.
-    pub rule: String,
+    pub rule: Cow<'static, str>,
     /// Display label.
     #[serde(default)]
-    pub label: Option<String>,
+    pub label: Option<Cow<'static, str>>,
     /// Raised when more than this many of the instrument's items are unanswered (GCQ-S).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unanswered_more_than: Option<u32>,
@@ -304,85 +317,179 @@ pub struct FlagDef {
 
 /// Skip logic (AUDIT).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "typescript", derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
+#[cfg_attr(all(attune_lib, feature = "typescript"), derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
 pub struct SkipLogic {
     /// The instruction in words.
     #[serde(default)]
-    pub description: Option<String>,
+    pub description: Option<Cow<'static, str>>,
     /// Rules: when the condition holds, the listed items are not asked.
-    pub rules: Vec<SkipRule>,
+    pub rules: Cow<'static, [SkipRule]>,
     /// What a skipped, unanswered item contributes to a sum.
     #[serde(default)]
     pub skipped_items_score: i64,
     /// What happens to items answered although skipped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub answered_anyway: Option<String>,
+    pub answered_anyway: Option<Cow<'static, str>>,
     /// When the form counts as complete, in words.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub complete_when: Option<String>,
+    pub complete_when: Option<Cow<'static, str>>,
 }
 
 /// One skip rule.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "typescript", derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
+#[cfg_attr(all(attune_lib, feature = "typescript"), derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
 pub struct SkipRule {
     /// Condition over answers (`"item 1 = 0"`).
-    pub when: String,
+    pub when: Cow<'static, str>,
     /// Items not asked when the condition holds.
-    pub skip: Vec<String>,
+    pub skip: Cow<'static, [Cow<'static, str>]>,
 }
 
 /// A context key a rule reads.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "typescript", derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
+#[cfg_attr(all(attune_lib, feature = "typescript"), derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
 pub struct ContextSpec {
     /// Allowed values.
-    pub values: Vec<String>,
+    pub values: Cow<'static, [Cow<'static, str>]>,
     /// Whether the key must be given.
     #[serde(default)]
     pub required: bool,
     /// What the key does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
+    pub note: Option<Cow<'static, str>>,
 }
 
 /// A reference vector: answers (and context) with the exact expected result or error code.
+#[cfg(feature = "json")]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "typescript", derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
+#[cfg_attr(all(attune_lib, feature = "typescript"), derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
 pub struct TestVector {
     /// What the vector checks.
     #[serde(default)]
-    pub note: Option<String>,
+    pub note: Option<Cow<'static, str>>,
     /// Answers keyed by item id.
-    #[cfg_attr(feature = "typescript", tsify(type = "unknown"))]
-    pub answers: Value,
+    #[cfg_attr(all(attune_lib, feature = "typescript"), tsify(type = "unknown"))]
+    pub answers: serde_json::Value,
     /// Context, when the vector carries one (may deliberately be a non-object).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "typescript", tsify(type = "unknown"))]
-    pub context: Option<Value>,
+    #[cfg_attr(all(attune_lib, feature = "typescript"), tsify(type = "unknown"))]
+    pub context: Option<serde_json::Value>,
     /// Expected `scores`/`flags`/`complete`, or `error` with a `code`.
-    #[cfg_attr(feature = "typescript", tsify(type = "unknown"))]
-    pub expected: Value,
+    #[cfg_attr(all(attune_lib, feature = "typescript"), tsify(type = "unknown"))]
+    pub expected: serde_json::Value,
 }
 
 /// Verified wording of an instrument in another language.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "typescript", derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
+#[cfg_attr(all(attune_lib, feature = "typescript"), derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
 pub struct Translation {
     /// Instrument id.
-    pub instrument: String,
+    pub instrument: Cow<'static, str>,
     /// BCP 47 language tag (`"es"`).
-    pub lang: String,
+    pub lang: Cow<'static, str>,
     /// Where the wording comes from.
-    pub source: String,
+    pub source: Cow<'static, str>,
     /// Translated stem.
     #[serde(default)]
-    pub instructions: Option<String>,
+    pub instructions: Option<Cow<'static, str>>,
     /// Translated option labels by response set.
-    pub response_sets: BTreeMap<String, Vec<ResponseOption>>,
+    #[cfg_attr(all(attune_lib, feature = "typescript"), tsify(type = "Record<string, ResponseOption[]>"))]
+    pub response_sets: Map<Cow<'static, [ResponseOption]>>,
     /// Translated item wording by item id.
-    pub items: BTreeMap<String, String>,
+    #[cfg_attr(all(attune_lib, feature = "typescript"), tsify(type = "Record<string, string>"))]
+    pub items: Map<Cow<'static, str>>,
     /// Translated attribution line.
     #[serde(default)]
-    pub attribution: Option<String>,
+    pub attribution: Option<Cow<'static, str>>,
+}
+
+/// A JSON object held as entries sorted by key: as `BTreeMap` reads and writes it, but a `static`
+/// can hold one (`Map(Cow::Borrowed(&[...]))`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Map<V: Clone + 'static>(pub Cow<'static, [(Cow<'static, str>, V)]>);
+
+impl<V: Clone + 'static> Map<V> {
+    /// The value of `key`.
+    pub fn get(&self, key: &str) -> Option<&V> {
+        self.0.binary_search_by(|(k, _)| k.as_ref().cmp(key)).ok().map(|i| &self.0[i].1)
+    }
+
+    /// Whether `key` is present.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// Entries in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &V)> {
+        self.0.iter().map(|(k, v)| (k.as_ref(), v))
+    }
+
+    /// Keys in order.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(k, _)| k.as_ref())
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are no entries.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+type Entry<V> = (Cow<'static, str>, V);
+
+impl<'m, V: Clone + 'static> IntoIterator for &'m Map<V> {
+    type Item = (&'m str, &'m V);
+    type IntoIter = std::iter::Map<std::slice::Iter<'m, Entry<V>>, fn(&'m Entry<V>) -> (&'m str, &'m V)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(|(k, v)| (k.as_ref(), v))
+    }
+}
+
+impl<V: Clone + 'static> Default for Map<V> {
+    fn default() -> Self {
+        Map(Cow::Borrowed(&[]))
+    }
+}
+
+impl<V: Clone + 'static> FromIterator<(String, V)> for Map<V> {
+    /// Sorted by key; of two equal keys the last wins, as in a `BTreeMap`.
+    fn from_iter<I: IntoIterator<Item = (String, V)>>(iter: I) -> Self {
+        let sorted: BTreeMap<String, V> = iter.into_iter().collect();
+        Map(Cow::Owned(sorted.into_iter().map(|(k, v)| (Cow::Owned(k), v)).collect()))
+    }
+}
+
+impl<V: Clone + Serialize + 'static> Serialize for Map<V> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in self.0.iter() {
+            m.serialize_entry(k.as_ref(), v)?;
+        }
+        m.end()
+    }
+}
+
+impl<'de, V: Clone + Deserialize<'de> + 'static> Deserialize<'de> for Map<V> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Entries<V>(std::marker::PhantomData<V>);
+        impl<'de, V: Clone + Deserialize<'de> + 'static> Visitor<'de> for Entries<V> {
+            type Value = Map<V>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Map<V>, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = m.next_entry::<String, V>()? {
+                    entries.push(entry);
+                }
+                Ok(entries.into_iter().collect())
+            }
+        }
+        d.deserialize_map(Entries(std::marker::PhantomData))
+    }
 }

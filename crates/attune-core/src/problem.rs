@@ -7,7 +7,7 @@ use serde::Serialize;
 
 /// The kind of a definition problem: a stable, machine-readable name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[cfg_attr(feature = "typescript", derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
+#[cfg_attr(all(attune_lib, feature = "typescript"), derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
 #[serde(rename_all = "snake_case")]
 pub enum ProblemKind {
     /// The file is not JSON or a field has the wrong type or is missing.
@@ -58,7 +58,7 @@ pub enum ProblemKind {
 
 /// One problem in a definition, with the JSON path of the value it is about.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "typescript", derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
+#[cfg_attr(all(attune_lib, feature = "typescript"), derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]
 pub struct Problem {
     /// JSON path, such as `$.scores[0].bands[2].min`.
     pub path: String,

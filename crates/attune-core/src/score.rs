@@ -3,11 +3,13 @@
 
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
+#[cfg(feature = "json")]
 use serde_json::{Map, Value};
 
 use crate::error::ScoreError;
-use crate::instrument::{Calc, FlagTest, Instrument};
+use crate::instrument::Instrument;
 use crate::model::MissingRule;
+use crate::plan::{Calc, FlagTest};
 
 /// An answer set validated against one instrument: one slot per item, `None` when unanswered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,6 +133,7 @@ impl Serialize for ScoreResult<'_> {
     }
 }
 
+#[cfg(feature = "json")]
 /// A JSON number that is exactly an integer (`2` or `2.0`), as the reference conventions require.
 fn as_integer(v: &Value) -> Option<i64> {
     let n = v.as_number()?;
@@ -142,6 +145,7 @@ fn as_integer(v: &Value) -> Option<i64> {
     (f.fract() == 0.0 && f.abs() < 9.0e15).then_some(f as i64)
 }
 
+#[cfg(feature = "json")]
 fn show_value(v: &Value) -> String {
     let mut s = v.to_string();
     if s.len() > 40 {
@@ -158,6 +162,7 @@ fn show_value(v: &Value) -> String {
 impl Instrument {
     /// Validates answers keyed by item id. `null` counts as unanswered; anything that is not one of
     /// the item's option values is an error, and so is an item id the instrument does not have.
+    #[cfg(feature = "json")]
     pub fn answer_sheet(&self, answers: &Map<String, Value>) -> Result<AnswerSheet, ScoreError> {
         let mut values = vec![None; self.items.len()];
         for (id, v) in answers {
@@ -201,6 +206,7 @@ impl Instrument {
 
     /// Validates the context: absent or `null` is empty; otherwise it must be an object whose
     /// declared keys carry allowed values (or `null`). Undeclared keys are ignored.
+    #[cfg(feature = "json")]
     pub fn context_values(&self, context: Option<&Value>) -> Result<ContextValues, ScoreError> {
         let obj = match context {
             None | Some(Value::Null) => None,
@@ -213,8 +219,8 @@ impl Instrument {
             }
         };
         let mut values = Vec::with_capacity(self.context.len());
-        for (key, allowed, required) in &self.context {
-            match obj.and_then(|o| o.get(key)) {
+        for crate::plan::ContextPlan { key, values: allowed, required } in self.context.iter() {
+            match obj.and_then(|o| o.get(key.as_ref())) {
                 None | Some(Value::Null) => {
                     if *required {
                         return Err(ScoreError::invalid_context(format!(
@@ -252,6 +258,7 @@ impl Instrument {
     /// assert_eq!(total.cutoffs, ["positive"]);
     /// assert!(result.has_flag("item9_positive")); // critical: item 9 was endorsed
     /// ```
+    #[cfg(feature = "json")]
     pub fn score(&self, answers: &Map<String, Value>, context: Option<&Value>) -> Result<ScoreResult<'_>, ScoreError> {
         let ctx = self.context_values(context)?;
         let sheet = self.answer_sheet(answers)?;
@@ -267,9 +274,9 @@ impl Instrument {
         }
         let answer = |i: usize| sheet.get(i).map(|v| v as f64);
         let mut skipped = vec![false; self.items.len()];
-        for (cond, targets) in &self.skips {
-            if cond.eval(&answer) == Some(true) {
-                for &t in targets {
+        for skip in self.skips.iter() {
+            if skip.when.eval(&answer) == Some(true) {
+                for &t in skip.items.iter() {
                     skipped[t] = true;
                 }
             }
@@ -287,43 +294,44 @@ impl Instrument {
 
         let mut flags = Vec::new();
         let mut invalid_form = false;
-        for (plan, def) in self.flags.iter().zip(&self.def.flags) {
+        for (plan, def) in self.flags.iter().zip(self.def.flags.iter()) {
             let raised = match &plan.test {
                 FlagTest::Condition(c) => c.eval(&answer) == Some(true),
                 FlagTest::UnansweredMoreThan(n) => sheet.values.iter().filter(|v| v.is_none()).count() > *n,
             };
             if raised {
-                flags.push(def.id.as_str());
+                flags.push(def.id.as_ref());
                 invalid_form |= plan.invalidates;
             }
         }
 
         let mut values: Vec<Option<f64>> = vec![None; self.scores.len()];
-        for &s in &self.order {
+        for &s in self.order.iter() {
             values[s] = if invalid_form { None } else { self.compute(s, sheet, &is_skipped, &values) };
         }
 
         let scores = self
             .scores
             .iter()
-            .zip(&self.def.scores)
+            .zip(self.def.scores.iter())
             .zip(&values)
             .map(|((plan, def), &value)| {
                 let mut band = None;
                 let mut cutoffs = Vec::new();
                 if let Some(v) = value {
                     // The band with the greatest min not above the value (PHQ-9 reference note).
-                    band = plan.bands.iter().rev().find(|(min, _)| *min <= v).map(|&(_, b)| def.bands[b].id.as_str());
-                    for ((min, when), cut) in plan.cutoffs.iter().zip(&def.cutoffs) {
-                        let applies = when
+                    band = plan.bands.iter().rev().find(|(min, _)| *min <= v).map(|&(_, b)| def.bands[b].id.as_ref());
+                    for (plan, cut) in plan.cutoffs.iter().zip(def.cutoffs.iter()) {
+                        let applies = plan
+                            .when
                             .iter()
                             .all(|&(k, val)| ctx.values.get(k).copied().flatten().is_none_or(|given| given == val));
-                        if applies && v >= *min {
-                            cutoffs.push(cut.id.as_str());
+                        if applies && v >= plan.min {
+                            cutoffs.push(cut.id.as_ref());
                         }
                     }
                 }
-                ScoreOutcome { id: def.id.as_str(), value, band, cutoffs }
+                ScoreOutcome { id: def.id.as_ref(), value, band, cutoffs }
             })
             .collect();
 
@@ -331,17 +339,8 @@ impl Instrument {
         ScoreResult { instrument: &self.def.id, complete, scores, flags }
     }
 
-    /// Index of an item id. Item ids are usually the numbers 1..N in order, so try that first and
-    /// fall back to the hash map for any other naming.
     fn find_item(&self, id: &str) -> Option<usize> {
-        if let Ok(n) = id.parse::<usize>() {
-            if let Some(item) = n.checked_sub(1).and_then(|k| self.def.items.get(k)) {
-                if item.id == id {
-                    return Some(n - 1);
-                }
-            }
-        }
-        self.item_index.get(id).copied()
+        self.item_index(id)
     }
 
     fn compute(
@@ -355,7 +354,7 @@ impl Instrument {
             Calc::Items { mean, items, rule, max_missing } => {
                 let mut total = 0i64;
                 let mut counted = 0usize;
-                for &(i, reverse) in items {
+                for &(i, reverse) in items.iter() {
                     match sheet.get(i) {
                         Some(x) => {
                             total += reverse.map_or(x, |c| c - x);

@@ -38,10 +38,10 @@ fn valid_answers(inst: &Instrument, choices: &[(u8, usize)]) -> Map<String, Valu
         match mode % 4 {
             0 => {}
             1 => {
-                m.insert(item.id.clone(), Value::Null);
+                m.insert(item.id.to_string(), Value::Null);
             }
             _ => {
-                m.insert(item.id.clone(), Value::from(values[pick % values.len()]));
+                m.insert(item.id.to_string(), Value::from(values[pick % values.len()]));
             }
         }
     }
@@ -52,7 +52,7 @@ fn all_answered(inst: &Instrument, picks: &[usize]) -> Map<String, Value> {
     let mut m = Map::new();
     for (i, item) in inst.definition().items.iter().enumerate() {
         let values = inst.option_values(i);
-        m.insert(item.id.clone(), Value::from(values[picks[i % picks.len()] % values.len()]));
+        m.insert(item.id.to_string(), Value::from(values[picks[i % picks.len()] % values.len()]));
     }
     m
 }
@@ -82,8 +82,8 @@ proptest! {
     fn arbitrary_definitions_never_panic_the_loader(text in ".{0,300}", k in 0usize..64, path_picks in prop::collection::vec(0usize..1000, 1..4), replacement in any_json()) {
         let _ = validate_definition(&text);
         // Mutate a real definition at a random place: the loader reports problems, never panics.
-        let (_, json) = Catalog::embedded_files().nth(k % instruments().len()).expect("file");
-        let mut def: Value = serde_json::from_str(json).expect("embedded JSON");
+        let inst = &instruments()[k % instruments().len()];
+        let mut def: Value = serde_json::to_value(inst.definition()).expect("definitions serialise");
         let mut pointer = String::new();
         let mut node = &def;
         for p in path_picks {
@@ -104,7 +104,7 @@ proptest! {
         let inst = &instruments()[k % instruments().len()];
         let answers = valid_answers(inst, &choices);
         let r = inst.score(&answers, None).expect("option values are valid");
-        for (outcome, def) in r.scores.iter().zip(&inst.definition().scores) {
+        for (outcome, def) in r.scores.iter().zip(inst.definition().scores.iter()) {
             if let Some(v) = outcome.value {
                 prop_assert!(v >= def.range[0] - 1e-9 && v <= def.range[1] + 1e-9, "{}.{} = {v} outside {:?}", inst.id(), def.id, def.range);
                 if !def.bands.is_empty() { prop_assert!(outcome.band.is_some()); }
@@ -126,9 +126,9 @@ proptest! {
             let values = inst.option_values(i);
             let (lo, hi) = (*values.iter().min().expect("options"), *values.iter().max().expect("options"));
             let mut answers = all_answered(inst, &picks);
-            answers.insert(item_id.clone(), lo.into());
+            answers.insert(item_id.to_string(), lo.into());
             let at_lo = inst.score(&answers, None).expect("valid").scores[s].value;
-            answers.insert(item_id.clone(), hi.into());
+            answers.insert(item_id.to_string(), hi.into());
             let at_hi = inst.score(&answers, None).expect("valid").scores[s].value;
             if let (Some(a), Some(b)) = (at_lo, at_hi) {
                 // Moving an item from its lowest to its highest option moves the sum by the full
@@ -145,13 +145,13 @@ proptest! {
         let def = inst.definition();
         let mut answers = all_answered(inst, &picks);
         for (i, item) in def.items.iter().enumerate() {
-            if drop_mask >> (i % 128) & 1 == 1 { answers.remove(&item.id); }
+            if drop_mask >> (i % 128) & 1 == 1 { answers.remove(item.id.as_ref()); }
         }
         let r = inst.score(&answers, None).expect("valid");
         let invalid_form = def.flags.iter().any(|f| f.invalidates_scores && r.has_flag(&f.id));
-        for (outcome, score) in r.scores.iter().zip(&def.scores) {
+        for (outcome, score) in r.scores.iter().zip(def.scores.iter()) {
             if score.items.is_empty() { continue; }
-            let answered: Vec<f64> = score.items.iter().filter_map(|id| answers.get(id)).filter_map(Value::as_f64).collect();
+            let answered: Vec<f64> = score.items.iter().filter_map(|id| answers.get(id.as_ref())).filter_map(Value::as_f64).collect();
             let missing = score.items.len() - answered.len();
             let max = score.missing.max_missing.unwrap_or(0) as usize;
             let skip_rules = def.skip_logic.is_some();
