@@ -31,7 +31,7 @@ fn answer_sets(inst: &Instrument, count: usize, rng: &mut Rng) -> Vec<Map<String
             for (i, item) in inst.definition().items.iter().enumerate() {
                 if i != skip {
                     let values = inst.option_values(i);
-                    m.insert(item.id.clone(), Value::from(values[rng.next() % values.len()]));
+                    m.insert(item.id.to_string(), Value::from(values[rng.next() % values.len()]));
                 }
             }
             m

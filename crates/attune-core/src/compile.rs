@@ -7,9 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::expr::{self, Expr, Names, Op};
 use crate::model::{Definition, Map, Method, MissingRule, Translation};
-use crate::plan::{
-    Calc, ContextPlan, CutoffPlan, FlagPlan, FlagTest, Instrument, ItemPlan, ScorePlan, SkipPlan,
-};
+use crate::plan::{Calc, ContextPlan, CutoffPlan, FlagPlan, FlagTest, Instrument, ItemPlan, ScorePlan, SkipPlan};
 use crate::problem::{ProblemKind as K, Problems};
 
 struct NameTable<'a> {
@@ -125,7 +123,11 @@ pub(crate) fn compile(def: Definition, p: &mut Problems) -> Option<Instrument> {
         if spec.values.is_empty() {
             p.push(format!("$.context.{key}.values"), K::BadContext, "a context key needs at least one allowed value");
         }
-        context.push(ContextPlan { key: Cow::Owned(key.to_string()), values: spec.values.clone(), required: spec.required });
+        context.push(ContextPlan {
+            key: Cow::Owned(key.to_string()),
+            values: spec.values.clone(),
+            required: spec.required,
+        });
     }
 
     // Scores: ids first, so expressions can refer to scores defined later.

@@ -4,8 +4,11 @@
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
-/// The stable error codes of ARCHITECTURE.md.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// The stable error codes of ARCHITECTURE.md. The JavaScript API declares this type to TypeScript
+/// as it is (`ErrorCode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(all(attune_lib, feature = "typescript"), derive(tsify::Tsify))]
+#[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// No instrument with that id in the catalog.
     UnknownInstrument,
@@ -29,12 +32,6 @@ impl ErrorCode {
             ErrorCode::InvalidContext => "invalid_context",
             ErrorCode::InvalidJson => "invalid_json",
         }
-    }
-}
-
-impl Serialize for ErrorCode {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
     }
 }
 
@@ -105,6 +102,31 @@ impl ScoreError {
     /// An `invalid_context` error with this message.
     pub fn invalid_context(message: impl Into<String>) -> Self {
         ScoreError::InvalidContext { message: message.into() }
+    }
+
+    /// A request that is not an object.
+    pub fn request_not_an_object() -> Self {
+        ScoreError::invalid_json("a request must be a JSON object")
+    }
+
+    /// A request without an instrument.
+    pub fn no_instrument() -> Self {
+        ScoreError::invalid_json("the request has no \"instrument\"")
+    }
+
+    /// An instrument id that is not a string; `shown` is the value as JSON text.
+    pub fn instrument_not_a_string(shown: &str) -> Self {
+        ScoreError::invalid_json(format!("\"instrument\" must be a string, not {shown}"))
+    }
+
+    /// Answers that are not an object; `kind` is what they are (`"an array"`, `"a string"`, ...).
+    pub fn answers_not_an_object(kind: &str) -> Self {
+        ScoreError::invalid_json(format!("\"answers\" must be an object keyed by item id, not {kind}"))
+    }
+
+    /// A context that is not an object; `shown` is the value as JSON text (see [`crate::shown`]).
+    pub fn context_not_an_object(shown: &str) -> Self {
+        ScoreError::invalid_context(format!("context must be an object, not {shown}"))
     }
 }
 

@@ -258,8 +258,9 @@ mod parse {
                     i += 1;
                 }
                 let text = &src[start..i];
-                let n =
-                    text.parse::<f64>().map_err(|_| ParseError { at: start, message: format!("bad number `{text}`") })?;
+                let n = text
+                    .parse::<f64>()
+                    .map_err(|_| ParseError { at: start, message: format!("bad number `{text}`") })?;
                 out.push((start, Tok::Num(n)));
                 continue;
             }
@@ -483,7 +484,10 @@ mod parse {
     fn parser<'a, N: Names>(src: &str, names: &'a N, items: bool, scores: bool) -> Result<Parser<'a, N>, ParseError> {
         let toks = lex(src)?;
         if let Some((at, _)) = toks.get(MAX_TOKENS) {
-            return Err(ParseError { at: *at, message: format!("the rule is too long (more than {MAX_TOKENS} tokens)") });
+            return Err(ParseError {
+                at: *at,
+                message: format!("the rule is too long (more than {MAX_TOKENS} tokens)"),
+            });
         }
         Ok(Parser { toks, pos: 0, len: src.len(), names, allow_items: items, allow_scores: scores })
     }

@@ -53,7 +53,7 @@ pub use model::{Definition, LicenceStatus, Translation};
 pub use problem::{Problem, ProblemKind};
 #[cfg(feature = "json")]
 pub use request::{score_json, Outcome, Request};
-pub use score::{AnswerSheet, ContextValues, ScoreOutcome, ScoreResult};
+pub use score::{json_string, shown, Answer, AnswerSheet, ContextInput, ContextValues, ScoreOutcome, ScoreResult};
 #[cfg(feature = "json")]
 pub use validate::{check_vector, validate_definition};
 

@@ -35,10 +35,20 @@ pub(crate) struct ItemPlan {
 #[derive(Debug, Clone)]
 pub(crate) enum Calc {
     /// A sum or mean of items: `(item index, reversal constant c of "c - x")`.
-    Items { mean: bool, items: Cow<'static, [(usize, Option<i64>)]>, rule: MissingRule, max_missing: usize },
+    Items {
+        mean: bool,
+        items: Cow<'static, [(usize, Option<i64>)]>,
+        rule: MissingRule,
+        max_missing: usize,
+    },
     Expression(Expr),
-    /// Rows `(min, max, value)` looked up by the value of the score at `source`.
-    Lookup { source: usize, table: Cow<'static, [(f64, f64, f64)]> },
+    /// Rows `(min, max, value)` looked up by the value of the score at `source`. (No instrument of
+    /// the catalog uses one yet: only definitions read at run time can.)
+    #[cfg_attr(not(feature = "json"), allow(dead_code))]
+    Lookup {
+        source: usize,
+        table: Cow<'static, [(f64, f64, f64)]>,
+    },
 }
 
 #[derive(Debug, Clone)]

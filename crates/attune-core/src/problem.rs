@@ -75,9 +75,11 @@ impl fmt::Display for Problem {
 }
 
 /// Collects problems while a definition is checked.
+#[cfg(any(feature = "json", not(attune_lib)))]
 #[derive(Debug, Default)]
 pub(crate) struct Problems(pub(crate) Vec<Problem>);
 
+#[cfg(any(feature = "json", not(attune_lib)))]
 impl Problems {
     pub(crate) fn push(&mut self, path: impl Into<String>, kind: ProblemKind, message: impl Into<String>) {
         self.0.push(Problem { path: path.into(), kind, message: message.into() });

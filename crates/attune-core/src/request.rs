@@ -121,11 +121,11 @@ impl Request {
     pub fn parse(json: &str, default_instrument: Option<&str>) -> Result<Request, (Option<String>, ScoreError)> {
         // serde would also accept a JSON array as a struct in tuple form: only objects are requests.
         if !json.trim_start().starts_with('{') {
-            let what = match serde_json::from_str::<serde::de::IgnoredAny>(json) {
-                Ok(_) => "a request must be a JSON object".to_string(),
-                Err(e) => format!("not valid JSON: {e}"),
+            let error = match serde_json::from_str::<serde::de::IgnoredAny>(json) {
+                Ok(_) => ScoreError::request_not_an_object(),
+                Err(e) => ScoreError::invalid_json(format!("not valid JSON: {e}")),
             };
-            return Err((default_instrument.map(str::to_string), ScoreError::invalid_json(what)));
+            return Err((default_instrument.map(str::to_string), error));
         }
         let raw: RawRequest = match serde_json::from_str(json) {
             Ok(r) => r,
@@ -146,12 +146,7 @@ impl Request {
                 context: o.remove("context"),
                 id: o.remove("id"),
             },
-            _ => {
-                return Err((
-                    default_instrument.map(str::to_string),
-                    ScoreError::invalid_json("a request must be a JSON object"),
-                ))
-            }
+            _ => return Err((default_instrument.map(str::to_string), ScoreError::request_not_an_object())),
         };
         Request::from_raw(raw, default_instrument)
     }
@@ -164,12 +159,8 @@ impl Request {
             }
             (Some(Value::String(s)), _) => s,
             (None | Some(Value::Null), Some(d)) => d.to_string(),
-            (None | Some(Value::Null), None) => {
-                return Err((None, ScoreError::invalid_json("the request has no \"instrument\"")));
-            }
-            (Some(other), _) => {
-                return Err((None, ScoreError::invalid_json(format!("\"instrument\" must be a string, not {other}"))));
-            }
+            (None | Some(Value::Null), None) => return Err((None, ScoreError::no_instrument())),
+            (Some(other), _) => return Err((None, ScoreError::instrument_not_a_string(&other.to_string()))),
         };
         let answers = match raw.answers {
             Some(Value::Object(o)) => o,
@@ -181,10 +172,7 @@ impl Request {
                     Value::Number(_) => "a number",
                     _ => "a boolean",
                 };
-                return Err((
-                    Some(instrument),
-                    ScoreError::invalid_json(format!("\"answers\" must be an object keyed by item id, not {kind}")),
-                ));
+                return Err((Some(instrument), ScoreError::answers_not_an_object(kind)));
             }
         };
         Ok(Request { instrument, answers, context: raw.context, id: raw.id.filter(|v| !v.is_null()) })

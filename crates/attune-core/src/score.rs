@@ -133,6 +133,69 @@ impl Serialize for ScoreResult<'_> {
     }
 }
 
+/// One answer as given, before it is checked against the item's options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer<'a> {
+    /// Unanswered (`null`).
+    Null,
+    /// A whole number: an option value if the item has it.
+    Integer(i64),
+    /// Anything else (a fraction, a string, ...), as it is shown in the error: JSON text, at most
+    /// 40 bytes (see [`shown`]).
+    Other(&'a str),
+}
+
+/// A context value as given, for [`Instrument::context_values_with`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContextInput<'a> {
+    /// Not given, or `null`.
+    Absent,
+    /// A string.
+    Text(&'a str),
+    /// Anything else, shown as JSON text of at most 40 bytes (see [`shown`]).
+    Other(String),
+}
+
+/// `s` as a JSON string literal, escaped as JSON writers escape it.
+pub fn json_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.push_str("\\u00");
+                out.push(HEX[(c as usize) >> 4] as char);
+                out.push(HEX[(c as usize) & 15] as char);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// How error messages show a value that was given: its JSON text, cut to 40 bytes (on a character
+/// boundary) with `...` when it is longer.
+pub fn shown(mut json: String) -> String {
+    if json.len() > 40 {
+        let mut cut = 37;
+        while !json.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        json.truncate(cut);
+        json.push_str("...");
+    }
+    json
+}
+
 #[cfg(feature = "json")]
 /// A JSON number that is exactly an integer (`2` or `2.0`), as the reference conventions require.
 fn as_integer(v: &Value) -> Option<i64> {
@@ -147,38 +210,46 @@ fn as_integer(v: &Value) -> Option<i64> {
 
 #[cfg(feature = "json")]
 fn show_value(v: &Value) -> String {
-    let mut s = v.to_string();
-    if s.len() > 40 {
-        let mut cut = 37;
-        while !s.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        s.truncate(cut);
-        s.push_str("...");
-    }
-    s
+    shown(v.to_string())
 }
 
 impl Instrument {
-    /// Validates answers keyed by item id. `null` counts as unanswered; anything that is not one of
-    /// the item's option values is an error, and so is an item id the instrument does not have.
-    #[cfg(feature = "json")]
-    pub fn answer_sheet(&self, answers: &Map<String, Value>) -> Result<AnswerSheet, ScoreError> {
+    /// Validates answers keyed by item id, in the order given (callers give them sorted by id, as
+    /// a JSON object is read, so the first error is the same whoever calls). `null` counts as
+    /// unanswered; anything that is not one of the item's option values is an error, and so is an
+    /// item id the instrument does not have.
+    pub fn answer_sheet_from_values<'k, 'v>(
+        &self,
+        answers: impl IntoIterator<Item = (&'k str, Answer<'v>)>,
+    ) -> Result<AnswerSheet, ScoreError> {
         let mut values = vec![None; self.items.len()];
         for (id, v) in answers {
             let Some(i) = self.find_item(id) else {
-                return Err(ScoreError::UnknownItem { item: id.clone() });
+                return Err(ScoreError::UnknownItem { item: id.to_string() });
             };
-            if v.is_null() {
-                continue;
-            }
-            let allowed = &self.items[i].values;
-            match as_integer(v) {
-                Some(x) if allowed.contains(&x) => values[i] = Some(x),
-                _ => return Err(self.invalid_value(i, id, show_value(v))),
+            match v {
+                Answer::Null => {}
+                Answer::Integer(x) if self.items[i].values.contains(&x) => values[i] = Some(x),
+                Answer::Integer(x) => return Err(self.invalid_value(i, id, x.to_string())),
+                Answer::Other(text) => return Err(self.invalid_value(i, id, text.to_string())),
             }
         }
         Ok(AnswerSheet { values })
+    }
+
+    /// Validates answers keyed by item id (JSON). See [`Instrument::answer_sheet_from_values`].
+    #[cfg(feature = "json")]
+    pub fn answer_sheet(&self, answers: &Map<String, Value>) -> Result<AnswerSheet, ScoreError> {
+        let shown: Vec<Option<String>> =
+            answers.values().map(|v| (!v.is_null() && as_integer(v).is_none()).then(|| show_value(v))).collect();
+        self.answer_sheet_from_values(answers.iter().zip(&shown).map(|((id, v), text)| {
+            let answer = match (v, as_integer(v), text) {
+                (Value::Null, _, _) => Answer::Null,
+                (_, Some(x), _) => Answer::Integer(x),
+                (_, None, text) => Answer::Other(text.as_deref().unwrap_or("")),
+            };
+            (id.as_str(), answer)
+        }))
     }
 
     /// Builds an answer sheet from `(item id, value)` pairs, with the same checks as JSON answers.
@@ -186,22 +257,49 @@ impl Instrument {
         &self,
         pairs: impl IntoIterator<Item = (&'k str, i64)>,
     ) -> Result<AnswerSheet, ScoreError> {
-        let mut values = vec![None; self.items.len()];
-        for (id, x) in pairs {
-            let Some(i) = self.find_item(id) else {
-                return Err(ScoreError::UnknownItem { item: id.to_string() });
-            };
-            if !self.items[i].values.contains(&x) {
-                return Err(self.invalid_value(i, id, x.to_string()));
-            }
-            values[i] = Some(x);
-        }
-        Ok(AnswerSheet { values })
+        self.answer_sheet_from_values(pairs.into_iter().map(|(id, x)| (id, Answer::Integer(x))))
     }
 
     fn invalid_value(&self, i: usize, id: &str, found: String) -> ScoreError {
         let allowed: Vec<String> = self.items[i].values.iter().map(i64::to_string).collect();
         ScoreError::InvalidValue { item: id.to_string(), found, allowed: allowed.join(", ") }
+    }
+
+    /// Validates a context: `get` returns what was given for each key the instrument declares.
+    /// Declared keys must carry allowed values (or be absent, unless required); other keys are never
+    /// asked for. A context that is not an object is [`ScoreError::context_not_an_object`].
+    pub fn context_values_with<'v>(
+        &self,
+        mut get: impl FnMut(&str) -> ContextInput<'v>,
+    ) -> Result<ContextValues, ScoreError> {
+        let mut values = Vec::with_capacity(self.context.len());
+        for crate::plan::ContextPlan { key, values: allowed, required } in self.context.iter() {
+            let found = match get(key) {
+                ContextInput::Absent => {
+                    if *required {
+                        return Err(ScoreError::invalid_context(format!(
+                            "context `{key}` is required ({})",
+                            allowed.join(" or ")
+                        )));
+                    }
+                    values.push(None);
+                    continue;
+                }
+                ContextInput::Text(s) => match allowed.iter().position(|a| a == s) {
+                    Some(i) => {
+                        values.push(Some(i));
+                        continue;
+                    }
+                    None => shown(json_string(s)),
+                },
+                ContextInput::Other(text) => text,
+            };
+            return Err(ScoreError::invalid_context(format!(
+                "context `{key}` is {found}; allowed values are {}",
+                allowed.iter().map(|a| format!("\"{a}\"")).collect::<Vec<_>>().join(", ")
+            )));
+        }
+        Ok(ContextValues { values })
     }
 
     /// Validates the context: absent or `null` is empty; otherwise it must be an object whose
@@ -211,38 +309,13 @@ impl Instrument {
         let obj = match context {
             None | Some(Value::Null) => None,
             Some(Value::Object(o)) => Some(o),
-            Some(other) => {
-                return Err(ScoreError::invalid_context(format!(
-                    "context must be an object, not {}",
-                    show_value(other)
-                )));
-            }
+            Some(other) => return Err(ScoreError::context_not_an_object(&show_value(other))),
         };
-        let mut values = Vec::with_capacity(self.context.len());
-        for crate::plan::ContextPlan { key, values: allowed, required } in self.context.iter() {
-            match obj.and_then(|o| o.get(key.as_ref())) {
-                None | Some(Value::Null) => {
-                    if *required {
-                        return Err(ScoreError::invalid_context(format!(
-                            "context `{key}` is required ({})",
-                            allowed.join(" or ")
-                        )));
-                    }
-                    values.push(None);
-                }
-                Some(v) => match v.as_str().and_then(|s| allowed.iter().position(|a| a == s)) {
-                    Some(i) => values.push(Some(i)),
-                    None => {
-                        return Err(ScoreError::invalid_context(format!(
-                            "context `{key}` is {}; allowed values are {}",
-                            show_value(v),
-                            allowed.iter().map(|a| format!("\"{a}\"")).collect::<Vec<_>>().join(", ")
-                        )));
-                    }
-                },
-            }
-        }
-        Ok(ContextValues { values })
+        self.context_values_with(|key| match obj.and_then(|o| o.get(key)) {
+            None | Some(Value::Null) => ContextInput::Absent,
+            Some(Value::String(s)) => ContextInput::Text(s),
+            Some(v) => ContextInput::Other(show_value(v)),
+        })
     }
 
     /// Scores answers keyed by item id, with an optional context object.
@@ -390,5 +463,39 @@ impl Instrument {
                 table.iter().find(|(min, max, _)| *min <= v && v <= *max).map(|r| r.2)
             }
         }
+    }
+}
+
+#[cfg(all(test, feature = "json"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_string_escapes_as_serde_json_does() {
+        for s in ["plain", "quote \" and \\ slash", "line\nbreak\ttab\r", "\u{1}\u{8}\u{c}\u{1f}\u{7f}", "é ✓ 🙂", ""]
+        {
+            assert_eq!(json_string(s), serde_json::to_string(s).expect("a string serialises"), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn typed_answers_and_context_fail_as_json_ones_do() {
+        let auditc = crate::Catalog::embedded().get("auditc").expect("AUDIT-C is in this build");
+        let json = serde_json::json!({"1": 2.5});
+        let from_json = auditc.answer_sheet(json.as_object().expect("object")).expect_err("a fraction");
+        let typed = auditc.answer_sheet_from_values([("1", Answer::Other("2.5"))]).expect_err("a fraction");
+        assert_eq!(from_json, typed);
+        for (given, input) in [
+            (serde_json::json!({"sex": "x\"y"}), ContextInput::Text("x\"y")),
+            (serde_json::json!({"sex": 3}), ContextInput::Other("3".into())),
+        ] {
+            let a = auditc.context_values(Some(&given)).expect_err("not allowed");
+            let b = auditc.context_values_with(|_| input.clone()).expect_err("not allowed");
+            assert_eq!(a, b);
+        }
+        let ok =
+            auditc
+                .context_values_with(|k| if k == "sex" { ContextInput::Text("female") } else { ContextInput::Absent });
+        assert_eq!(ok, auditc.context_values(Some(&serde_json::json!({"sex": "female"}))));
     }
 }

@@ -498,7 +498,7 @@ async fn create_poll<S: Storage>(
         (None, None) => {
             let own = state.catalog.get(&instrument).and_then(|i| i.definition().instructions.clone());
             Some(match own.filter(|t| !t.trim().is_empty()) {
-                Some(text) => (text, "instrument".to_string()),
+                Some(text) => (text.into_owned(), "instrument".to_string()),
                 None => (DEFAULT_STEM.to_string(), "attune".to_string()),
             })
         }
@@ -653,7 +653,7 @@ pub(crate) async fn store_answers<S: Storage>(
         .items
         .iter()
         .zip(sheet.values())
-        .filter_map(|(item, v)| v.map(|v| (item.id.as_str(), v)))
+        .filter_map(|(item, v)| v.map(|v| (item.id.as_ref(), v)))
         .collect();
     let text = serde_json::to_string(&canonical).map_err(|e| ApiError::invalid_json(e.to_string()))?;
     let revision = state.store.put_response(&poll.id, member, &text).await??;

@@ -611,7 +611,7 @@ async fn every_poll_has_a_stem_and_says_whose_words_it_is() {
     assert_eq!(stem_of(&gcqs), (Some(attune_server::DEFAULT_STEM.to_string()), Some("attune".to_string())));
     // The PHQ-9's own instructions.
     let (_, phq9) = create(json!({"instrument": "phq9"})).await;
-    let own = Catalog::embedded().get("phq9").and_then(|i| i.definition().instructions.clone());
+    let own = Catalog::embedded().get("phq9").and_then(|i| i.definition().instructions.as_deref().map(str::to_string));
     assert_eq!(stem_of(&phq9), (own, Some("instrument".to_string())));
     // The therapist's, shown to members when they join.
     let (_, mine) = create(json!({"instrument": "gcqs", "stem": "Thinking about tonight's group:"})).await;

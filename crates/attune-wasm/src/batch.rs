@@ -59,11 +59,11 @@ fn schema(inst: &Instrument) -> Schema<'_> {
             .iter()
             .map(|s| ScoreSchema {
                 id: &s.id,
-                bands: s.bands.iter().map(|b| b.id.as_str()).collect(),
-                cutoffs: s.cutoffs.iter().map(|c| c.id.as_str()).collect(),
+                bands: s.bands.iter().map(|b| b.id.as_ref()).collect(),
+                cutoffs: s.cutoffs.iter().map(|c| c.id.as_ref()).collect(),
             })
             .collect(),
-        flags: d.flags.iter().map(|f| f.id.as_str()).collect(),
+        flags: d.flags.iter().map(|f| f.id.as_ref()).collect(),
     }
 }
 
@@ -76,14 +76,14 @@ struct Named<'c> {
 impl<'c> Named<'c> {
     fn new(inst: &'c Instrument) -> Named<'c> {
         let mut items = Vec::new();
-        for item in &inst.definition().items {
+        for item in inst.definition().items.iter() {
             // Item ids are item numbers; an id of another shape is only reachable by the JSON lane.
             if let Ok(n) = item.id.parse::<usize>() {
                 if n.to_string() == item.id && n < 4096 {
                     if items.len() <= n {
                         items.resize(n + 1, None);
                     }
-                    items[n] = Some(item.id.as_str());
+                    items[n] = Some(item.id.as_ref());
                 }
             }
         }
@@ -112,7 +112,7 @@ fn encode_result(name: i32, inst: &Instrument, r: &ScoreResult<'_>, codes: &mut 
     let d = inst.definition();
     codes.push(name);
     codes.push(i32::from(r.complete));
-    for (s, def) in r.scores.iter().zip(&d.scores) {
+    for (s, def) in r.scores.iter().zip(d.scores.iter()) {
         // As the JSON lane writes it: non-finite is null, and zero has no sign.
         values.push(match s.value {
             Some(v) if v.is_finite() => v + 0.0,

@@ -391,7 +391,7 @@ fn group_stats_agree_with_the_core_and_reject_bad_members() {
 
 #[wasm_bindgen_test]
 fn validate_definition_reports_problems_with_paths() {
-    let (_, phq9) = attune_core::Catalog::embedded_files().find(|(f, _)| *f == "phq9.json").expect("phq9");
+    let phq9 = include_str!("../../attune-core/instruments/phq9.json");
     assert_eq!(rust(&validate_definition(phq9.into()).expect("text")), json!([]));
     assert_eq!(rust(&validate_definition(JSON::parse(phq9).expect("json")).expect("object")), json!([]));
     let mut broken: Value = serde_json::from_str(phq9).expect("json");
@@ -475,13 +475,13 @@ fn score_many_answers_exactly_as_score_does_for_random_requests() {
                 match next() % 20 {
                     0 => {}
                     1 => {
-                        answers.insert(item.id.clone(), Value::Null);
+                        answers.insert(item.id.to_string(), Value::Null);
                     }
                     2 if next() % 4 == 0 => {
-                        answers.insert(item.id.clone(), json!(options.iter().max().copied().unwrap_or(0) + 1));
+                        answers.insert(item.id.to_string(), json!(options.iter().max().copied().unwrap_or(0) + 1));
                     }
                     _ => {
-                        answers.insert(item.id.clone(), json!(options[next() as usize % options.len()]));
+                        answers.insert(item.id.to_string(), json!(options[next() as usize % options.len()]));
                     }
                 }
             }

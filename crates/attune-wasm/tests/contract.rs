@@ -93,7 +93,10 @@ fn group_statistics_have_the_declared_shape_suppressed_or_not() {
             for m in 0..members {
                 let answers: Vec<(String, i64)> = (0..inst.definition().items.len())
                     .map(|k| {
-                        (inst.definition().items[k].id.clone(), inst.option_values(k)[m % inst.option_values(k).len()])
+                        (
+                            inst.definition().items[k].id.to_string(),
+                            inst.option_values(k)[m % inst.option_values(k).len()],
+                        )
                     })
                     .collect();
                 group.add_pairs(answers.iter().map(|(i, v)| (i.as_str(), *v))).expect("member");

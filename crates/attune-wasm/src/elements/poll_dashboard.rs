@@ -56,7 +56,7 @@ fn instruments() -> Rc<Vec<(String, String)>> {
         static LIST: Rc<Vec<(String, String)>> = Rc::new(
             Catalog::embedded().instruments().iter().map(|i| {
                 let d = i.definition();
-                (d.id.clone(), format!("{}: {}", d.short_name, d.name))
+                (d.id.to_string(), format!("{}: {}", d.short_name, d.name))
             }).collect()
         );
     }
@@ -87,7 +87,7 @@ fn panel(server: &str, poll: &Value, agg: Option<&Value>) -> PollPanel {
     });
     let score_label = |sid: &str| {
         inst.and_then(|i| i.definition().scores.iter().find(|s| s.id == sid))
-            .and_then(|s| s.label.clone())
+            .and_then(|s| s.label.as_deref().map(str::to_string))
             .unwrap_or_else(|| if question.is_some() { "Answer".into() } else { sid.to_string() })
     };
     // JSON objects arrive sorted by key ("1", "10", "11", "2", ...): show the instrument's order.
@@ -102,8 +102,9 @@ fn panel(server: &str, poll: &Value, agg: Option<&Value>) -> PollPanel {
         }
         out
     };
-    let score_order = inst.map(|i| i.definition().scores.iter().map(|s| s.id.clone()).collect()).unwrap_or_default();
-    let item_order = inst.map(|i| i.definition().items.iter().map(|s| s.id.clone()).collect()).unwrap_or_default();
+    let score_order =
+        inst.map(|i| i.definition().scores.iter().map(|s| s.id.to_string()).collect()).unwrap_or_default();
+    let item_order = inst.map(|i| i.definition().items.iter().map(|s| s.id.to_string()).collect()).unwrap_or_default();
     let scores = ordered("scores", score_order)
         .into_iter()
         .map(|(sid, s)| ScoreAgg {
@@ -130,7 +131,7 @@ fn panel(server: &str, poll: &Value, agg: Option<&Value>) -> PollPanel {
             let d = i.definition();
             let it = d.items.iter().find(|x| x.id == item)?;
             let o = d.response_sets.get(&it.response_set)?.iter().find(|o| o.value.to_string() == value)?;
-            o.label.clone().map(|l| format!("{l} ({value})"))
+            o.label.as_deref().map(str::to_string).map(|l| format!("{l} ({value})"))
         })
         .unwrap_or_else(|| value.to_string())
     };
@@ -138,7 +139,9 @@ fn panel(server: &str, poll: &Value, agg: Option<&Value>) -> PollPanel {
         if let Some(q) = question {
             return q["text"].as_str().unwrap_or_default().to_string();
         }
-        let text = inst.and_then(|i| i.definition().items.iter().find(|x| x.id == item)).and_then(|x| x.text.clone());
+        let text = inst
+            .and_then(|i| i.definition().items.iter().find(|x| x.id == item))
+            .and_then(|x| x.text.as_deref().map(str::to_string));
         match text {
             Some(t) => format!("{item}. {t}"),
             None => format!("Item {item}"),
@@ -190,12 +193,12 @@ fn trend(sessions: &[Value], latest: Option<&Value>) -> Vec<TrendSeries> {
         .scores
         .iter()
         .map(|sd| TrendSeries {
-            label: sd.label.clone().unwrap_or_else(|| sd.id.clone()),
+            label: sd.label.as_deref().map(str::to_string).unwrap_or_else(|| sd.id.to_string()),
             range: (sd.range[0], sd.range[1]),
             points: mine
                 .iter()
                 .map(|s| {
-                    let sc = &s["scores"][&sd.id];
+                    let sc = &s["scores"][sd.id.as_ref()];
                     (
                         net::day(s["created_at"].as_f64().unwrap_or(0.0)),
                         sc["mean"].as_f64(),

@@ -168,7 +168,7 @@ fn poll_form(poll: &Value) -> Result<(Rc<Form>, Evaluator, Option<String>), Stri
     // Members see no scores: only the skip rules matter here.
     let evaluator = Evaluator(Rc::new(move |a: &[Option<i64>]| {
         let ids = &inst.definition().items;
-        inst.answer_sheet_from_pairs(a.iter().zip(ids).filter_map(|(v, i)| v.map(|v| (i.id.as_str(), v))))
+        inst.answer_sheet_from_pairs(a.iter().zip(ids.iter()).filter_map(|(v, i)| v.map(|v| (i.id.as_ref(), v))))
             .map(|s| Evaluation { skipped: inst.skipped_items(&s), ..Evaluation::default() })
             .unwrap_or_default()
     }));
@@ -328,7 +328,7 @@ async fn submit(weak: Weak<RefCell<Inner>>, answers: Answers) {
             .questions
             .iter()
             .zip(answers.iter())
-            .filter_map(|(q, a)| a.map(|v| (q.id.clone(), Value::from(v))))
+            .filter_map(|(q, a)| a.map(|v| (q.id.to_string(), Value::from(v))))
             .collect();
         let message = LiveRequest::Answer { token: token.clone(), answers: obj.clone() };
         let sent = match (&me.live, serde_json::to_string(&message)) {

@@ -93,7 +93,9 @@ fn show_number(v: f64, lang: &str) -> String {
 
 fn sheet(inst: &Instrument, answers: &[Option<i64>]) -> Result<AnswerSheet, ScoreError> {
     let ids = &inst.definition().items;
-    inst.answer_sheet_from_pairs(answers.iter().zip(ids).filter_map(|(a, item)| a.map(|v| (item.id.as_str(), v))))
+    inst.answer_sheet_from_pairs(
+        answers.iter().zip(ids.iter()).filter_map(|(a, item)| a.map(|v| (item.id.as_ref(), v))),
+    )
 }
 
 fn evaluate(inst: &'static Instrument, ctx: &ContextValues, lang: &str, answers: &[Option<i64>]) -> Evaluation {
@@ -105,20 +107,20 @@ fn evaluate(inst: &'static Instrument, ctx: &ContextValues, lang: &str, answers:
     let scores = result
         .scores
         .iter()
-        .zip(&def.scores)
+        .zip(def.scores.iter())
         .map(|(o, d)| ScoreLine {
-            label: d.label.clone().unwrap_or_else(|| d.id.clone()),
+            label: d.label.as_deref().map(str::to_string).unwrap_or_else(|| d.id.to_string()),
             value: o.value.map(|v| show_number(v, lang)),
             range: format!("{}–{}", show_number(d.range[0], lang), show_number(d.range[1], lang)),
             band: o
                 .band
                 .and_then(|b| d.bands.iter().find(|x| x.id == b))
-                .map(|b| b.label.clone().unwrap_or_else(|| b.id.clone())),
+                .map(|b| b.label.as_deref().map(str::to_string).unwrap_or_else(|| b.id.to_string())),
             cutoffs: o
                 .cutoffs
                 .iter()
                 .filter_map(|c| d.cutoffs.iter().find(|x| x.id == *c))
-                .map(|c| c.label.clone().unwrap_or_else(|| c.id.clone()))
+                .map(|c| c.label.as_deref().map(str::to_string).unwrap_or_else(|| c.id.to_string()))
                 .collect(),
         })
         .collect();
@@ -126,7 +128,10 @@ fn evaluate(inst: &'static Instrument, ctx: &ContextValues, lang: &str, answers:
         .flags
         .iter()
         .filter_map(|f| def.flags.iter().find(|x| x.id == *f))
-        .map(|f| FlagLine { label: f.label.clone().unwrap_or_else(|| f.id.clone()), critical: f.critical })
+        .map(|f| FlagLine {
+            label: f.label.as_deref().map(str::to_string).unwrap_or_else(|| f.id.to_string()),
+            critical: f.critical,
+        })
         .collect();
     Evaluation { skipped: inst.skipped_items(&sheet), scores, flags }
 }
@@ -137,7 +142,7 @@ fn answers_json(inst: &Instrument, answers: &[Option<i64>]) -> Map<String, Value
         .items
         .iter()
         .zip(answers)
-        .filter_map(|(item, a)| a.map(|v| (item.id.clone(), Value::from(v))))
+        .filter_map(|(item, a)| a.map(|v| (item.id.to_string(), Value::from(v))))
         .collect()
 }
 

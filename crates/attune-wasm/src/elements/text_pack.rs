@@ -97,7 +97,7 @@ pub fn check(pack: &TextPack, inst: &Instrument) -> Vec<String> {
         }
         for (set, labels) in &lang.options {
             let Some(options) = def.response_sets.get(set) else {
-                let known: Vec<&str> = def.response_sets.keys().map(String::as_str).collect();
+                let known: Vec<&str> = def.response_sets.keys().collect();
                 problems.push(format!(
                     "languages.{tag}.options.{set}: no response set `{set}` (the sets are {})",
                     known.join(", ")
@@ -165,30 +165,30 @@ pub fn form(inst: &Instrument, ui: &str, pack: Option<&TextPack>) -> Result<Form
     };
 
     let instructions = pick(&|s| match s {
-        Source::Bundled => def.instructions.clone(),
-        Source::Translation(t) => t.instructions.clone(),
-        Source::Pack(_, l) => l.instructions.clone(),
+        Source::Bundled => def.instructions.as_deref().map(str::to_string),
+        Source::Translation(t) => t.instructions.as_deref().map(str::to_string),
+        Source::Pack(_, l) => l.instructions.as_deref().map(str::to_string),
     });
     let mut missing_items = Vec::new();
     let mut missing_labels: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     let mut questions = Vec::new();
-    for item in &def.items {
+    for item in def.items.iter() {
         let text = pick(&|s| match s {
-            Source::Bundled => item.text.clone(),
-            Source::Translation(t) => t.items.get(&item.id).cloned(),
-            Source::Pack(_, l) => l.items.get(&item.id).cloned(),
+            Source::Bundled => item.text.as_deref().map(str::to_string),
+            Source::Translation(t) => t.items.get(&item.id).map(|x| x.to_string()),
+            Source::Pack(_, l) => l.items.get(item.id.as_ref()).cloned(),
         });
-        let options = def.response_sets.get(&item.response_set).map(Vec::as_slice).unwrap_or_default();
+        let options = def.response_sets.get(&item.response_set).map(|set| &set[..]).unwrap_or_default();
         let mut choices = Vec::new();
         for o in options {
-            let set = item.response_set.as_str();
+            let set: &str = &item.response_set;
             let label = pick(&|s| match s {
-                Source::Bundled => o.label.clone(),
+                Source::Bundled => o.label.as_deref().map(str::to_string),
                 Source::Translation(t) => t
                     .response_sets
                     .get(set)
                     .and_then(|os| os.iter().find(|x| x.value == o.value))
-                    .and_then(|x| x.label.clone()),
+                    .and_then(|x| x.label.as_deref().map(str::to_string)),
                 Source::Pack(_, l) => l.options.get(set).and_then(|m| m.get(&o.value.to_string())).cloned(),
             });
             match label {
@@ -202,13 +202,13 @@ pub fn form(inst: &Instrument, ui: &str, pack: Option<&TextPack>) -> Result<Form
             }
         }
         match text {
-            Some(text) => questions.push(Question { id: item.id.clone(), text, choices }),
-            None => missing_items.push(item.id.as_str()),
+            Some(text) => questions.push(Question { id: item.id.to_string(), text, choices }),
+            None => missing_items.push(item.id.as_ref()),
         }
     }
     let attribution = pick(&|s| match s {
-        Source::Bundled => def.license.as_ref().and_then(|l| l.attribution.clone()),
-        Source::Translation(t) => t.attribution.clone(),
+        Source::Bundled => def.license.as_ref().and_then(|l| l.attribution.as_deref().map(str::to_string)),
+        Source::Translation(t) => t.attribution.as_deref().map(str::to_string),
         Source::Pack(_, l) => l.attribution.clone(),
     });
 
@@ -244,13 +244,14 @@ pub fn form(inst: &Instrument, ui: &str, pack: Option<&TextPack>) -> Result<Form
         });
     }
 
-    let title = if def.short_name == def.name { def.name.clone() } else { format!("{}: {}", def.short_name, def.name) };
+    let title =
+        if def.short_name == def.name { def.name.to_string() } else { format!("{}: {}", def.short_name, def.name) };
     Ok(Form {
-        id: def.id.clone(),
+        id: def.id.to_string(),
         title,
         instructions,
         questions,
-        citation: def.citation.clone().unwrap_or_default(),
+        citation: def.citation.as_deref().unwrap_or_default().to_string(),
         attribution,
         terms: pack.and_then(|p| p.terms.clone()),
         english_fallback: fallback,
