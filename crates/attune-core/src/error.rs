@@ -6,7 +6,7 @@ use serde::Serialize;
 
 /// The stable error codes of ARCHITECTURE.md. The JavaScript API declares this type to TypeScript
 /// as it is (`ErrorCode`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[cfg_attr(all(attune_lib, feature = "typescript"), derive(tsify::Tsify))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {

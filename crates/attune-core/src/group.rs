@@ -126,19 +126,20 @@ impl<'a> Group<'a> {
     /// Adds one member's answers (JSON, keyed by item id). Errors name the member's position.
     #[cfg(feature = "json")]
     pub fn add_json(&mut self, answers: &Map<String, Value>) -> Result<(), GroupError> {
-        let member = self.seen;
-        self.seen += 1;
-        let sheet = self.inst.answer_sheet(answers).map_err(|error| GroupError { member, error })?;
-        self.push(sheet);
-        Ok(())
+        self.add_checked(self.inst.answer_sheet(answers))
     }
 
     /// Adds one member's answers as `(item id, value)` pairs.
     pub fn add_pairs<'k>(&mut self, pairs: impl IntoIterator<Item = (&'k str, i64)>) -> Result<(), GroupError> {
+        self.add_checked(self.inst.answer_sheet_from_pairs(pairs))
+    }
+
+    /// Adds one member whose answers were checked against this group's instrument by the caller
+    /// (with [`Instrument::answer_sheet_from_values`], say): an error is that member's.
+    pub fn add_checked(&mut self, checked: Result<AnswerSheet, ScoreError>) -> Result<(), GroupError> {
         let member = self.seen;
         self.seen += 1;
-        let sheet = self.inst.answer_sheet_from_pairs(pairs).map_err(|error| GroupError { member, error })?;
-        self.push(sheet);
+        self.push(checked.map_err(|error| GroupError { member, error })?);
         Ok(())
     }
 

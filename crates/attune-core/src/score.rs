@@ -151,7 +151,7 @@ pub enum ContextInput<'a> {
     /// Not given, or `null`.
     Absent,
     /// A string.
-    Text(&'a str),
+    Text(std::borrow::Cow<'a, str>),
     /// Anything else, shown as JSON text of at most 40 bytes (see [`shown`]).
     Other(String),
 }
@@ -285,12 +285,12 @@ impl Instrument {
                     values.push(None);
                     continue;
                 }
-                ContextInput::Text(s) => match allowed.iter().position(|a| a == s) {
+                ContextInput::Text(s) => match allowed.iter().position(|a| *a == s) {
                     Some(i) => {
                         values.push(Some(i));
                         continue;
                     }
-                    None => shown(json_string(s)),
+                    None => shown(json_string(&s)),
                 },
                 ContextInput::Other(text) => text,
             };
@@ -313,7 +313,7 @@ impl Instrument {
         };
         self.context_values_with(|key| match obj.and_then(|o| o.get(key)) {
             None | Some(Value::Null) => ContextInput::Absent,
-            Some(Value::String(s)) => ContextInput::Text(s),
+            Some(Value::String(s)) => ContextInput::Text(s.into()),
             Some(v) => ContextInput::Other(show_value(v)),
         })
     }
@@ -486,7 +486,7 @@ mod tests {
         let typed = auditc.answer_sheet_from_values([("1", Answer::Other("2.5"))]).expect_err("a fraction");
         assert_eq!(from_json, typed);
         for (given, input) in [
-            (serde_json::json!({"sex": "x\"y"}), ContextInput::Text("x\"y")),
+            (serde_json::json!({"sex": "x\"y"}), ContextInput::Text("x\"y".into())),
             (serde_json::json!({"sex": 3}), ContextInput::Other("3".into())),
         ] {
             let a = auditc.context_values(Some(&given)).expect_err("not allowed");
@@ -495,7 +495,7 @@ mod tests {
         }
         let ok =
             auditc
-                .context_values_with(|k| if k == "sex" { ContextInput::Text("female") } else { ContextInput::Absent });
+                .context_values_with(|k| if k == "sex" { ContextInput::Text("female".into()) } else { ContextInput::Absent });
         assert_eq!(ok, auditc.context_values(Some(&serde_json::json!({"sex": "female"}))));
     }
 }

@@ -7,8 +7,12 @@ use std::collections::BTreeMap;
 
 use attune_core::model::{Definition, Translation};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use tsify::Tsify;
+
+/// A field whose TypeScript type is declared by hand: JavaScript passes it, the bindings read it
+/// part by part (`read.rs`), and no Rust value of this type is ever made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnyJson;
 
 /// One response to score: answers keyed by item id (`"1"`, `"2"`, ...) with the published option
 /// values. An unanswered item is absent (or `null`); it is never a zero.
@@ -24,11 +28,11 @@ pub struct ScoreRequest {
     /// What some rules need, such as `{ sex: "female" }` for AUDIT-C. Other keys are ignored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[tsify(optional, type = "Record<string, string | number | boolean | null>")]
-    pub context: Option<Value>,
+    pub context: Option<AnyJson>,
     /// Your own reference for this response. Not used in scoring; the CLI echoes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[tsify(optional, type = "unknown")]
-    pub id: Option<Value>,
+    pub id: Option<AnyJson>,
 }
 
 /// A scored response, in the JSON shape every part of Attune uses.
@@ -81,30 +85,13 @@ pub enum ScoreOutcome {
     Failed(ScoreFailure),
 }
 
-/// The stable error codes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Tsify)]
-#[tsify(hashmap_as_object, missing_as_null)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorCode {
-    /// No instrument with that id in the catalog.
-    UnknownInstrument,
-    /// An answer names an item the instrument does not have.
-    UnknownItem,
-    /// An answer is not one of the item's option values.
-    InvalidValue,
-    /// The context (or `minN`) is not allowed.
-    InvalidContext,
-    /// The input is not of the expected shape.
-    InvalidJson,
-}
-
-/// An error, as JSON.
+/// An error, as JSON. Its `code` is the core's `ErrorCode`, declared to TypeScript from that type.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Tsify)]
 #[tsify(hashmap_as_object, missing_as_null)]
 #[serde(deny_unknown_fields)]
 pub struct ErrorBody {
     /// Stable code.
-    pub code: ErrorCode,
+    pub code: attune_core::ErrorCode,
     /// The item concerned, when there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub item: Option<String>,

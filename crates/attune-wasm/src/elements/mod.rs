@@ -20,6 +20,29 @@ pub use poll_dashboard::PollDashboardElement;
 pub use poll_join::PollJoinElement;
 pub use questionnaire::QuestionnaireElement;
 
+#[wasm_bindgen(inline_js = "export function toJson(v) {
+  return JSON.stringify(v, (k, x) => typeof x === 'number' && !Number.isFinite(x) ? String(x) : x);
+}")]
+extern "C" {
+    /// `JSON.stringify`, keeping non-finite numbers as text so that they cannot pass for `null`.
+    #[wasm_bindgen(catch, js_name = toJson)]
+    fn to_json(value: &JsValue) -> Result<JsValue, JsValue>;
+}
+
+/// The JSON text of a JavaScript value; `what` names it in error messages.
+pub(crate) fn json_text(value: &JsValue, what: &str) -> Result<String, String> {
+    use wasm_bindgen::JsCast;
+    let text =
+        to_json(value).map_err(|e| format!("{what} cannot be read as JSON: {}", crate::error::describe(&e)))?;
+    let Some(s) = text.dyn_ref::<js_sys::JsString>() else {
+        return Err(format!("{what} must be a JSON value, not {}", value.js_typeof().as_string().unwrap_or_default()));
+    };
+    if s.length() > crate::MAX_JSON_LEN {
+        return Err(format!("{what} is larger than {} MiB of JSON", crate::MAX_JSON_LEN >> 20));
+    }
+    Ok(String::from(s))
+}
+
 #[wasm_bindgen(module = "/js/elements.js")]
 extern "C" {
     #[wasm_bindgen(js_name = defineQuestionnaire)]

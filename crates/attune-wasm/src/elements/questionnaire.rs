@@ -355,7 +355,7 @@ fn prop_json(value: &JsValue, what: &str, max: u32) -> Result<Option<Value>, JsV
     if value.is_null() || value.is_undefined() {
         return Ok(None);
     }
-    let text = crate::json_text(value, what).map_err(|m| element_error("invalid_json", &m, None))?;
+    let text = crate::elements::json_text(value, what).map_err(|m| element_error("invalid_json", &m, None))?;
     if text.len() > max as usize {
         return Err(element_error("invalid_json", &format!("{what} is larger than {} KiB of JSON", max >> 10), None));
     }
@@ -471,7 +471,7 @@ impl QuestionnaireElement {
             None
         } else {
             Some(
-                crate::json_text(&value, "the text pack")
+                crate::elements::json_text(&value, "the text pack")
                     .and_then(|t| {
                         if t.len() > text_pack::MAX_PACK_LEN as usize {
                             Err(format!("the text pack is larger than {} KiB of JSON", text_pack::MAX_PACK_LEN >> 10))

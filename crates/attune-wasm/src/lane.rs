@@ -1,0 +1,193 @@
+//! One lane for `score` and `scoreMany`: every request goes in here and every result comes out
+//! through one encoder.
+//!
+//! Batches are mostly plain requests, so `js/lane.js` writes each plain one as numbers (item, value
+//! pairs) and Rust checks and scores it with the core's typed calls. Any other request (a context, an
+//! odd key, a fraction, a string value, a getter that throws...) is made plain by `normalize` and read
+//! part by part (`read.rs`), ending in the same core calls. A result is written as numbers that
+//! `decodeResults` turns into the objects of the documented shape, with ids from a per-instrument
+//! schema sent once; a request that cannot be scored becomes a failure in place.
+
+use attune_core::{Catalog, Instrument, ScoreError, ScoreResult};
+use js_sys::{Array, Int32Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::error::set;
+use crate::read;
+
+#[wasm_bindgen(module = "/js/lane.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = encodeRequests)]
+    fn encode_requests(requests: &Array, start: u32, end: u32) -> Array;
+    #[wasm_bindgen(js_name = hasSchema)]
+    fn has_schema(index: u32) -> bool;
+    #[wasm_bindgen(js_name = setSchema)]
+    fn set_schema(index: u32, schema: &JsValue);
+    #[wasm_bindgen(js_name = decodeResults)]
+    fn decode_results(out: &Array, start: u32, count: u32, codes: &[i32], values: &[f64], failures: &Array);
+}
+
+/// Requests per round trip: large enough to amortise the calls, small enough to bound memory.
+const CHUNK: u32 = 4096;
+
+fn strings<'a>(ids: impl Iterator<Item = &'a str>) -> Array {
+    ids.map(JsValue::from_str).collect()
+}
+
+/// The ids a result refers to by position: `{ id, scores: [{ id, bands, cutoffs }], flags }`.
+fn schema(inst: &Instrument) -> JsValue {
+    let d = inst.definition();
+    let scores: Array = d
+        .scores
+        .iter()
+        .map(|s| {
+            let o = JsValue::from(js_sys::Object::new());
+            set(&o, "id", &JsValue::from_str(&s.id));
+            set(&o, "bands", &strings(s.bands.iter().map(|b| b.id.as_ref())));
+            set(&o, "cutoffs", &strings(s.cutoffs.iter().map(|c| c.id.as_ref())));
+            o
+        })
+        .collect();
+    let o = JsValue::from(js_sys::Object::new());
+    set(&o, "id", &JsValue::from_str(inst.id()));
+    set(&o, "scores", &scores);
+    set(&o, "flags", &strings(d.flags.iter().map(|f| f.id.as_ref())));
+    o
+}
+
+/// One instrument named by plain requests of a chunk: its item ids by item number.
+struct Named<'c> {
+    index: usize,
+    inst: &'c Instrument,
+    items: Vec<Option<&'c str>>,
+}
+
+impl<'c> Named<'c> {
+    fn new(catalog: &'c Catalog, id: &str) -> Option<Named<'c>> {
+        let index = catalog.instruments().iter().position(|i| i.id() == id)?;
+        let inst = &catalog.instruments()[index];
+        let mut items = Vec::new();
+        for item in inst.definition().items.iter() {
+            // Item ids are item numbers; an id of another shape is read by the general lane.
+            if let Ok(n) = item.id.parse::<usize>() {
+                if n.to_string() == item.id && n < 4096 {
+                    if items.len() <= n {
+                        items.resize(n + 1, None);
+                    }
+                    items[n] = Some(item.id.as_ref());
+                }
+            }
+        }
+        Some(Named { index, inst, items })
+    }
+
+    /// Scores `(item, value)` pairs, or `None` when the general lane must answer (its error is the
+    /// canonical one).
+    fn score(&self, pairs: &[i32]) -> Option<ScoreResult<'c>> {
+        let mut ids = Vec::with_capacity(pairs.len() / 2);
+        for pair in pairs.chunks_exact(2) {
+            let id = usize::try_from(pair[0]).ok().and_then(|n| self.items.get(n).copied().flatten())?;
+            ids.push((id, i64::from(pair[1])));
+        }
+        let sheet = self.inst.answer_sheet_from_pairs(ids).ok()?;
+        let context = self.inst.context_values_with(|_| attune_core::ContextInput::Absent).ok()?;
+        Some(self.inst.score_sheet(&sheet, &context))
+    }
+}
+
+fn position<T>(list: &[T], found: &str, id: impl Fn(&T) -> &str) -> i32 {
+    list.iter().position(|x| id(x) == found).map_or(-1, |k| k as i32)
+}
+
+/// Appends a result's encoding (see `decodeResults` in js/lane.js), sending the instrument's
+/// schema first if JavaScript does not have it yet.
+fn encode_result(index: usize, inst: &Instrument, r: &ScoreResult<'_>, codes: &mut Vec<i32>, values: &mut Vec<f64>) {
+    if !has_schema(index as u32) {
+        set_schema(index as u32, &schema(inst));
+    }
+    let d = inst.definition();
+    codes.push(index as i32);
+    codes.push(i32::from(r.complete));
+    for (s, def) in r.scores.iter().zip(d.scores.iter()) {
+        // As JSON writes it: non-finite is null, and zero has no sign.
+        values.push(match s.value {
+            Some(v) if v.is_finite() => v + 0.0,
+            _ => f64::NAN,
+        });
+        codes.push(s.band.map_or(-1, |b| position(&def.bands, b, |x| &x.id)));
+        codes.push(s.cutoffs.len() as i32);
+        codes.extend(s.cutoffs.iter().map(|c| position(&def.cutoffs, c, |x| &x.id)));
+    }
+    codes.push(r.flags.len() as i32);
+    codes.extend(r.flags.iter().map(|f| position(&d.flags, f, |x| &x.id)));
+}
+
+/// Reads and scores one request that is not plain: `Ok((catalog index, instrument, result))`, or
+/// the error with the instrument id when it is known.
+fn score_general<'c>(
+    catalog: &'c Catalog,
+    request: &JsValue,
+) -> Result<(usize, ScoreResult<'c>), (Option<String>, ScoreError)> {
+    let value = read::plain(request, "the request").map_err(|m| (None, ScoreError::invalid_json(m)))?;
+    let req = read::request(&value)?;
+    let Some(index) = catalog.instruments().iter().position(|i| i.id() == req.instrument) else {
+        let id = req.instrument.clone();
+        return Err((Some(req.instrument), ScoreError::UnknownInstrument { id }));
+    };
+    let inst = &catalog.instruments()[index];
+    let (sheet, context) = req.check(inst).map_err(|e| (Some(req.instrument.clone()), e))?;
+    Ok((index, inst.score_sheet(&sheet, &context)))
+}
+
+/// Scores `requests` (an array) into `out`, one outcome per request in order. `failed` receives
+/// each request that cannot be scored and returns what stands in its place.
+pub(crate) fn score_into(
+    catalog: &Catalog,
+    requests: &Array,
+    out: &Array,
+    mut failed: impl FnMut(Option<String>, ScoreError) -> JsValue,
+) {
+    let n = requests.length();
+    let (mut codes, mut values) = (Vec::new(), Vec::new());
+    let mut start = 0;
+    while start < n {
+        let end = n.min(start + CHUNK);
+        let encoded = encode_requests(requests, start, end);
+        let input = encoded.get(0).dyn_into::<Int32Array>().map(|a| a.to_vec()).unwrap_or_default();
+        let named: Vec<Option<Named<'_>>> = encoded
+            .get(1)
+            .dyn_into::<Array>()
+            .map(|names| names.iter().map(|n| n.as_string().and_then(|s| Named::new(catalog, &s))).collect())
+            .unwrap_or_default();
+
+        codes.clear();
+        values.clear();
+        let failures = Array::new();
+        let mut pos = 0;
+        for k in start..end {
+            let (name, count) = (input.get(pos).copied().unwrap_or(-1), input.get(pos + 1).copied().unwrap_or(0));
+            let pairs = input.get(pos + 2..pos + 2 + 2 * count.max(0) as usize).unwrap_or(&[]);
+            pos += 2 + pairs.len();
+            let fast = usize::try_from(name)
+                .ok()
+                .and_then(|i| named.get(i))
+                .and_then(Option::as_ref)
+                .and_then(|named| Some((named, named.score(pairs)?)));
+            match fast {
+                Some((named, result)) => encode_result(named.index, named.inst, &result, &mut codes, &mut values),
+                None => match score_general(catalog, &requests.get(k)) {
+                    Ok((index, result)) => {
+                        encode_result(index, &catalog.instruments()[index], &result, &mut codes, &mut values)
+                    }
+                    Err((instrument, error)) => {
+                        codes.push(-1);
+                        failures.push(&failed(instrument, error));
+                    }
+                },
+            }
+        }
+        decode_results(out, start, end - start, &codes, &values, &failures);
+        start = end;
+    }
+}

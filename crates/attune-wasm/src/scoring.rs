@@ -1,0 +1,177 @@
+//! The scoring entry, `import { score, ... } from "attune"`: the functions and nothing else. Values
+//! are read as JavaScript values (`read.rs`), scored by the one lane (`lane.rs`), and returned as
+//! JavaScript objects; the catalog's data is the core's `static` data.
+
+use attune_core::{Catalog, ErrorCode, Group, ScoreError};
+use js_sys::{Array, JsString};
+use serde::Serialize;
+use tsify::Ts;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::error::{attune_error, failure, invalid_json, score_error};
+use crate::types::{CatalogOptions, GroupOptions, GroupStats, InstrumentDefinition, ScoreRequest, ScoreResult};
+use crate::{lane, read};
+
+/// Longest instrument id read from JavaScript; catalog ids are a few characters.
+const MAX_ID_LEN: u32 = 256;
+
+/// A string argument, or an `AttuneError` naming it. The length is checked before the text is
+/// copied into the module, so no argument can exhaust its memory.
+pub(crate) fn string_arg(value: &JsValue, what: &str, max_len: u32) -> Result<String, JsValue> {
+    let s = value.dyn_ref::<JsString>().ok_or_else(|| invalid_json(&format!("{what} must be a string")))?;
+    if s.length() > max_len {
+        return Err(invalid_json(&format!("{what} is longer than {max_len} characters")));
+    }
+    Ok(String::from(s))
+}
+
+/// A Rust value as the JavaScript value `JSON.parse` would make of its JSON.
+fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| invalid_json(&e.to_string()))
+}
+
+/// An options object (`undefined` or `null`: none), made plain.
+fn options(value: Option<JsValue>, what: &str, code: ErrorCode) -> Result<Option<JsValue>, JsValue> {
+    let Some(value) = value.filter(|v| !v.is_undefined() && !v.is_null()) else { return Ok(None) };
+    let plain = read::plain(&value, what).map_err(|m| attune_error(code, &m, None, None))?;
+    if !plain.is_object() || Array::is_array(&plain) {
+        return Err(attune_error(code, &format!("{what} must be an object"), None, None));
+    }
+    Ok(Some(plain))
+}
+
+fn instrument_arg(id: &JsValue) -> Result<&'static attune_core::Instrument, JsValue> {
+    let id = string_arg(id, "the instrument id", MAX_ID_LEN)?;
+    Catalog::embedded().get(&id).ok_or_else(|| score_error(&ScoreError::UnknownInstrument { id }))
+}
+
+/// Scores one response.
+///
+/// Throws an `AttuneError` (`unknown_instrument`, `unknown_item`, `invalid_value`,
+/// `invalid_context` or `invalid_json`) when the request cannot be scored.
+#[wasm_bindgen]
+pub fn score(request: Ts<ScoreRequest>) -> Result<Ts<ScoreResult>, JsValue> {
+    let requests = Array::of1(&request.js_value());
+    let out = Array::new_with_length(1);
+    let mut error = None;
+    lane::score_into(Catalog::embedded(), &requests, &out, |_, e| {
+        let thrown = score_error(&e);
+        error = Some(thrown.clone());
+        thrown
+    });
+    match error {
+        Some(e) => Err(e),
+        None => Ok(Ts::new_unchecked(out.get(0))),
+    }
+}
+
+/// Scores many responses at once. Each element of the returned array is the result of the
+/// request at the same position, or a `ScoreFailure` (`{ instrument, error: { code, item?,
+/// message } }`) when that request cannot be scored; one bad request does not stop the others.
+/// Throws an `AttuneError` only when `requests` is not an array.
+#[wasm_bindgen(js_name = scoreMany, unchecked_return_type = "ScoreOutcome[]")]
+pub fn score_many(
+    #[wasm_bindgen(unchecked_param_type = "ScoreRequest[]")] requests: JsValue,
+) -> Result<JsValue, JsValue> {
+    if !Array::is_array(&requests) {
+        return Err(invalid_json("scoreMany takes an array of requests"));
+    }
+    let requests: &Array = requests.unchecked_ref();
+    let out = Array::new_with_length(requests.length());
+    lane::score_into(Catalog::embedded(), requests, &out, |instrument, e| failure(instrument.as_deref(), &e));
+    Ok(out.into())
+}
+
+/// Summaries of the catalog's instruments, sorted by id: id, name, domain, licence status,
+/// whether the wording is bundled, items, scores, critical flags, languages and citation.
+/// `{ commercial: true }` leaves out instruments whose licence allows only non-commercial use.
+#[wasm_bindgen(unchecked_return_type = "Summary[]")]
+pub fn catalog(options: Option<Ts<CatalogOptions>>) -> Result<JsValue, JsValue> {
+    let what = "catalog options";
+    let commercial = match self::options(options.map(|o| o.js_value()), what, ErrorCode::InvalidJson)? {
+        None => false,
+        Some(o) => {
+            let c = js_sys::Reflect::get(&o, &"commercial".into()).unwrap_or(JsValue::UNDEFINED);
+            match c.as_bool() {
+                Some(b) => b,
+                None if c.is_undefined() || c.is_null() => false,
+                None => return Err(invalid_json(&format!("{what}: `commercial` must be true or false"))),
+            }
+        }
+    };
+    if commercial {
+        to_js(&Catalog::embedded().commercial_use().summaries())
+    } else {
+        to_js(&Catalog::embedded().summaries())
+    }
+}
+
+/// The full definition of one instrument, with its translations.
+/// Throws `unknown_instrument` for an id not in the catalog.
+#[wasm_bindgen]
+pub fn instrument(
+    #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
+) -> Result<Ts<InstrumentDefinition>, JsValue> {
+    let inst = instrument_arg(&id)?;
+    #[derive(Serialize)]
+    struct Full<'a> {
+        #[serde(flatten)]
+        definition: &'a attune_core::Definition,
+        translations: &'a [attune_core::Translation],
+    }
+    let full = Full { definition: inst.definition(), translations: inst.translations() };
+    Ok(Ts::new_unchecked(to_js(&full)?))
+}
+
+/// Group statistics for one instrument over members' answers, as in
+/// `shared/instruments/group-statistics.md`: per score n, mean, SD, min, max and r_wg / r_wg(j),
+/// per item the answer counts, all suppressed below `minN` members (default 3).
+/// Throws an `AttuneError` with `member` set when a member's answers are rejected.
+#[wasm_bindgen(js_name = groupStats)]
+pub fn group_stats(
+    #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "MemberAnswers[]")] members: JsValue,
+    options: Option<Ts<GroupOptions>>,
+) -> Result<Ts<GroupStats>, JsValue> {
+    let inst = instrument_arg(&id)?;
+    let what = "groupStats options";
+    let min_n = match self::options(options.map(|o| o.js_value()), what, ErrorCode::InvalidContext)? {
+        None => attune_core::DEFAULT_MIN_N,
+        Some(o) => {
+            let n = js_sys::Reflect::get(&o, &"minN".into()).unwrap_or(JsValue::UNDEFINED);
+            match n.as_f64() {
+                None if n.is_undefined() || n.is_null() => attune_core::DEFAULT_MIN_N,
+                Some(f) if f.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&f) => f as usize,
+                _ => {
+                    let message = format!("{what}: `minN` must be a whole number of at least 1");
+                    return Err(attune_error(ErrorCode::InvalidContext, &message, None, None));
+                }
+            }
+        }
+    };
+    let mut group = Group::new(inst, min_n).map_err(|e| score_error(&e))?;
+    if !Array::is_array(&members) {
+        return Err(invalid_json("groupStats takes an array of members' answers"));
+    }
+    let members = read::plain(&members, "the members' answers").map_err(|m| invalid_json(&m))?;
+    let members: Array = members.unchecked_into();
+    for (k, answers) in members.iter().enumerate() {
+        if !answers.is_object() || Array::is_array(&answers) {
+            let message = format!("member {k}: answers must be an object keyed by item id");
+            return Err(attune_error(ErrorCode::InvalidJson, &message, None, Some(k)));
+        }
+        group
+            .add_checked(read::answers(inst, &answers))
+            .map_err(|e| attune_error(e.error.code(), &e.to_string(), e.error.item(), Some(e.member)))?;
+    }
+    Ok(Ts::new_unchecked(to_js(&group.finish())?))
+}
+
+/// The version of Attune's scoring core.
+#[wasm_bindgen]
+pub fn version() -> String {
+    attune_core::VERSION.to_string()
+}
