@@ -223,17 +223,17 @@ bake_struct!(Translation at "crate::model::Translation" {
 });
 
 bake_struct!(ItemPlan at "crate::plan::ItemPlan" { values, response_set });
-bake_struct!(ScorePlan at "crate::plan::ScorePlan" { calc, bands, cutoffs });
-bake_struct!(CutoffPlan at "crate::plan::CutoffPlan" { min, when });
-bake_struct!(FlagPlan at "crate::plan::FlagPlan" { test, invalidates });
+bake_struct!(ScorePlan at "crate::plan::ScorePlan" { id, calc, band_ids, bands, cutoffs });
+bake_struct!(CutoffPlan at "crate::plan::CutoffPlan" { id, min, when });
+bake_struct!(FlagPlan at "crate::plan::FlagPlan" { id, critical, test, invalidates });
+bake_struct!(About at "crate::plan::About" { name, short_name, domain, citation, licence, text_bundled, translations });
 bake_struct!(SkipPlan at "crate::plan::SkipPlan" { when, items });
 bake_struct!(ContextPlan at "crate::plan::ContextPlan" { key, values, required });
 
 impl Bake for Instrument {
+    /// The plan only: the definition and its translations are baked apart (see build.rs).
     fn bake(&self, out: &mut String) {
-        out.push_str("crate::plan::Instrument { def: ::std::borrow::Cow::Borrowed(&");
-        self.def.as_ref().bake(out);
-        out.push_str("), ");
+        out.push_str("crate::plan::Instrument { ");
         macro_rules! fields {
             ($($field:ident),*) => {$(
                 out.push_str(stringify!($field));
@@ -242,8 +242,8 @@ impl Bake for Instrument {
                 out.push_str(", ");
             )*};
         }
-        fields!(items, scores, order, flags, skips, skipped_item_score, context, scored_items, translations);
-        out.push('}');
+        fields!(id, about, item_ids, items, scores, order, flags, skips, skipped_item_score, context, scored_items);
+        out.push_str("source: crate::plan::Source::Baked }");
     }
 }
 

@@ -10,13 +10,34 @@ use serde::Serialize;
 
 use crate::instrument::Instrument;
 use crate::model::LicenceStatus;
-#[cfg(feature = "json")]
 use crate::model::Translation;
 #[cfg(feature = "json")]
 use crate::problem::Problem;
 
 mod baked {
     include!(concat!(env!("OUT_DIR"), "/catalog.rs"));
+}
+
+/// Where an embedded instrument is in the catalog, and so in the catalog's other statics.
+fn baked_index(id: &str) -> Option<usize> {
+    baked::EMBEDDED.instruments.iter().position(|i| i.id() == id)
+}
+
+/// The definition of an embedded instrument.
+pub(crate) fn baked_definition(id: &str) -> &'static crate::model::Definition {
+    static NONE: crate::model::Definition = crate::model::Definition::EMPTY;
+    // Every embedded instrument has its definition: the stand-in is never reached.
+    baked_index(id).and_then(|k| baked::DEFINITIONS.get(k).copied()).unwrap_or(&NONE)
+}
+
+/// The verified translations of an embedded instrument.
+pub(crate) fn baked_translations(id: &str) -> &'static [Translation] {
+    baked_index(id).and_then(|k| baked::TRANSLATIONS.get(k).copied()).unwrap_or(&[])
+}
+
+/// The definition of an embedded instrument, with its translations, as JSON text.
+pub(crate) fn baked_definition_json(id: &str) -> &'static str {
+    baked_index(id).and_then(|k| baked::DEFINITION_JSON.get(k).copied()).unwrap_or("null")
 }
 
 /// A set of instruments, sorted by id.
@@ -164,25 +185,24 @@ impl Catalog {
 impl Instrument {
     /// What `attune catalog` shows about this instrument.
     pub fn summary(&self) -> Summary<'_> {
-        let d = &self.def;
-        let bundled = d.license.as_ref().is_some_and(|l| l.text_bundled);
+        let about = &self.about;
         let mut languages = Vec::new();
-        if bundled {
+        if about.text_bundled {
             languages.push("en");
         }
-        languages.extend(self.translations.iter().map(|t| t.lang.as_ref()));
+        languages.extend(about.translations.iter().map(|lang| lang.as_ref()));
         Summary {
-            id: &d.id,
-            name: &d.name,
-            short_name: &d.short_name,
-            domain: &d.domain,
-            licence: self.licence_status().as_str(),
-            text_bundled: bundled,
-            items: d.items.len(),
-            scores: d.scores.iter().map(|s| s.id.as_ref()).collect(),
+            id: &self.id,
+            name: &about.name,
+            short_name: &about.short_name,
+            domain: &about.domain,
+            licence: about.licence.as_str(),
+            text_bundled: about.text_bundled,
+            items: self.item_ids.len(),
+            scores: self.score_ids().collect(),
             critical_flags: self.critical_flags().collect(),
             languages,
-            citation: d.citation.as_deref().unwrap_or(""),
+            citation: &about.citation,
         }
     }
 }

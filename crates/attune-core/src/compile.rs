@@ -6,8 +6,10 @@ use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use crate::expr::{self, Expr, Names, Op};
-use crate::model::{Definition, Map, Method, MissingRule, Translation};
-use crate::plan::{Calc, ContextPlan, CutoffPlan, FlagPlan, FlagTest, Instrument, ItemPlan, ScorePlan, SkipPlan};
+use crate::model::{Definition, LicenceStatus, Map, Method, MissingRule, Translation};
+use crate::plan::{
+    About, Calc, ContextPlan, CutoffPlan, FlagPlan, FlagTest, Instrument, ItemPlan, ScorePlan, SkipPlan, Source,
+};
 use crate::problem::{ProblemKind as K, Problems};
 
 struct NameTable<'a> {
@@ -246,9 +248,15 @@ pub(crate) fn compile(def: Definition, p: &mut Problems) -> Option<Instrument> {
                     },
                 }
             }
-            cutoffs.push(CutoffPlan { min: cut.min, when: Cow::Owned(when) });
+            cutoffs.push(CutoffPlan { id: cut.id.clone(), min: cut.min, when: Cow::Owned(when) });
         }
-        scores.push(ScorePlan { calc, bands: Cow::Owned(bands), cutoffs: Cow::Owned(cutoffs) });
+        scores.push(ScorePlan {
+            id: score.id.clone(),
+            calc,
+            band_ids: score.bands.iter().map(|b| b.id.clone()).collect(),
+            bands: Cow::Owned(bands),
+            cutoffs: Cow::Owned(cutoffs),
+        });
     }
     scored_items.sort_unstable();
     scored_items.dedup();
@@ -282,7 +290,12 @@ pub(crate) fn compile(def: Definition, p: &mut Problems) -> Option<Instrument> {
                 }
             },
         };
-        flags.push(FlagPlan { test, invalidates: flag.invalidates_scores });
+        flags.push(FlagPlan {
+            id: flag.id.clone(),
+            critical: flag.critical,
+            test,
+            invalidates: flag.invalidates_scores,
+        });
     }
 
     // Skip logic.
@@ -315,8 +328,19 @@ pub(crate) fn compile(def: Definition, p: &mut Problems) -> Option<Instrument> {
     if !p.0.is_empty() {
         return None;
     }
+    let about = About {
+        name: def.name.clone(),
+        short_name: def.short_name.clone(),
+        domain: def.domain.clone(),
+        citation: def.citation.clone().unwrap_or_default(),
+        licence: def.license.as_ref().map_or(LicenceStatus::Unverified, |l| l.status),
+        text_bundled: def.license.as_ref().is_some_and(|l| l.text_bundled),
+        translations: Cow::Borrowed(&[]),
+    };
     Some(Instrument {
-        def: Cow::Owned(def),
+        id: def.id.clone(),
+        about,
+        item_ids: def.items.iter().map(|i| i.id.clone()).collect(),
         items: Cow::Owned(items),
         scores: Cow::Owned(scores),
         order: Cow::Owned(order),
@@ -325,7 +349,7 @@ pub(crate) fn compile(def: Definition, p: &mut Problems) -> Option<Instrument> {
         skipped_item_score,
         context: Cow::Owned(context),
         scored_items: Cow::Owned(scored_items),
-        translations: Cow::Borrowed(&[]),
+        source: Source::Owned(Box::new((def, Vec::new()))),
     })
 }
 
@@ -563,24 +587,21 @@ fn evaluation_order(def: &Definition, scores: &[ScorePlan], p: &mut Problems) ->
     order
 }
 
-pub(crate) fn check_translation(inst: &Instrument, t: &Translation, p: &mut Problems) {
-    if t.instrument != inst.def.id {
-        p.push(
-            "$.instrument",
-            K::BadTranslation,
-            format!("translation is for `{}`, not `{}`", t.instrument, inst.def.id),
-        );
+/// Checks a translation against the definition it translates.
+pub(crate) fn check_translation(def: &Definition, t: &Translation, p: &mut Problems) {
+    if t.instrument != def.id {
+        p.push("$.instrument", K::BadTranslation, format!("translation is for `{}`, not `{}`", t.instrument, def.id));
     }
-    if !inst.def.license.as_ref().is_some_and(|l| l.text_bundled) {
+    if !def.license.as_ref().is_some_and(|l| l.text_bundled) {
         p.push("$", K::TextNotAllowed, "the instrument's licence does not allow bundling wording");
     }
     for id in t.items.keys() {
-        if !inst.def.items.iter().any(|i| i.id == id) {
+        if !def.items.iter().any(|i| i.id == id) {
             p.push(format!("$.items.{id}"), K::BadTranslation, format!("item `{id}` does not exist"));
         }
     }
     for (name, options) in t.response_sets.iter() {
-        match inst.def.response_sets.get(name).map(|set| set.iter().map(|o| o.value).collect::<Vec<i64>>()) {
+        match def.response_sets.get(name).map(|set| set.iter().map(|o| o.value).collect::<Vec<i64>>()) {
             None => p.push(
                 format!("$.response_sets.{name}"),
                 K::BadTranslation,

@@ -159,18 +159,16 @@ impl<'a> Group<'a> {
     /// Computes the statistics.
     pub fn finish(&self) -> GroupStats<'a> {
         let inst = self.inst;
-        let def = inst.definition();
         let n = self.members.len();
         let suppressed = n < self.min_n;
         let ctx = ContextValues::default();
         let values: Vec<Vec<Option<f64>>> =
             self.members.iter().map(|m| inst.score_sheet(m, &ctx).scores.iter().map(|s| s.value).collect()).collect();
 
-        let scores = def
-            .scores
-            .iter()
+        let scores = inst
+            .score_ids()
             .enumerate()
-            .map(|(s, sd)| {
+            .map(|(s, id)| {
                 let counted: Vec<usize> = (0..n).filter(|&m| values[m][s].is_some()).collect();
                 let xs: Vec<f64> = counted.iter().filter_map(|&m| values[m][s]).collect();
                 let mut st = ScoreStats { n: xs.len(), ..ScoreStats::default() };
@@ -182,15 +180,14 @@ impl<'a> Group<'a> {
                     st.max = xs.iter().copied().reduce(f64::max);
                     st.rwg = self.rwg(s, &counted);
                 }
-                (sd.id.as_ref(), st)
+                (id, st)
             })
             .collect();
 
-        let items = def
-            .items
-            .iter()
+        let items = inst
+            .item_ids()
             .enumerate()
-            .map(|(i, item)| {
+            .map(|(i, id)| {
                 let answers: Vec<i64> = self.members.iter().filter_map(|m| m.get(i)).collect();
                 let mut st = ItemStats { n: answers.len(), counts: Vec::new() };
                 if !suppressed && st.n >= self.min_n {
@@ -200,11 +197,11 @@ impl<'a> Group<'a> {
                         .map(|&v| (v, answers.iter().filter(|&&a| a == v).count()))
                         .collect();
                 }
-                (item.id.as_ref(), st)
+                (id, st)
             })
             .collect();
 
-        GroupStats { instrument: &def.id, n, suppressed, scores, items }
+        GroupStats { instrument: inst.id(), n, suppressed, scores, items }
     }
 
     /// r_wg(j) of James, Demaree & Wolf (1984) as in R `multilevel` 2.8 (`rwg`, `rwg.j`), over the

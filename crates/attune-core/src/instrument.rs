@@ -3,6 +3,7 @@
 
 use crate::model::{Definition, LicenceStatus, Translation};
 pub use crate::plan::Instrument;
+use crate::plan::Source;
 #[cfg(feature = "json")]
 use crate::problem::{Problem, ProblemKind as K, Problems};
 
@@ -41,31 +42,68 @@ impl Instrument {
         }
     }
 
-    /// The definition this instrument was compiled from.
+    /// The definition this instrument was compiled from, with its wording. (An embedded
+    /// instrument's is in the catalog's statics; a module that never asks for it does not carry it.)
     pub fn definition(&self) -> &Definition {
-        &self.def
+        match &self.source {
+            Source::Owned(owned) => &owned.0,
+            Source::Baked => crate::catalog::baked_definition(&self.id),
+        }
+    }
+
+    /// The definition with its translations as JSON text, as the build step wrote it: what
+    /// `instrument(id)` of the JavaScript API returns. Embedded instruments only.
+    pub fn definition_json(&self) -> Option<&'static str> {
+        match &self.source {
+            Source::Owned(_) => None,
+            Source::Baked => Some(crate::catalog::baked_definition_json(&self.id)),
+        }
     }
 
     /// The instrument id (`"phq9"`).
     pub fn id(&self) -> &str {
-        &self.def.id
+        &self.id
     }
 
     /// The licence status.
     pub fn licence_status(&self) -> LicenceStatus {
-        // Compilation rejects a definition without a licence block.
-        self.def.license.as_ref().map_or(LicenceStatus::Unverified, |l| l.status)
+        self.about.licence
     }
 
     /// Index of an item in [`Definition::items`].
     pub fn item_index(&self, id: &str) -> Option<usize> {
         // Item ids are usually the numbers 1..N in order: try that first, then look at each.
         if let Some(k) = id.parse::<usize>().ok().and_then(|n| n.checked_sub(1)) {
-            if self.def.items.get(k).is_some_and(|item| item.id == id) {
+            if self.item_ids.get(k).is_some_and(|item| item == id) {
                 return Some(k);
             }
         }
-        self.def.items.iter().position(|item| item.id == id)
+        self.item_ids.iter().position(|item| item == id)
+    }
+
+    /// Item ids, in administration order.
+    pub fn item_ids(&self) -> impl ExactSizeIterator<Item = &str> {
+        self.item_ids.iter().map(|id| id.as_ref())
+    }
+
+    /// Score ids, in the order results list them.
+    pub fn score_ids(&self) -> impl ExactSizeIterator<Item = &str> {
+        self.scores.iter().map(|s| s.id.as_ref())
+    }
+
+    /// Band ids of the score at `index` (in [`Instrument::score_ids`]), in definition order.
+    pub fn band_ids(&self, index: usize) -> impl Iterator<Item = &str> {
+        self.scores.get(index).into_iter().flat_map(|s| s.band_ids.iter().map(|b| b.as_ref()))
+    }
+
+    /// Cut-off ids of the score at `index`, in definition order.
+    pub fn cutoff_ids(&self, index: usize) -> impl Iterator<Item = &str> {
+        self.scores.get(index).into_iter().flat_map(|s| s.cutoffs.iter().map(|c| c.id.as_ref()))
+    }
+
+    /// Flag ids, in definition order.
+    pub fn flag_ids(&self) -> impl ExactSizeIterator<Item = &str> {
+        self.flags.iter().map(|f| f.id.as_ref())
     }
 
     /// Option values of the item at `index`, in the published order.
@@ -75,32 +113,41 @@ impl Instrument {
 
     /// Verified translations of the wording bundled with this instrument.
     pub fn translations(&self) -> &[Translation] {
-        &self.translations
+        match &self.source {
+            Source::Owned(owned) => &owned.1,
+            Source::Baked => crate::catalog::baked_translations(&self.id),
+        }
     }
 
     /// The translation into `lang`, if one is bundled.
     pub fn translation(&self, lang: &str) -> Option<&Translation> {
-        self.translations.iter().find(|t| t.lang == lang)
+        self.translations().iter().find(|t| t.lang == lang)
     }
 
     /// Ids of the flags that are critical: never hide them.
     pub fn critical_flags(&self) -> impl Iterator<Item = &str> {
-        self.def.flags.iter().filter(|f| f.critical).map(|f| f.id.as_ref())
+        self.flags.iter().filter(|f| f.critical).map(|f| f.id.as_ref())
     }
 
     /// Attaches a translation after checking it against the instrument.
     #[cfg(feature = "json")]
     pub fn add_translation(&mut self, t: Translation) -> Result<(), Vec<Problem>> {
         let mut p = Problems::default();
-        crate::compile::check_translation(self, &t, &mut p);
-        if p.0.is_empty() {
-            let translations = self.translations.to_mut();
-            translations.retain(|x| x.lang != t.lang);
-            translations.push(t);
-            Ok(())
-        } else {
-            Err(p.0)
+        crate::compile::check_translation(self.definition(), &t, &mut p);
+        if !p.0.is_empty() {
+            return Err(p.0);
         }
+        if let Source::Baked = self.source {
+            self.source = Source::Owned(Box::new((self.definition().clone(), self.translations().to_vec())));
+        }
+        if let Source::Owned(owned) = &mut self.source {
+            owned.1.retain(|x| x.lang != t.lang);
+            owned.1.push(t);
+            let mut langs: Vec<_> = owned.1.iter().map(|x| x.lang.clone()).collect();
+            langs.sort();
+            self.about.translations = langs.into();
+        }
+        Ok(())
     }
 }
 

@@ -70,6 +70,31 @@ pub struct Definition {
     pub test_vectors: Vec<TestVector>,
 }
 
+impl Definition {
+    /// A definition with nothing in it (not a valid one): a `const` stand-in where a reference must
+    /// be returned and none exists.
+    pub const EMPTY: Definition = Definition {
+        id: Cow::Borrowed(""),
+        name: Cow::Borrowed(""),
+        short_name: Cow::Borrowed(""),
+        domain: Cow::Borrowed(""),
+        citation: None,
+        sources: Cow::Borrowed(&[]),
+        license: None,
+        instructions: None,
+        response_sets: Map(Cow::Borrowed(&[])),
+        items: Cow::Borrowed(&[]),
+        scores: Cow::Borrowed(&[]),
+        flags: Cow::Borrowed(&[]),
+        skip_logic: None,
+        context: None,
+        loinc: None,
+        notes: Cow::Borrowed(&[]),
+        #[cfg(feature = "json")]
+        test_vectors: Vec::new(),
+    };
+}
+
 /// Licence status of an instrument's wording and use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(all(attune_lib, feature = "typescript"), derive(tsify::Tsify), tsify(hashmap_as_object, missing_as_null))]

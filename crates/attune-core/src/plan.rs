@@ -2,16 +2,24 @@
 //! index-based plans, so scoring an answer set does no name lookups beyond one per answer. Every
 //! part is a `Cow<'static, _>`: the build step writes the embedded catalog's plans as `static`
 //! data, and definitions compiled at run time (feature `json`) own theirs.
+//!
+//! The plan holds what scoring and the catalog's summary need (ids, option values, rules, the
+//! licence) and nothing else. The wording (instructions, items, labels, translations) stays in the
+//! definition, which an embedded instrument finds in a `static` of its own (`Source::Baked`): a
+//! module that only scores links the plans, and carries no text it never shows.
 
 use std::borrow::Cow;
 
 use crate::expr::{Cond, Expr};
-use crate::model::{Definition, MissingRule, Translation};
+use crate::model::{Definition, LicenceStatus, MissingRule, Translation};
 
 /// A validated instrument, ready to score answers.
 #[derive(Debug, Clone)]
 pub struct Instrument {
-    pub(crate) def: Cow<'static, Definition>,
+    pub(crate) id: Cow<'static, str>,
+    pub(crate) about: About,
+    /// Item ids, in administration order.
+    pub(crate) item_ids: Cow<'static, [Cow<'static, str>]>,
     pub(crate) items: Cow<'static, [ItemPlan]>,
     pub(crate) scores: Cow<'static, [ScorePlan]>,
     /// Score indices in an order where every score comes after the scores it reads.
@@ -22,7 +30,30 @@ pub struct Instrument {
     pub(crate) context: Cow<'static, [ContextPlan]>,
     /// Items that enter a sum or mean score: those `complete` waits for.
     pub(crate) scored_items: Cow<'static, [usize]>,
-    pub(crate) translations: Cow<'static, [Translation]>,
+    pub(crate) source: Source,
+}
+
+/// What `attune catalog` says of an instrument, besides its ids.
+#[derive(Debug, Clone)]
+pub(crate) struct About {
+    pub(crate) name: Cow<'static, str>,
+    pub(crate) short_name: Cow<'static, str>,
+    pub(crate) domain: Cow<'static, str>,
+    pub(crate) citation: Cow<'static, str>,
+    pub(crate) licence: LicenceStatus,
+    pub(crate) text_bundled: bool,
+    /// Languages of the verified translations, sorted.
+    pub(crate) translations: Cow<'static, [Cow<'static, str>]>,
+}
+
+/// Where the definition and its translations are.
+#[derive(Debug, Clone)]
+pub(crate) enum Source {
+    /// In the embedded catalog's statics, found by the instrument's id.
+    Baked,
+    /// Compiled at run time from a definition this instrument owns.
+    #[cfg_attr(not(feature = "json"), allow(dead_code))]
+    Owned(Box<(Definition, Vec<Translation>)>),
 }
 
 #[derive(Debug, Clone)]
@@ -53,14 +84,19 @@ pub(crate) enum Calc {
 
 #[derive(Debug, Clone)]
 pub(crate) struct ScorePlan {
+    pub(crate) id: Cow<'static, str>,
     pub(crate) calc: Calc,
-    /// (min, band index in the definition), sorted by min.
+    /// Band ids in definition order.
+    pub(crate) band_ids: Cow<'static, [Cow<'static, str>]>,
+    /// (min, band index), sorted by min.
     pub(crate) bands: Cow<'static, [(f64, usize)]>,
+    /// In definition order.
     pub(crate) cutoffs: Cow<'static, [CutoffPlan]>,
 }
 
 #[derive(Debug, Clone)]
 pub(crate) struct CutoffPlan {
+    pub(crate) id: Cow<'static, str>,
     pub(crate) min: f64,
     /// Context conditions as (context key index, value index).
     pub(crate) when: Cow<'static, [(usize, usize)]>,
@@ -74,6 +110,8 @@ pub(crate) enum FlagTest {
 
 #[derive(Debug, Clone)]
 pub(crate) struct FlagPlan {
+    pub(crate) id: Cow<'static, str>,
+    pub(crate) critical: bool,
     pub(crate) test: FlagTest,
     pub(crate) invalidates: bool,
 }

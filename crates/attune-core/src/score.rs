@@ -367,13 +367,13 @@ impl Instrument {
 
         let mut flags = Vec::new();
         let mut invalid_form = false;
-        for (plan, def) in self.flags.iter().zip(self.def.flags.iter()) {
+        for plan in self.flags.iter() {
             let raised = match &plan.test {
                 FlagTest::Condition(c) => c.eval(&answer) == Some(true),
                 FlagTest::UnansweredMoreThan(n) => sheet.values.iter().filter(|v| v.is_none()).count() > *n,
             };
             if raised {
-                flags.push(def.id.as_ref());
+                flags.push(plan.id.as_ref());
                 invalid_form |= plan.invalidates;
             }
         }
@@ -386,30 +386,29 @@ impl Instrument {
         let scores = self
             .scores
             .iter()
-            .zip(self.def.scores.iter())
             .zip(&values)
-            .map(|((plan, def), &value)| {
+            .map(|(plan, &value)| {
                 let mut band = None;
                 let mut cutoffs = Vec::new();
                 if let Some(v) = value {
                     // The band with the greatest min not above the value (PHQ-9 reference note).
-                    band = plan.bands.iter().rev().find(|(min, _)| *min <= v).map(|&(_, b)| def.bands[b].id.as_ref());
-                    for (plan, cut) in plan.cutoffs.iter().zip(def.cutoffs.iter()) {
-                        let applies = plan
+                    band = plan.bands.iter().rev().find(|(min, _)| *min <= v).map(|&(_, b)| plan.band_ids[b].as_ref());
+                    for cut in plan.cutoffs.iter() {
+                        let applies = cut
                             .when
                             .iter()
                             .all(|&(k, val)| ctx.values.get(k).copied().flatten().is_none_or(|given| given == val));
-                        if applies && v >= plan.min {
+                        if applies && v >= cut.min {
                             cutoffs.push(cut.id.as_ref());
                         }
                     }
                 }
-                ScoreOutcome { id: def.id.as_ref(), value, band, cutoffs }
+                ScoreOutcome { id: plan.id.as_ref(), value, band, cutoffs }
             })
             .collect();
 
         let complete = self.scored_items.iter().all(|&i| sheet.get(i).is_some() || is_skipped(i));
-        ScoreResult { instrument: &self.def.id, complete, scores, flags }
+        ScoreResult { instrument: &self.id, complete, scores, flags }
     }
 
     fn find_item(&self, id: &str) -> Option<usize> {
@@ -493,9 +492,13 @@ mod tests {
             let b = auditc.context_values_with(|_| input.clone()).expect_err("not allowed");
             assert_eq!(a, b);
         }
-        let ok =
-            auditc
-                .context_values_with(|k| if k == "sex" { ContextInput::Text("female".into()) } else { ContextInput::Absent });
+        let ok = auditc.context_values_with(|k| {
+            if k == "sex" {
+                ContextInput::Text("female".into())
+            } else {
+                ContextInput::Absent
+            }
+        });
         assert_eq!(ok, auditc.context_values(Some(&serde_json::json!({"sex": "female"}))));
     }
 }

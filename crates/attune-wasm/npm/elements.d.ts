@@ -141,7 +141,7 @@ declare global {
 }
 
 // The same API as the scoring entry, from the elements' own module.
-export { score, scoreMany, catalog, instrument, groupStats, validateDefinition, isAttuneError } from "./index.js";
+export { isAttuneError } from "./index.js";
 export type { AttuneError } from "./index.js";
 
 /** The tags this import defined (empty when they were already defined). */

@@ -5,8 +5,6 @@ import init, { defineElements } from "./pkg-elements/attune_wasm.js";
 
 await init({ module_or_path: new URL("./pkg-elements/attune_wasm_bg.wasm", import.meta.url) });
 
-// The same module also scores: a page with the elements needs no second download for the API.
-export { score, scoreMany, catalog, instrument, groupStats, validateDefinition } from "./pkg-elements/attune_wasm.js";
 export { isAttuneError } from "./errors.js";
 
 /** The tags this import defined (empty when they were already defined). */

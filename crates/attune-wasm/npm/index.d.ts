@@ -1,6 +1,6 @@
 // The API of `attune`: functions and types are generated from the Rust crate `attune-wasm` by
 // wasm-bindgen and tsify (pkg/attune_wasm.d.ts); this file re-exports them without the loader.
-export { score, scoreMany, catalog, instrument, groupStats, validateDefinition } from "./pkg/attune_wasm.js";
+export { score, scoreMany, catalog, instrument, groupStats } from "./pkg/attune_wasm.js";
 export type * from "./pkg/attune_wasm.js";
 import type { AttuneError } from "./pkg/attune_wasm.js";
 

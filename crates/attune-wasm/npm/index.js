@@ -4,7 +4,7 @@ import init, * as wasm from "./pkg/attune_wasm.js";
 
 await init({ module_or_path: new URL("./pkg/attune_wasm_bg.wasm", import.meta.url) });
 
-export { score, scoreMany, catalog, instrument, groupStats, validateDefinition } from "./pkg/attune_wasm.js";
+export { score, scoreMany, catalog, instrument, groupStats } from "./pkg/attune_wasm.js";
 export { isAttuneError } from "./errors.js";
 
 /** The version of Attune's scoring core. */

@@ -4,7 +4,7 @@ import { initSync, version as coreVersion } from "./pkg/attune_wasm.js";
 
 initSync({ module: await readFile(new URL("./pkg/attune_wasm_bg.wasm", import.meta.url)) });
 
-export { score, scoreMany, catalog, instrument, groupStats, validateDefinition } from "./pkg/attune_wasm.js";
+export { score, scoreMany, catalog, instrument, groupStats } from "./pkg/attune_wasm.js";
 export { isAttuneError } from "./errors.js";
 
 /** The version of Attune's scoring core. */

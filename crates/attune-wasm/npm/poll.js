@@ -5,7 +5,6 @@ import init, { defineElements } from "./pkg-poll/attune_wasm.js";
 
 await init({ module_or_path: new URL("./pkg-poll/attune_wasm_bg.wasm", import.meta.url) });
 
-export { score, scoreMany, catalog, instrument, groupStats, validateDefinition } from "./pkg-poll/attune_wasm.js";
 export { isAttuneError } from "./errors.js";
 
 /** The tags this import defined (empty when they were already defined). */

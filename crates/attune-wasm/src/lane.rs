@@ -37,22 +37,21 @@ fn strings<'a>(ids: impl Iterator<Item = &'a str>) -> Array {
 
 /// The ids a result refers to by position: `{ id, scores: [{ id, bands, cutoffs }], flags }`.
 fn schema(inst: &Instrument) -> JsValue {
-    let d = inst.definition();
-    let scores: Array = d
-        .scores
-        .iter()
-        .map(|s| {
+    let scores: Array = inst
+        .score_ids()
+        .enumerate()
+        .map(|(k, id)| {
             let o = JsValue::from(js_sys::Object::new());
-            set(&o, "id", &JsValue::from_str(&s.id));
-            set(&o, "bands", &strings(s.bands.iter().map(|b| b.id.as_ref())));
-            set(&o, "cutoffs", &strings(s.cutoffs.iter().map(|c| c.id.as_ref())));
+            set(&o, "id", &JsValue::from_str(id));
+            set(&o, "bands", &strings(inst.band_ids(k)));
+            set(&o, "cutoffs", &strings(inst.cutoff_ids(k)));
             o
         })
         .collect();
     let o = JsValue::from(js_sys::Object::new());
     set(&o, "id", &JsValue::from_str(inst.id()));
     set(&o, "scores", &scores);
-    set(&o, "flags", &strings(d.flags.iter().map(|f| f.id.as_ref())));
+    set(&o, "flags", &strings(inst.flag_ids()));
     o
 }
 
@@ -68,14 +67,14 @@ impl<'c> Named<'c> {
         let index = catalog.instruments().iter().position(|i| i.id() == id)?;
         let inst = &catalog.instruments()[index];
         let mut items = Vec::new();
-        for item in inst.definition().items.iter() {
+        for id in inst.item_ids() {
             // Item ids are item numbers; an id of another shape is read by the general lane.
-            if let Ok(n) = item.id.parse::<usize>() {
-                if n.to_string() == item.id && n < 4096 {
+            if let Ok(n) = id.parse::<usize>() {
+                if n.to_string() == id && n < 4096 {
                     if items.len() <= n {
                         items.resize(n + 1, None);
                     }
-                    items[n] = Some(item.id.as_ref());
+                    items[n] = Some(id);
                 }
             }
         }
@@ -96,8 +95,8 @@ impl<'c> Named<'c> {
     }
 }
 
-fn position<T>(list: &[T], found: &str, id: impl Fn(&T) -> &str) -> i32 {
-    list.iter().position(|x| id(x) == found).map_or(-1, |k| k as i32)
+fn position<'a>(mut ids: impl Iterator<Item = &'a str>, found: &str) -> i32 {
+    ids.position(|id| id == found).map_or(-1, |k| k as i32)
 }
 
 /// Appends a result's encoding (see `decodeResults` in js/lane.js), sending the instrument's
@@ -106,21 +105,20 @@ fn encode_result(index: usize, inst: &Instrument, r: &ScoreResult<'_>, codes: &m
     if !has_schema(index as u32) {
         set_schema(index as u32, &schema(inst));
     }
-    let d = inst.definition();
     codes.push(index as i32);
     codes.push(i32::from(r.complete));
-    for (s, def) in r.scores.iter().zip(d.scores.iter()) {
+    for (k, s) in r.scores.iter().enumerate() {
         // As JSON writes it: non-finite is null, and zero has no sign.
         values.push(match s.value {
             Some(v) if v.is_finite() => v + 0.0,
             _ => f64::NAN,
         });
-        codes.push(s.band.map_or(-1, |b| position(&def.bands, b, |x| &x.id)));
+        codes.push(s.band.map_or(-1, |b| position(inst.band_ids(k), b)));
         codes.push(s.cutoffs.len() as i32);
-        codes.extend(s.cutoffs.iter().map(|c| position(&def.cutoffs, c, |x| &x.id)));
+        codes.extend(s.cutoffs.iter().map(|c| position(inst.cutoff_ids(k), c)));
     }
     codes.push(r.flags.len() as i32);
-    codes.extend(r.flags.iter().map(|f| position(&d.flags, f, |x| &x.id)));
+    codes.extend(r.flags.iter().map(|f| position(inst.flag_ids(), f)));
 }
 
 /// Reads and scores one request that is not plain: `Ok((catalog index, instrument, result))`, or

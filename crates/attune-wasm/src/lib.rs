@@ -13,6 +13,16 @@
 //! Nothing a caller passes can panic the module (a panic would abort the whole instance): every
 //! failure is a thrown `AttuneError` with a `code`.
 
+/// A small single-threaded allocator: about 3 KB smaller gzipped than the default dlmalloc
+/// (measured on the scoring entry; `wee_alloc` is unmaintained, RUSTSEC-2022-0054).
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+#[allow(unsafe_code)]
+// SAFETY: the module is built without atomics, so it runs on exactly one thread: a JavaScript
+// worker that loads it gets an instance and a memory of its own, never this allocator.
+static ALLOCATOR: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
+    unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };
+
 #[cfg(feature = "elements")]
 pub mod elements;
 mod error;
@@ -30,8 +40,8 @@ pub use error::MAX_JSON_LEN;
 #[cfg(feature = "scoring")]
 pub use scoring::{catalog, group_stats, instrument, score, score_many, version};
 pub use types::{
-    CatalogOptions, ErrorBody, GroupOptions, GroupStats, InstrumentDefinition, ItemStats, MemberAnswers,
-    ScoreFailure, ScoreOutcome, ScoreRequest, ScoreResult, ScoreStats, ScoreValue,
+    CatalogOptions, ErrorBody, GroupOptions, GroupStats, InstrumentDefinition, ItemStats, MemberAnswers, ScoreFailure,
+    ScoreOutcome, ScoreRequest, ScoreResult, ScoreStats, ScoreValue,
 };
 #[cfg(feature = "validate")]
 pub use validate::validate_definition;

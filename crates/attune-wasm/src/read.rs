@@ -133,7 +133,8 @@ pub(crate) fn answers(inst: &Instrument, answers: &JsValue) -> Result<attune_cor
 fn integer(v: &JsValue) -> Option<i64> {
     let f = v.as_f64()?;
     // 2^63 is exact as a float: every whole float below it in magnitude converts exactly.
-    (f.fract() == 0.0 && (-9.223_372_036_854_775_808e18..9.223_372_036_854_775_808e18).contains(&f)).then_some(f as i64)
+    const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;
+    (f.fract() == 0.0 && (-TWO_POW_63..TWO_POW_63).contains(&f)).then_some(f as i64)
 }
 
 /// Checks a plain context (or `null`/`undefined`, none) against the instrument's declared keys.

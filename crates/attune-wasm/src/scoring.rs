@@ -2,14 +2,13 @@
 //! are read as JavaScript values (`read.rs`), scored by the one lane (`lane.rs`), and returned as
 //! JavaScript objects; the catalog's data is the core's `static` data.
 
-use attune_core::{Catalog, ErrorCode, Group, ScoreError};
-use js_sys::{Array, JsString};
-use serde::Serialize;
+use attune_core::{Catalog, ErrorCode, Group, GroupStats as Stats, ScoreError, Summary};
+use js_sys::{Array, JsString, Object};
 use tsify::Ts;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::error::{attune_error, failure, invalid_json, score_error};
+use crate::error::{attune_error, failure, invalid_json, score_error, set};
 use crate::types::{CatalogOptions, GroupOptions, GroupStats, InstrumentDefinition, ScoreRequest, ScoreResult};
 use crate::{lane, read};
 
@@ -26,11 +25,61 @@ pub(crate) fn string_arg(value: &JsValue, what: &str, max_len: u32) -> Result<St
     Ok(String::from(s))
 }
 
-/// A Rust value as the JavaScript value `JSON.parse` would make of its JSON.
-fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| invalid_json(&e.to_string()))
+fn strings<'a>(items: impl IntoIterator<Item = &'a str>) -> Array {
+    items.into_iter().map(JsValue::from_str).collect()
+}
+
+/// A number as JSON writes it: not finite is `null`, and zero has no sign.
+fn number(v: Option<f64>) -> JsValue {
+    v.filter(|v| v.is_finite()).map_or(JsValue::NULL, |v| JsValue::from_f64(v + 0.0))
+}
+
+/// A summary as `attune catalog` writes it.
+fn summary_object(s: &Summary<'_>) -> JsValue {
+    let o = JsValue::from(Object::new());
+    set(&o, "id", &JsValue::from_str(s.id));
+    set(&o, "name", &JsValue::from_str(s.name));
+    set(&o, "short_name", &JsValue::from_str(s.short_name));
+    set(&o, "domain", &JsValue::from_str(s.domain));
+    set(&o, "licence", &JsValue::from_str(s.licence));
+    set(&o, "text_bundled", &JsValue::from_bool(s.text_bundled));
+    set(&o, "items", &JsValue::from_f64(s.items as f64));
+    set(&o, "scores", &strings(s.scores.iter().copied()));
+    set(&o, "critical_flags", &strings(s.critical_flags.iter().copied()));
+    set(&o, "languages", &strings(s.languages.iter().copied()));
+    set(&o, "citation", &JsValue::from_str(s.citation));
+    o
+}
+
+/// Group statistics as `attune group` writes them.
+fn group_object(g: &Stats<'_>) -> JsValue {
+    let scores = JsValue::from(Object::new());
+    for (id, st) in &g.scores {
+        let o = JsValue::from(Object::new());
+        set(&o, "n", &JsValue::from_f64(st.n as f64));
+        for (key, v) in [("mean", st.mean), ("sd", st.sd), ("min", st.min), ("max", st.max), ("rwg", st.rwg)] {
+            set(&o, key, &number(v));
+        }
+        set(&scores, id, &o);
+    }
+    let items = JsValue::from(Object::new());
+    for (id, st) in &g.items {
+        let counts = JsValue::from(Object::new());
+        for (value, count) in &st.counts {
+            set(&counts, &value.to_string(), &JsValue::from_f64(*count as f64));
+        }
+        let o = JsValue::from(Object::new());
+        set(&o, "n", &JsValue::from_f64(st.n as f64));
+        set(&o, "counts", &counts);
+        set(&items, id, &o);
+    }
+    let o = JsValue::from(Object::new());
+    set(&o, "instrument", &JsValue::from_str(g.instrument));
+    set(&o, "n", &JsValue::from_f64(g.n as f64));
+    set(&o, "suppressed", &JsValue::from_bool(g.suppressed));
+    set(&o, "scores", &scores);
+    set(&o, "items", &items);
+    o
 }
 
 /// An options object (`undefined` or `null`: none), made plain.
@@ -102,11 +151,10 @@ pub fn catalog(options: Option<Ts<CatalogOptions>>) -> Result<JsValue, JsValue> 
             }
         }
     };
-    if commercial {
-        to_js(&Catalog::embedded().commercial_use().summaries())
-    } else {
-        to_js(&Catalog::embedded().summaries())
-    }
+    let catalog = Catalog::embedded();
+    let keep =
+        |i: &&attune_core::Instrument| !commercial || i.licence_status() != attune_core::LicenceStatus::NonCommercial;
+    Ok(catalog.instruments().iter().filter(keep).map(|i| summary_object(&i.summary())).collect::<Array>().into())
 }
 
 /// The full definition of one instrument, with its translations.
@@ -116,14 +164,9 @@ pub fn instrument(
     #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
 ) -> Result<Ts<InstrumentDefinition>, JsValue> {
     let inst = instrument_arg(&id)?;
-    #[derive(Serialize)]
-    struct Full<'a> {
-        #[serde(flatten)]
-        definition: &'a attune_core::Definition,
-        translations: &'a [attune_core::Translation],
-    }
-    let full = Full { definition: inst.definition(), translations: inst.translations() };
-    Ok(Ts::new_unchecked(to_js(&full)?))
+    // Written as JSON text by the build step: the one copy of the wording this module carries.
+    let text = inst.definition_json().unwrap_or("null");
+    js_sys::JSON::parse(text).map(Ts::new_unchecked).map_err(|e| invalid_json(&crate::error::describe(&e)))
 }
 
 /// Group statistics for one instrument over members' answers, as in
@@ -167,7 +210,7 @@ pub fn group_stats(
             .add_checked(read::answers(inst, &answers))
             .map_err(|e| attune_error(e.error.code(), &e.to_string(), e.error.item(), Some(e.member)))?;
     }
-    Ok(Ts::new_unchecked(to_js(&group.finish())?))
+    Ok(Ts::new_unchecked(group_object(&group.finish())))
 }
 
 /// The version of Attune's scoring core.

@@ -42,7 +42,7 @@ pub fn validate_definition(
     } else {
         return Err(invalid_json("validateDefinition takes JSON text or an object"));
     };
-    let problems = serde_json::to_string(&attune_core::validate_definition(&text))
-        .map_err(|e| invalid_json(&e.to_string()))?;
+    let problems =
+        serde_json::to_string(&attune_core::validate_definition(&text)).map_err(|e| invalid_json(&e.to_string()))?;
     js_sys::JSON::parse(&problems).map_err(|e| invalid_json(&crate::error::describe(&e)))
 }

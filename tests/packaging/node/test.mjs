@@ -4,8 +4,10 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
-  score, scoreMany, catalog, instrument, groupStats, validateDefinition, version, isAttuneError,
+  score, scoreMany, catalog, instrument, groupStats, version, isAttuneError,
 } from "attune";
+import { validateDefinition } from "attune/validate";
+import * as scoring from "attune";
 
 const pkg = JSON.parse(readFileSync(new URL("./node_modules/attune/package.json", import.meta.url), "utf8"));
 assert.equal(version, pkg.version, "version is the package version");
@@ -44,6 +46,9 @@ assert.equal(catalog({ commercial: true }).length, 19);
 assert.equal(instrument("gad7").items.length, 7);
 assert.equal(groupStats("ucla3", [{ 1: 1, 2: 1, 3: 2 }, { 1: 2, 2: 2, 3: 2 }, { 1: 3, 2: 2, 3: 3 }]).n, 3);
 assert.deepEqual(validateDefinition(readFileSync(new URL("./node_modules/attune/instruments/phq9.json", import.meta.url), "utf8")), []);
+assert.equal(validateDefinition("{}")[0].kind, "schema");
+// validateDefinition moved to its own entry (0.2.0): the scoring entry has no JSON parser.
+assert.equal("validateDefinition" in scoring, false);
 
 // Every reference vector.
 const near = (want, got) => {

@@ -1,11 +1,12 @@
 // Compiled with `tsc --noEmit --strict` against the packed package's declarations: uses the whole
 // API, and the @ts-expect-error lines prove the types reject what the API rejects.
 import {
-  score, scoreMany, catalog, instrument, groupStats, validateDefinition, version, isAttuneError,
+  score, scoreMany, catalog, instrument, groupStats, version, isAttuneError,
   type AttuneError, type ErrorCode, type ScoreRequest, type ScoreResult, type ScoreOutcome, type ScoreValue,
-  type Summary, type InstrumentDefinition, type GroupStats, type ScoreStats, type Problem, type ProblemKind,
+  type Summary, type InstrumentDefinition, type GroupStats, type ScoreStats,
   type MemberAnswers, type CatalogOptions, type GroupOptions, type LicenceStatus,
 } from "attune";
+import { validateDefinition, type Problem, type ProblemKind } from "attune/validate";
 
 const request: ScoreRequest = { instrument: "phq9", answers: { "1": 2, "2": 1, "9": null }, context: {} };
 const result: ScoreResult = score(request);
@@ -75,5 +76,7 @@ const wrong: ErrorCode = "not_a_code";
 groupStats("ucla3", members, { minN: "3" });
 // @ts-expect-error the loader is not part of the API
 import("attune").then((m) => m.initSync);
+// @ts-expect-error validateDefinition lives in "attune/validate" since 0.2.0
+import("attune").then((m) => m.validateDefinition);
 
 console.log(value, band, cutoffs, flags, complete, first, licence, itemText, citation, langs, mean, suppressed, kinds, paths, v, wrong);

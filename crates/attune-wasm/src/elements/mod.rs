@@ -32,8 +32,7 @@ extern "C" {
 /// The JSON text of a JavaScript value; `what` names it in error messages.
 pub(crate) fn json_text(value: &JsValue, what: &str) -> Result<String, String> {
     use wasm_bindgen::JsCast;
-    let text =
-        to_json(value).map_err(|e| format!("{what} cannot be read as JSON: {}", crate::error::describe(&e)))?;
+    let text = to_json(value).map_err(|e| format!("{what} cannot be read as JSON: {}", crate::error::describe(&e)))?;
     let Some(s) = text.dyn_ref::<js_sys::JsString>() else {
         return Err(format!("{what} must be a JSON value, not {}", value.js_typeof().as_string().unwrap_or_default()));
     };
