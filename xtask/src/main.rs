@@ -138,8 +138,8 @@ fn test(sh: &Shell) -> Result<()> {
     cmd!(sh, "cargo check --locked -p attune-core --target wasm32-unknown-unknown --no-default-features").run()?;
     web::browser_unit_tests(sh)?;
     let package = web::build_npm(sh)?;
-    web::check_entry_sizes(sh)?;
     web::packaging_tests(sh, &package)?;
+    web::check_entry_sizes(sh)?;
     println!("\nxtask test: all steps passed in {:.0} s", started.elapsed().as_secs_f64());
     Ok(())
 }

@@ -40,6 +40,7 @@ mod problem;
 #[cfg(feature = "json")]
 mod request;
 mod score;
+mod text_pack;
 #[cfg(feature = "json")]
 mod validate;
 
@@ -53,7 +54,10 @@ pub use model::{Definition, LicenceStatus, Translation};
 pub use problem::{Problem, ProblemKind};
 #[cfg(feature = "json")]
 pub use request::{score_json, Outcome, Request};
-pub use score::{json_string, shown, Answer, AnswerSheet, ContextInput, ContextValues, ScoreOutcome, ScoreResult};
+pub use score::{
+    json_string, shown, Answer, AnswerSheet, ContextInput, ContextValues, Progress, ScoreOutcome, ScoreResult,
+};
+pub use text_pack::{primary_language, PackLanguage, TextPack, PACK_FIELDS, PACK_LANGUAGE_FIELDS};
 #[cfg(feature = "json")]
 pub use validate::{check_vector, validate_definition};
 

@@ -41,6 +41,16 @@ pub struct ContextValues {
     values: Vec<Option<usize>>,
 }
 
+/// How far a respondent has come: items answered among those the instrument asks, its skip rules
+/// applied to the answers so far (AUDIT asks 3 items after "Never" to item 1, not 10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Progress {
+    /// Items answered among those asked.
+    pub answered: usize,
+    /// Items asked.
+    pub total: usize,
+}
+
 /// The result of scoring one answer set. Ids borrow from the instrument.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScoreResult<'a> {
@@ -355,6 +365,16 @@ impl Instrument {
             }
         }
         skipped
+    }
+
+    /// Items answered among those asked under the skip rules, for "3 of 9" and progress bars.
+    pub fn progress(&self, sheet: &AnswerSheet) -> Progress {
+        let skipped = self.skipped_items(sheet);
+        let asked = (0..self.items.len()).filter(|&i| !skipped.get(i).copied().unwrap_or(false));
+        asked.fold(Progress::default(), |p, i| Progress {
+            answered: p.answered + usize::from(sheet.get(i).is_some()),
+            total: p.total + 1,
+        })
     }
 
     /// Scores a validated answer sheet made by this instrument's [`Instrument::answer_sheet`].

@@ -194,8 +194,7 @@ pub fn questionnaire(props: &QuestionnaireProps) -> Html {
     let s = strings(&props.lang);
     let eval = props.evaluator.eval(&state.answers);
     let shown = asked(&eval, n);
-    let answered = shown.iter().filter(|&&i| state.answers[i].is_some()).count();
-    let total = shown.len();
+    let (answered, total) = (eval.answered, eval.total);
 
     let announce = if state.changes > 0 {
         let mut a = fill(s.selected_announce, answered, total);

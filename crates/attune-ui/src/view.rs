@@ -92,6 +92,10 @@ pub struct FlagLine {
 pub struct Evaluation {
     /// Per item: not asked under the instrument's skip rules (empty when it has none).
     pub skipped: Vec<bool>,
+    /// Items answered among those asked (the core counts them: `Instrument::progress`).
+    pub answered: usize,
+    /// Items asked under the skip rules.
+    pub total: usize,
     /// Every score, in definition order.
     pub scores: Vec<ScoreLine>,
     /// Raised flags.

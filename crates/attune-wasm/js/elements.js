@@ -20,9 +20,26 @@ function narrowQuery() {
   return narrow;
 }
 
-/** Dispatches `name` on `host` with a JSON detail; bubbles out of the shadow root. */
-export function emit(host, name, json) {
-  host.dispatchEvent(new CustomEvent(name, { bubbles: true, composed: true, detail: JSON.parse(json) }));
+/** Dispatches `name` on `host` with a plain-object detail; bubbles out of the shadow root. */
+export function emit(host, name, detail) {
+  host.dispatchEvent(new CustomEvent(name, { bubbles: true, composed: true, detail }));
+}
+
+/** The current time as an ISO 8601 string. */
+export function nowIso() {
+  return new Date().toISOString();
+}
+
+// One formatter per language: at most two decimals, rounded half to even as Rust's formatting
+// rounds, no grouping ("14.63" is "14,63" in Spanish).
+const formats = new Map();
+export function formatNumber(value, lang) {
+  let f = formats.get(lang);
+  if (!f) {
+    f = new Intl.NumberFormat(lang, { maximumFractionDigits: 2, useGrouping: false, roundingMode: "halfEven" });
+    formats.set(lang, f);
+  }
+  return f.format(value);
 }
 
 /** Creates the mount point for a new render. */

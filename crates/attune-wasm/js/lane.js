@@ -101,11 +101,34 @@ export function setSchema(index, schema) {
   schemas[index] = schema;
 }
 
+// One result from its encoding at codes[c] and values[v] (see encode in src/lane.rs). Returns the
+// result and the positions after it.
+function decodeAt(codes, c, values, v, schema) {
+  const complete = codes[c++] === 1;
+  const scores = {};
+  for (const def of schema.scores) {
+    const value = values[v++];
+    const band = codes[c++];
+    const n = codes[c++];
+    const cutoffs = new Array(n);
+    for (let j = 0; j < n; j++) cutoffs[j] = def.cutoffs[codes[c++]];
+    scores[def.id] = { value: Number.isNaN(value) ? null : value, band: band < 0 ? null : def.bands[band], cutoffs };
+  }
+  const nf = codes[c++];
+  const flags = new Array(nf);
+  for (let j = 0; j < nf; j++) flags[j] = schema.flags[codes[c++]];
+  return [{ instrument: schema.id, complete, scores, flags }, c, v];
+}
+
+/** One result, as `score()` returns it, from its encoding and its instrument's schema. */
+export function decodeResult(codes, values, schema) {
+  return decodeAt(codes, 0, values, 0, schema)[0];
+}
+
 /**
- * Builds the outcomes of requests[start..start+count) into `out` from Rust's encoding: codes per
- * request [instrument index, complete, per score (band, cutoff count, cutoffs...), flag count,
- * flags...], or [-1] for a request that could not be scored (its failure taken in order from
- * `failures`); values: one number per score, NaN for null.
+ * Builds the outcomes of requests[start..start+count) into `out` from Rust's encoding: per request
+ * the instrument's index (its schema sent earlier by `setSchema`) and then its result, or -1 for a
+ * request that could not be scored (its failure taken in order from `failures`).
  */
 export function decodeResults(out, start, count, codes, values, failures) {
   let c = 0;
@@ -117,21 +140,7 @@ export function decodeResults(out, start, count, codes, values, failures) {
       out[start + k] = failures[f++];
       continue;
     }
-    const schema = schemas[index];
-    const complete = codes[c++] === 1;
-    const scores = {};
-    for (const def of schema.scores) {
-      const value = values[v++];
-      const band = codes[c++];
-      const n = codes[c++];
-      const cutoffs = new Array(n);
-      for (let j = 0; j < n; j++) cutoffs[j] = def.cutoffs[codes[c++]];
-      scores[def.id] = { value: Number.isNaN(value) ? null : value, band: band < 0 ? null : def.bands[band], cutoffs };
-    }
-    const nf = codes[c++];
-    const flags = new Array(nf);
-    for (let j = 0; j < nf; j++) flags[j] = schema.flags[codes[c++]];
-    out[start + k] = { instrument: schema.id, complete, scores, flags };
+    [out[start + k], c, v] = decodeAt(codes, c, values, v, schemas[index]);
   }
 }
 

@@ -2,6 +2,9 @@
 //! `code` (and the `item` or `member` it is about), thrown by every function for input it cannot
 //! accept, or reported in place by `scoreMany`.
 
+// The `attune/validate` build uses a part of this module.
+#![cfg_attr(not(any(feature = "scoring", feature = "elements")), allow(dead_code))]
+
 use attune_core::{ErrorCode, ScoreError};
 #[cfg(feature = "scoring")]
 use js_sys::Object;
@@ -40,10 +43,15 @@ pub(crate) fn set(target: &JsValue, key: &str, value: &JsValue) {
 
 /// The thrown `AttuneError`.
 pub(crate) fn attune_error(code: ErrorCode, message: &str, item: Option<&str>, member: Option<usize>) -> JsValue {
+    error_with_code(code.as_str(), message, item, member)
+}
+
+/// The thrown `AttuneError` with a code of the elements' own (`invalid_text_pack`, ...) or the core's.
+pub(crate) fn error_with_code(code: &str, message: &str, item: Option<&str>, member: Option<usize>) -> JsValue {
     let err = js_sys::Error::new(message);
     err.set_name("AttuneError");
     let err = JsValue::from(err);
-    set(&err, "code", &JsValue::from_str(code.as_str()));
+    set(&err, "code", &JsValue::from_str(code));
     if let Some(item) = item {
         set(&err, "item", &JsValue::from_str(item));
     }
@@ -54,12 +62,12 @@ pub(crate) fn attune_error(code: ErrorCode, message: &str, item: Option<&str>, m
 }
 
 /// The thrown form of a core error.
-#[cfg(any(feature = "scoring", feature = "elements"))]
 pub(crate) fn score_error(e: &ScoreError) -> JsValue {
     attune_error(e.code(), &e.to_string(), e.item(), None)
 }
 
 /// An `invalid_json` error: input that is not of the expected shape.
+#[cfg(any(feature = "scoring", feature = "validate"))]
 pub(crate) fn invalid_json(message: &str) -> JsValue {
     attune_error(ErrorCode::InvalidJson, message, None, None)
 }

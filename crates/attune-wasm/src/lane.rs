@@ -1,5 +1,5 @@
 //! One lane for `score` and `scoreMany`: every request goes in here and every result comes out
-//! through one encoder.
+//! through one encoder (the elements' events use the same encoder for their `result`).
 //!
 //! Batches are mostly plain requests, so `js/lane.js` writes each plain one as numbers (item, value
 //! pairs) and Rust checks and scores it with the core's typed calls. Any other request (a context, an
@@ -8,26 +8,40 @@
 //! `decodeResults` turns into the objects of the documented shape, with ids from a per-instrument
 //! schema sent once; a request that cannot be scored becomes a failure in place.
 
-use attune_core::{Catalog, Instrument, ScoreError, ScoreResult};
-use js_sys::{Array, Int32Array};
+#[cfg(feature = "scoring")]
+use attune_core::{Catalog, ScoreError};
+use attune_core::{Instrument, ScoreResult};
+use js_sys::Array;
+#[cfg(feature = "scoring")]
+use js_sys::Int32Array;
 use wasm_bindgen::prelude::*;
+#[cfg(feature = "scoring")]
 use wasm_bindgen::JsCast;
 
 use crate::error::set;
+#[cfg(feature = "scoring")]
 use crate::read;
 
 #[wasm_bindgen(module = "/js/lane.js")]
 extern "C" {
+    #[cfg(feature = "scoring")]
     #[wasm_bindgen(js_name = encodeRequests)]
     fn encode_requests(requests: &Array, start: u32, end: u32) -> Array;
+    #[cfg(feature = "scoring")]
     #[wasm_bindgen(js_name = hasSchema)]
     fn has_schema(index: u32) -> bool;
+    #[cfg(feature = "scoring")]
     #[wasm_bindgen(js_name = setSchema)]
     fn set_schema(index: u32, schema: &JsValue);
+    #[cfg(feature = "scoring")]
     #[wasm_bindgen(js_name = decodeResults)]
     fn decode_results(out: &Array, start: u32, count: u32, codes: &[i32], values: &[f64], failures: &Array);
+    #[cfg(feature = "elements")]
+    #[wasm_bindgen(js_name = decodeResult)]
+    fn decode_result(codes: &[i32], values: &[f64], schema: &JsValue) -> JsValue;
 }
 
+#[cfg(feature = "scoring")]
 /// Requests per round trip: large enough to amortise the calls, small enough to bound memory.
 const CHUNK: u32 = 4096;
 
@@ -55,6 +69,7 @@ fn schema(inst: &Instrument) -> JsValue {
     o
 }
 
+#[cfg(feature = "scoring")]
 /// One instrument named by plain requests of a chunk: its item ids by item number.
 struct Named<'c> {
     index: usize,
@@ -62,6 +77,7 @@ struct Named<'c> {
     items: Vec<Option<&'c str>>,
 }
 
+#[cfg(feature = "scoring")]
 impl<'c> Named<'c> {
     fn new(catalog: &'c Catalog, id: &str) -> Option<Named<'c>> {
         let index = catalog.instruments().iter().position(|i| i.id() == id)?;
@@ -99,13 +115,9 @@ fn position<'a>(mut ids: impl Iterator<Item = &'a str>, found: &str) -> i32 {
     ids.position(|id| id == found).map_or(-1, |k| k as i32)
 }
 
-/// Appends a result's encoding (see `decodeResults` in js/lane.js), sending the instrument's
-/// schema first if JavaScript does not have it yet.
-fn encode_result(index: usize, inst: &Instrument, r: &ScoreResult<'_>, codes: &mut Vec<i32>, values: &mut Vec<f64>) {
-    if !has_schema(index as u32) {
-        set_schema(index as u32, &schema(inst));
-    }
-    codes.push(index as i32);
+/// Appends a result's encoding (see `decodeResult` in js/lane.js): complete, then per score its
+/// value (in `values`), band, cut-offs, then the flags, each id by its position in the schema.
+fn encode(inst: &Instrument, r: &ScoreResult<'_>, codes: &mut Vec<i32>, values: &mut Vec<f64>) {
     codes.push(i32::from(r.complete));
     for (k, s) in r.scores.iter().enumerate() {
         // As JSON writes it: non-finite is null, and zero has no sign.
@@ -121,6 +133,26 @@ fn encode_result(index: usize, inst: &Instrument, r: &ScoreResult<'_>, codes: &m
     codes.extend(r.flags.iter().map(|f| position(inst.flag_ids(), f)));
 }
 
+/// One result as the JavaScript object `score()` returns, for an instrument of the catalog or not.
+#[cfg(feature = "elements")]
+pub(crate) fn result_object(inst: &Instrument, r: &ScoreResult<'_>) -> JsValue {
+    let (mut codes, mut values) = (Vec::new(), Vec::new());
+    encode(inst, r, &mut codes, &mut values);
+    decode_result(&codes, &values, &schema(inst))
+}
+
+/// Appends a result of the catalog's instrument at `index`, its schema sent first if JavaScript
+/// does not have it yet.
+#[cfg(feature = "scoring")]
+fn encode_result(index: usize, inst: &Instrument, r: &ScoreResult<'_>, codes: &mut Vec<i32>, values: &mut Vec<f64>) {
+    if !has_schema(index as u32) {
+        set_schema(index as u32, &schema(inst));
+    }
+    codes.push(index as i32);
+    encode(inst, r, codes, values);
+}
+
+#[cfg(feature = "scoring")]
 /// Reads and scores one request that is not plain: `Ok((catalog index, instrument, result))`, or
 /// the error with the instrument id when it is known.
 fn score_general<'c>(
@@ -138,6 +170,7 @@ fn score_general<'c>(
     Ok((index, inst.score_sheet(&sheet, &context)))
 }
 
+#[cfg(feature = "scoring")]
 /// Scores `requests` (an array) into `out`, one outcome per request in order. `failed` receives
 /// each request that cannot be scored and returns what stands in its place.
 pub(crate) fn score_into(

@@ -26,9 +26,9 @@ static ALLOCATOR: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> 
 #[cfg(feature = "elements")]
 pub mod elements;
 mod error;
-#[cfg(feature = "scoring")]
+#[cfg(any(feature = "scoring", feature = "elements"))]
 mod lane;
-#[cfg(feature = "scoring")]
+#[cfg(any(feature = "scoring", feature = "elements"))]
 mod read;
 #[cfg(feature = "scoring")]
 mod scoring;

@@ -10,7 +10,9 @@ use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::error::{describe, MAX_JSON_LEN};
+use crate::error::describe;
+#[cfg(feature = "scoring")]
+use crate::error::MAX_JSON_LEN;
 
 #[wasm_bindgen(module = "/js/lane.js")]
 extern "C" {
@@ -26,13 +28,20 @@ extern "C" {
 const MAX_DEPTH: u32 = 127;
 
 /// `value` made plain, or why it cannot be; `what` names it in the message (`"the request"`).
+#[cfg(feature = "scoring")]
 pub(crate) fn plain(value: &JsValue, what: &str) -> Result<JsValue, String> {
-    let out = normalize(value, MAX_JSON_LEN, MAX_DEPTH);
+    plain_within(value, what, MAX_JSON_LEN)
+}
+
+/// [`plain`], for a value whose JSON text may have at most `max_len` characters.
+pub(crate) fn plain_within(value: &JsValue, what: &str, max_len: u32) -> Result<JsValue, String> {
+    let out = normalize(value, max_len, MAX_DEPTH);
     let detail = out.get(2);
     match out.get(1).as_f64().unwrap_or(1.0) as u32 {
         0 => Ok(out.get(0)),
         2 => Err(format!("{what} must be a JSON value, not {}", detail.as_string().unwrap_or_default())),
-        3 => Err(format!("{what} is larger than {} MiB of JSON", MAX_JSON_LEN >> 20)),
+        3 if max_len >= 1 << 20 => Err(format!("{what} is larger than {} MiB of JSON", max_len >> 20)),
+        3 => Err(format!("{what} is larger than {} KiB of JSON", max_len >> 10)),
         4 => Err(format!("{what} nests deeper than {MAX_DEPTH} levels")),
         _ => Err(format!("{what} cannot be read as JSON: {}", describe(&detail))),
     }
@@ -43,20 +52,24 @@ pub(crate) fn shown(value: &JsValue) -> String {
     attune_core::shown(show(value))
 }
 
-fn is_object(v: &JsValue) -> bool {
+/// Whether a plain value is an object (not an array, not `null`).
+pub(crate) fn is_object(v: &JsValue) -> bool {
     v.is_object() && !Array::is_array(v)
 }
 
-fn get(obj: &JsValue, key: &str) -> JsValue {
+/// A property of a plain object (`undefined` when absent).
+pub(crate) fn get(obj: &JsValue, key: &str) -> JsValue {
     // A plain object has no getters: reading a property cannot throw.
     Reflect::get(obj, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
 }
 
-fn is_absent(v: &JsValue) -> bool {
+/// `null` or `undefined`.
+pub(crate) fn is_absent(v: &JsValue) -> bool {
     v.is_undefined() || v.is_null()
 }
 
 /// A plain request: `{ instrument, answers?, context? }`.
+#[cfg(feature = "scoring")]
 pub(crate) struct Request {
     pub(crate) instrument: String,
     answers: JsValue,
@@ -64,6 +77,7 @@ pub(crate) struct Request {
 }
 
 /// Reads a plain request's shape; the error carries the instrument id when it is known.
+#[cfg(feature = "scoring")]
 pub(crate) fn request(v: &JsValue) -> Result<Request, (Option<String>, ScoreError)> {
     if !is_object(v) {
         return Err((None, ScoreError::request_not_an_object()));
@@ -92,6 +106,7 @@ pub(crate) fn request(v: &JsValue) -> Result<Request, (Option<String>, ScoreErro
     Ok(Request { instrument, answers, context: get(v, "context") })
 }
 
+#[cfg(feature = "scoring")]
 impl Request {
     /// Checks the answers and the context against the instrument, as the core checks JSON.
     pub(crate) fn check(&self, inst: &Instrument) -> Result<(attune_core::AnswerSheet, ContextValues), ScoreError> {
@@ -106,15 +121,7 @@ pub(crate) fn answers(inst: &Instrument, answers: &JsValue) -> Result<attune_cor
     if is_absent(answers) {
         return inst.answer_sheet_from_values(std::iter::empty());
     }
-    // In the order a JSON object's keys are read (sorted), so the first error is the same.
-    let mut entries: Vec<(String, JsValue)> = Object::entries(answers.unchecked_ref())
-        .iter()
-        .map(|entry| {
-            let entry: Array = entry.unchecked_into();
-            (entry.get(0).as_string().unwrap_or_default(), entry.get(1))
-        })
-        .collect();
-    entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let entries = entries(answers);
     let shown: Vec<String> = entries
         .iter()
         .map(|(_, v)| if is_absent(v) || integer(v).is_some() { String::new() } else { shown(v) })
@@ -127,6 +134,20 @@ pub(crate) fn answers(inst: &Instrument, answers: &JsValue) -> Result<attune_cor
         };
         (id.as_str(), answer)
     }))
+}
+
+/// The entries of a plain object, in the order a JSON object's keys are read (sorted), so that the
+/// first error reported is the same whoever reads it.
+pub(crate) fn entries(obj: &JsValue) -> Vec<(String, JsValue)> {
+    let mut entries: Vec<(String, JsValue)> = Object::entries(obj.unchecked_ref())
+        .iter()
+        .map(|entry| {
+            let entry: Array = entry.unchecked_into();
+            (entry.get(0).as_string().unwrap_or_default(), entry.get(1))
+        })
+        .collect();
+    entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    entries
 }
 
 /// A number that is exactly a whole number a 64-bit integer holds.

@@ -178,10 +178,20 @@ async fn components_follow_the_injected_evaluator() {
         terms: None,
         english_fallback: false,
     };
-    let evaluator = Evaluator(Rc::new(|a: &[Option<i64>]| Evaluation {
-        skipped: vec![false, a[0].is_some(), false],
-        scores: vec![],
-        flags: if a[0] == Some(1) { vec![FlagLine { label: "Flag".into(), critical: true }] } else { vec![] },
+    let evaluator = Evaluator(Rc::new(|a: &[Option<i64>]| {
+        let skipped = vec![false, a.first().copied().flatten().is_some(), false];
+        let asked: Vec<usize> = (0..3).filter(|&i| !skipped[i]).collect();
+        Evaluation {
+            answered: asked.iter().filter(|&&i| a.get(i).copied().flatten().is_some()).count(),
+            total: asked.len(),
+            skipped,
+            scores: vec![],
+            flags: if a.first() == Some(&Some(1)) {
+                vec![FlagLine { label: "Flag".into(), critical: true }]
+            } else {
+                vec![]
+            },
+        }
     }));
     let props = QuestionnaireProps {
         form: Rc::new(form),

@@ -2,7 +2,6 @@
 //! calls [`define_elements`] once the module is instantiated. The element classes themselves are
 //! a thin JavaScript shell (`js/elements.js`) that forwards to the Rust objects here.
 
-use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 #[cfg(feature = "poll")]
@@ -20,33 +19,17 @@ pub use poll_dashboard::PollDashboardElement;
 pub use poll_join::PollJoinElement;
 pub use questionnaire::QuestionnaireElement;
 
-#[wasm_bindgen(inline_js = "export function toJson(v) {
-  return JSON.stringify(v, (k, x) => typeof x === 'number' && !Number.isFinite(x) ? String(x) : x);
-}")]
-extern "C" {
-    /// `JSON.stringify`, keeping non-finite numbers as text so that they cannot pass for `null`.
-    #[wasm_bindgen(catch, js_name = toJson)]
-    fn to_json(value: &JsValue) -> Result<JsValue, JsValue>;
-}
-
-/// The JSON text of a JavaScript value; `what` names it in error messages.
-pub(crate) fn json_text(value: &JsValue, what: &str) -> Result<String, String> {
-    use wasm_bindgen::JsCast;
-    let text = to_json(value).map_err(|e| format!("{what} cannot be read as JSON: {}", crate::error::describe(&e)))?;
-    let Some(s) = text.dyn_ref::<js_sys::JsString>() else {
-        return Err(format!("{what} must be a JSON value, not {}", value.js_typeof().as_string().unwrap_or_default()));
-    };
-    if s.length() > crate::MAX_JSON_LEN {
-        return Err(format!("{what} is larger than {} MiB of JSON", crate::MAX_JSON_LEN >> 20));
-    }
-    Ok(String::from(s))
-}
-
 #[wasm_bindgen(module = "/js/elements.js")]
 extern "C" {
     #[wasm_bindgen(js_name = defineQuestionnaire)]
     fn define_questionnaire(tag: &str, css: &str, mount: &JsValue) -> bool;
-    fn emit(host: &web_sys::HtmlElement, name: &str, json: &str);
+    fn emit(host: &web_sys::HtmlElement, name: &str, detail: &JsValue);
+    /// The current time as an ISO 8601 string.
+    #[wasm_bindgen(js_name = nowIso)]
+    fn now_iso() -> String;
+    /// A number for people: at most two decimals (rounded half to even), in the language's style.
+    #[wasm_bindgen(js_name = formatNumber)]
+    fn format_number(value: f64, lang: &str) -> String;
     #[wasm_bindgen(js_name = mountPoint)]
     fn mount_point(root: &web_sys::ShadowRoot) -> web_sys::Element;
     #[cfg(feature = "poll")]
@@ -102,25 +85,12 @@ fn show<C: yew::BaseComponent>(app: &mut Option<yew::AppHandle<C>>, root: &web_s
     }
 }
 
-/// Dispatches a CustomEvent with a JSON detail from the host element.
-fn dispatch<T: Serialize>(host: &web_sys::HtmlElement, name: &str, detail: &T) {
-    // Serializing plain maps and strings cannot fail; an empty detail is better than none.
-    let json = serde_json::to_string(detail).unwrap_or_else(|_| "null".to_string());
-    emit(host, name, &json);
+/// Dispatches a CustomEvent from the host element, with `detail` (a plain object).
+fn dispatch(host: &web_sys::HtmlElement, name: &str, detail: &JsValue) {
+    emit(host, name, detail);
 }
 
-/// An `Error` with `name` "AttuneError" and a `code`, as thrown by the scoring API.
+/// An `AttuneError` as the scoring API throws it, with the elements' codes too.
 fn element_error(code: &str, message: &str, item: Option<&str>) -> JsValue {
-    let err = js_sys::Error::new(message);
-    err.set_name("AttuneError");
-    let _ = js_sys::Reflect::set(&err, &"code".into(), &code.into());
-    if let Some(item) = item {
-        let _ = js_sys::Reflect::set(&err, &"item".into(), &item.into());
-    }
-    err.into()
-}
-
-/// The current time as an ISO 8601 string.
-fn now_iso() -> String {
-    String::from(js_sys::Date::new_0().to_iso_string())
+    crate::error::error_with_code(code, message, item, None)
 }

@@ -169,7 +169,15 @@ fn poll_form(poll: &Value) -> Result<(Rc<Form>, Evaluator, Option<String>), Stri
     let evaluator = Evaluator(Rc::new(move |a: &[Option<i64>]| {
         let ids = &inst.definition().items;
         inst.answer_sheet_from_pairs(a.iter().zip(ids.iter()).filter_map(|(v, i)| v.map(|v| (i.id.as_ref(), v))))
-            .map(|s| Evaluation { skipped: inst.skipped_items(&s), ..Evaluation::default() })
+            .map(|s| {
+                let progress = inst.progress(&s);
+                Evaluation {
+                    skipped: inst.skipped_items(&s),
+                    answered: progress.answered,
+                    total: progress.total,
+                    ..Evaluation::default()
+                }
+            })
             .unwrap_or_default()
     }));
     Ok((Rc::new(form), evaluator, None))

@@ -6,17 +6,20 @@
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
-use attune_core::{AnswerSheet, Catalog, ContextValues, Instrument, ScoreError};
+use attune_core::{AnswerSheet, Catalog, ContextValues, Instrument, ScoreError, TextPack};
 use attune_ui::{
     strings::strings, Answers, Crisis, Evaluation, Evaluator, FlagLine, Layout, Problem, QuestionnaireProps, ScoreLine,
     Widget, WidgetProps,
 };
-use serde_json::{json, Map, Value};
+use js_sys::Object;
 use wasm_bindgen::prelude::*;
 use yew::{AppHandle, AttrValue, Callback};
 
-use super::text_pack::{self, TextPack};
-use super::{dispatch, element_error, now_iso, show};
+use super::text_pack;
+use super::{dispatch, element_error, format_number, now_iso, show};
+use crate::error::set;
+use crate::lane::result_object;
+use crate::read;
 
 thread_local! {
     static INSTANCES: Cell<u32> = const { Cell::new(0) };
@@ -40,9 +43,11 @@ struct Inner {
     show_results: bool,
     // Properties.
     pack: Option<Result<Rc<TextPack>, String>>,
-    prefill: Option<Map<String, Value>>,
+    /// Answers to start from (a plain object), checked once the instrument is known.
+    prefill: Option<JsValue>,
     crisis: Option<Crisis>,
-    context: Option<Value>,
+    /// The context (a plain object or `null`).
+    context: JsValue,
     // Derived, rebuilt by `resolve`.
     resolved: Option<Resolved>,
     session: u64,
@@ -79,23 +84,13 @@ fn default_crisis(lang: &str) -> Crisis {
     Crisis { title: s.crisis_title.into(), body: s.crisis_body.into(), contact: None, href: None }
 }
 
-/// Display form of a value: integers as they are, others to two decimals, in the language's style.
+/// Display form of a value: at most two decimals, in the language's style (`Intl.NumberFormat`).
 fn show_number(v: f64, lang: &str) -> String {
-    let mut s = if v.fract() == 0.0 && v.abs() < 9.0e15 { format!("{v:.0}") } else { format!("{v:.2}") };
-    if s.contains('.') {
-        s = s.trim_end_matches('0').trim_end_matches('.').to_string();
-    }
-    if lang == "es" {
-        s = s.replace('.', ",");
-    }
-    s
+    format_number(v, lang)
 }
 
 fn sheet(inst: &Instrument, answers: &[Option<i64>]) -> Result<AnswerSheet, ScoreError> {
-    let ids = &inst.definition().items;
-    inst.answer_sheet_from_pairs(
-        answers.iter().zip(ids.iter()).filter_map(|(a, item)| a.map(|v| (item.id.as_ref(), v))),
-    )
+    inst.answer_sheet_from_pairs(answers.iter().zip(inst.item_ids()).filter_map(|(a, id)| a.map(|v| (id, v))))
 }
 
 fn evaluate(inst: &'static Instrument, ctx: &ContextValues, lang: &str, answers: &[Option<i64>]) -> Evaluation {
@@ -133,24 +128,34 @@ fn evaluate(inst: &'static Instrument, ctx: &ContextValues, lang: &str, answers:
             critical: f.critical,
         })
         .collect();
-    Evaluation { skipped: inst.skipped_items(&sheet), scores, flags }
-}
-
-/// Answers as the JSON object of the interfaces: item id → value, unanswered items absent.
-fn answers_json(inst: &Instrument, answers: &[Option<i64>]) -> Map<String, Value> {
-    inst.definition()
-        .items
-        .iter()
-        .zip(answers)
-        .filter_map(|(item, a)| a.map(|v| (item.id.to_string(), Value::from(v))))
-        .collect()
-}
-
-fn result_json(r: &Resolution, answers: &[Option<i64>]) -> Value {
-    match sheet(r.inst, answers) {
-        Ok(s) => serde_json::to_value(r.inst.score_sheet(&s, &r.ctx)).unwrap_or(Value::Null),
-        Err(_) => Value::Null,
+    let progress = inst.progress(&sheet);
+    Evaluation {
+        skipped: inst.skipped_items(&sheet),
+        answered: progress.answered,
+        total: progress.total,
+        scores,
+        flags,
     }
+}
+
+/// Answers as the object of the interfaces: item id → value, unanswered items absent.
+fn answers_object(inst: &Instrument, answers: &[Option<i64>]) -> JsValue {
+    let o = JsValue::from(Object::new());
+    for (id, a) in inst.item_ids().zip(answers) {
+        if let Some(v) = a {
+            set(&o, id, &JsValue::from_f64(*v as f64));
+        }
+    }
+    o
+}
+
+/// An object with these properties, in this order.
+fn object(props: &[(&str, &JsValue)]) -> JsValue {
+    let o = JsValue::from(Object::new());
+    for (k, v) in props {
+        set(&o, k, v);
+    }
+    o
 }
 
 impl Inner {
@@ -180,7 +185,7 @@ impl Inner {
             let pack = match &self.pack {
                 Some(Err(m)) => return Err(Problem { code: "invalid_text_pack".into(), message: m.clone() }),
                 Some(Ok(p)) => {
-                    let problems = text_pack::check(p, inst);
+                    let problems = inst.check_text_pack(p);
                     if !problems.is_empty() {
                         return Err(Problem {
                             code: "invalid_text_pack".into(),
@@ -195,7 +200,7 @@ impl Inner {
                 }
                 None => None,
             };
-            let ctx = inst.context_values(self.context.as_ref()).map_err(|e| Problem {
+            let ctx = read::context(inst, &self.context).map_err(|e| Problem {
                 code: e.code().as_str().into(),
                 message: format!("The context property: {e}"),
             })?;
@@ -213,7 +218,7 @@ impl Inner {
             self.new_session(None);
         }
         if let (Ok(r), Some(prefill)) = (&content, self.prefill.take()) {
-            match r.inst.answer_sheet(&prefill) {
+            match read::answers(r.inst, &prefill) {
                 Ok(s) => {
                     self.new_session(Some(s.values().to_vec()));
                 }
@@ -284,7 +289,13 @@ fn render(this: &Rc<RefCell<Inner>>) {
         problem.filter(|_| new).map(|p| (me.host.clone(), p, me.instrument.clone()))
     };
     if let Some((host, p, instrument)) = report {
-        dispatch(&host, "attune-error", &json!({ "code": p.code, "message": p.message, "instrument": instrument }));
+        let instrument = instrument.as_deref().map_or(JsValue::NULL, JsValue::from_str);
+        let detail = object(&[
+            ("code", &JsValue::from_str(&p.code)),
+            ("message", &JsValue::from_str(&p.message)),
+            ("instrument", &instrument),
+        ]);
+        dispatch(&host, "attune-error", &detail);
     }
 }
 
@@ -294,29 +305,29 @@ fn changed(weak: &Weak<RefCell<Inner>>, answers: Answers) {
         let mut me = this.borrow_mut();
         let Some(Resolved { content: Ok(r) }) = &me.resolved else { return };
         let inst = r.inst;
-        let result = result_json(r, &answers);
-        let sheet = sheet(inst, &answers).ok();
-        let skipped = sheet.as_ref().map(|s| inst.skipped_items(s)).unwrap_or_default();
-        let asked = (0..answers.len()).filter(|&i| !skipped.get(i).copied().unwrap_or(false));
-        let (total, answered) = asked.fold((0, 0), |(t, a), i| (t + 1, a + usize::from(answers[i].is_some())));
-        let raised: Vec<String> = result["flags"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .filter(|f| inst.critical_flags().any(|c| c == *f))
-            .map(str::to_string)
-            .collect();
-        let newly: Vec<&String> = raised.iter().filter(|f| !me.critical.contains(f)).collect();
-        let answers_obj = answers_json(inst, &answers);
-        let critical = (!newly.is_empty())
-            .then(|| json!({ "instrument": inst.id(), "flags": newly, "answers": answers_obj, "result": result }));
-        let change = json!({
-            "instrument": inst.id(),
-            "answers": answers_obj,
-            "progress": { "answered": answered, "total": total },
-            "complete": result["complete"],
+        let Ok(sheet) = sheet(inst, &answers) else { return };
+        let scored = inst.score_sheet(&sheet, &r.ctx);
+        let progress = inst.progress(&sheet);
+        let raised: Vec<String> =
+            scored.flags.iter().filter(|f| inst.critical_flags().any(|c| c == **f)).map(|f| f.to_string()).collect();
+        let newly: js_sys::Array =
+            raised.iter().filter(|f| !me.critical.contains(f)).map(|f| JsValue::from_str(f)).collect();
+        let id = JsValue::from_str(inst.id());
+        let critical = (newly.length() > 0).then(|| {
+            object(&[
+                ("instrument", &id),
+                ("flags", &newly),
+                ("answers", &answers_object(inst, &answers)),
+                ("result", &result_object(inst, &scored)),
+            ])
         });
+        let count = |n: usize| JsValue::from_f64(n as f64);
+        let change = object(&[
+            ("instrument", &id),
+            ("answers", &answers_object(inst, &answers)),
+            ("progress", &object(&[("answered", &count(progress.answered)), ("total", &count(progress.total))])),
+            ("complete", &JsValue::from_bool(scored.complete)),
+        ]);
         me.critical = raised;
         me.latest = answers;
         me.started.get_or_insert_with(now_iso);
@@ -334,32 +345,30 @@ fn completed(weak: &Weak<RefCell<Inner>>, answers: Answers) {
     let (host, detail) = {
         let mut me = this.borrow_mut();
         let Some(Resolved { content: Ok(r) }) = &me.resolved else { return };
+        let Ok(sheet) = sheet(r.inst, &answers) else { return };
         let finished = now_iso();
-        let detail = json!({
-            "instrument": r.inst.id(),
-            "version": attune_core::VERSION,
-            "lang": me.ui_lang(),
-            "answers": answers_json(r.inst, &answers),
-            "result": result_json(r, &answers),
-            "started": me.started.clone().unwrap_or_else(|| finished.clone()),
-            "finished": finished,
-        });
+        let started = me.started.clone().unwrap_or_else(|| finished.clone());
+        let detail = object(&[
+            ("instrument", &JsValue::from_str(r.inst.id())),
+            ("version", &JsValue::from_str(attune_core::VERSION)),
+            ("lang", &JsValue::from_str(me.ui_lang())),
+            ("answers", &answers_object(r.inst, &answers)),
+            ("result", &result_object(r.inst, &r.inst.score_sheet(&sheet, &r.ctx))),
+            ("started", &JsValue::from_str(&started)),
+            ("finished", &JsValue::from_str(&finished)),
+        ]);
         me.latest = answers;
         (me.host.clone(), detail)
     };
     dispatch(&host, "attune-complete", &detail);
 }
 
-/// Reads a property value as a JSON value; `null` and `undefined` are `None`.
-fn prop_json(value: &JsValue, what: &str, max: u32) -> Result<Option<Value>, JsValue> {
-    if value.is_null() || value.is_undefined() {
+/// A property value made plain; `null` and `undefined` are `None`.
+fn prop(value: &JsValue, what: &str) -> Result<Option<JsValue>, JsValue> {
+    if read::is_absent(value) {
         return Ok(None);
     }
-    let text = crate::elements::json_text(value, what).map_err(|m| element_error("invalid_json", &m, None))?;
-    if text.len() > max as usize {
-        return Err(element_error("invalid_json", &format!("{what} is larger than {} KiB of JSON", max >> 10), None));
-    }
-    serde_json::from_str(&text).map(Some).map_err(|e| element_error("invalid_json", &format!("{what}: {e}"), None))
+    read::plain_within(value, what, MAX_PROP_LEN).map(Some).map_err(|m| element_error("invalid_json", &m, None))
 }
 
 #[wasm_bindgen]
@@ -383,7 +392,7 @@ impl QuestionnaireElement {
             pack: None,
             prefill: None,
             crisis: None,
-            context: None,
+            context: JsValue::NULL,
             resolved: None,
             session: 0,
             latest: Rc::new(Vec::new()),
@@ -467,21 +476,7 @@ impl QuestionnaireElement {
     /// and reported with `attune-error`, not thrown: the page's own script carries on.
     #[wasm_bindgen(js_name = setTextPack)]
     pub fn set_text_pack(&self, value: JsValue) {
-        let pack = if value.is_null() || value.is_undefined() {
-            None
-        } else {
-            Some(
-                crate::elements::json_text(&value, "the text pack")
-                    .and_then(|t| {
-                        if t.len() > text_pack::MAX_PACK_LEN as usize {
-                            Err(format!("the text pack is larger than {} KiB of JSON", text_pack::MAX_PACK_LEN >> 10))
-                        } else {
-                            text_pack::parse(&t)
-                        }
-                    })
-                    .map(Rc::new),
-            )
-        };
+        let pack = (!read::is_absent(&value)).then(|| text_pack::read(&value).map(Rc::new));
         self.update(|me| {
             me.pack = pack;
             true
@@ -493,16 +488,16 @@ impl QuestionnaireElement {
     /// the answers do not fit the instrument.
     #[wasm_bindgen(js_name = setAnswers)]
     pub fn set_answers(&self, value: JsValue) -> Result<(), JsValue> {
-        let map = match prop_json(&value, "the answers", MAX_PROP_LEN)? {
-            None => Map::new(),
-            Some(Value::Object(m)) => m,
+        let answers = match prop(&value, "the answers")? {
+            None => JsValue::from(Object::new()),
+            Some(v) if read::is_object(&v) => v,
             Some(_) => return Err(element_error("invalid_json", "answers must be an object keyed by item id", None)),
         };
         if let Some(Resolved { content: Ok(r) }) = &self.inner.borrow().resolved {
-            r.inst.answer_sheet(&map).map_err(|e| element_error(e.code().as_str(), &e.to_string(), e.item()))?;
+            read::answers(r.inst, &answers).map_err(|e| crate::error::score_error(&e))?;
         }
         self.update(|me| {
-            me.prefill = Some(map);
+            me.prefill = Some(answers);
             true
         });
         Ok(())
@@ -512,7 +507,7 @@ impl QuestionnaireElement {
     pub fn answers(&self) -> JsValue {
         let me = self.inner.borrow();
         match &me.resolved {
-            Some(Resolved { content: Ok(r) }) => to_js(&Value::Object(answers_json(r.inst, &me.latest))),
+            Some(Resolved { content: Ok(r) }) => answers_object(r.inst, &me.latest),
             _ => JsValue::NULL,
         }
     }
@@ -532,13 +527,14 @@ impl QuestionnaireElement {
         let me = self.inner.borrow();
         match &me.resolved {
             Some(Resolved { content: Ok(r) }) => {
-                let result = result_json(r, &me.latest);
-                to_js(&json!({
-                    "instrument": r.inst.id(),
-                    "answers": answers_json(r.inst, &me.latest),
-                    "complete": result["complete"],
-                    "result": result,
-                }))
+                let Ok(sheet) = sheet(r.inst, &me.latest) else { return JsValue::NULL };
+                let scored = r.inst.score_sheet(&sheet, &r.ctx);
+                object(&[
+                    ("instrument", &JsValue::from_str(r.inst.id())),
+                    ("answers", &answers_object(r.inst, &me.latest)),
+                    ("complete", &JsValue::from_bool(scored.complete)),
+                    ("result", &result_object(r.inst, &scored)),
+                ])
             }
             _ => JsValue::NULL,
         }
@@ -548,13 +544,13 @@ impl QuestionnaireElement {
     /// default. `href` must be a `tel:`, `sms:`, `mailto:` or `https:` link.
     #[wasm_bindgen(js_name = setCrisis)]
     pub fn set_crisis(&self, value: JsValue) -> Result<(), JsValue> {
-        let crisis = match prop_json(&value, "the crisis property", MAX_PROP_LEN)? {
+        let crisis = match prop(&value, "the crisis property")? {
             None => None,
-            Some(Value::Object(m)) => {
+            Some(m) if read::is_object(&m) => {
                 let lang = self.inner.borrow().ui_lang();
                 let mut c = default_crisis(lang);
-                for (k, v) in &m {
-                    let s = v.as_str().map(str::to_string);
+                for (k, v) in read::entries(&m) {
+                    let s = v.as_string();
                     let Some(s) = s.filter(|s| !s.trim().is_empty()) else {
                         return Err(element_error(
                             "invalid_json",
@@ -603,10 +599,9 @@ impl QuestionnaireElement {
     /// when the instrument does not accept it, and changes nothing.
     #[wasm_bindgen(js_name = setContext)]
     pub fn set_context(&self, value: JsValue) -> Result<(), JsValue> {
-        let ctx = prop_json(&value, "the context", MAX_PROP_LEN)?;
+        let ctx = prop(&value, "the context")?.unwrap_or(JsValue::NULL);
         if let Some(Resolved { content: Ok(r) }) = &self.inner.borrow().resolved {
-            r.inst
-                .context_values(ctx.as_ref())
+            read::context(r.inst, &ctx)
                 .map_err(|e| element_error(e.code().as_str(), &format!("context: {e}"), None))?;
         }
         self.update(|me| {
@@ -625,8 +620,4 @@ impl std::fmt::Debug for QuestionnaireElement {
             .field("session", &me.session)
             .finish()
     }
-}
-
-fn to_js(v: &Value) -> JsValue {
-    serde_json::to_string(v).ok().and_then(|t| js_sys::JSON::parse(&t).ok()).unwrap_or(JsValue::NULL)
 }

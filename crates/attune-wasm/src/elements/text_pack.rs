@@ -1,120 +1,143 @@
 //! Host text packs and the form's wording. Instruments whose licence keeps their wording out of
 //! Attune ship keys only; the host supplies instructions, item texts and option labels, per
-//! language, in a text pack. This module checks a pack against its instrument (naming every
-//! problem) and picks each piece of wording: the interface language first (verified translation,
-//! then the pack), then English, then any language the pack has, marked with its `lang`.
+//! language, in a text pack. This module reads a pack from JavaScript (naming the path of the
+//! first problem), has the core check it against its instrument, and picks each piece of wording:
+//! the interface language first (verified translation, then the pack), then English, then any
+//! language the pack has, marked with its `lang`.
 
 use std::collections::BTreeMap;
 
 use attune_core::model::LicenceStatus;
-use attune_core::{Instrument, Translation};
+use attune_core::{primary_language as primary, Instrument, PackLanguage, TextPack, Translation};
+use attune_core::{PACK_FIELDS, PACK_LANGUAGE_FIELDS};
 use attune_ui::{Choice, Form, Problem, Question, Text};
-use serde::Deserialize;
+use wasm_bindgen::JsValue;
 
-/// Host-supplied wording for one instrument.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TextPack {
-    /// The instrument it is for; checked when given.
-    #[serde(default)]
-    pub instrument: Option<String>,
-    /// Licence terms under which the wording is used; shown with the form.
-    #[serde(default)]
-    pub terms: Option<String>,
-    /// Where the wording comes from.
-    #[serde(default)]
-    pub source: Option<String>,
-    /// Wording by language tag (`"en"`, `"es"`).
-    pub languages: BTreeMap<String, PackLanguage>,
-}
-
-/// The wording of one language.
-#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PackLanguage {
-    /// The stem shown above the items.
-    #[serde(default)]
-    pub instructions: Option<String>,
-    /// Item wording by item id.
-    #[serde(default)]
-    pub items: BTreeMap<String, String>,
-    /// Option labels by response set, then by option value.
-    #[serde(default)]
-    pub options: BTreeMap<String, BTreeMap<String, String>>,
-    /// An attribution line in this language.
-    #[serde(default)]
-    pub attribution: Option<String>,
-}
+use crate::read::{self, entries, is_object};
 
 /// Largest text pack accepted, in characters of JSON.
 pub const MAX_PACK_LEN: u32 = 1 << 20;
 
-/// Parses a text pack, naming the path of the first problem.
-pub fn parse(json: &str) -> Result<TextPack, String> {
-    let de = &mut serde_json::Deserializer::from_str(json);
-    let pack: TextPack = serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        if path == "." {
-            format!("text pack: {}", e.inner())
-        } else {
-            format!("text pack at {path}: {}", e.inner())
-        }
-    })?;
-    for tag in pack.languages.keys() {
-        if primary(tag).is_none() {
-            return Err(format!("text pack: `{tag}` is not a language tag like \"en\" or \"es-MX\""));
-        }
+/// `at {path}` for a path inside the pack, or nothing at its top.
+fn at(path: &str) -> String {
+    if path.is_empty() {
+        "text pack".to_string()
+    } else {
+        format!("text pack at {path}")
     }
-    Ok(pack)
 }
 
-/// The lowercase primary subtag of a BCP 47 tag (`"es"` for `"es-MX"`), if it looks like one.
-pub fn primary(tag: &str) -> Option<String> {
-    let p = tag.split(['-', '_']).next()?;
-    (2..=3).contains(&p.len()).then(|| p.to_ascii_lowercase()).filter(|p| p.bytes().all(|b| b.is_ascii_lowercase()))
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
 }
 
-/// Checks a pack against an instrument: its id, and that every item, response set and option
-/// value it names exists and every text is non-empty. Returns every problem found.
-pub fn check(pack: &TextPack, inst: &Instrument) -> Vec<String> {
-    let def = inst.definition();
-    let mut problems = Vec::new();
-    if let Some(id) = &pack.instrument {
-        if id != &def.id {
-            problems.push(format!("the pack is for `{id}`, not `{}`", def.id));
-        }
+/// What a plain value is, as a type error names it.
+fn kind(v: &JsValue) -> String {
+    if v.is_null() {
+        "null".into()
+    } else if let Some(b) = v.as_bool() {
+        format!("boolean `{b}`")
+    } else if v.as_f64().is_some() {
+        format!("number {}", read::shown(v))
+    } else if let Some(s) = v.as_string() {
+        format!("string {}", attune_core::json_string(&s))
+    } else if js_sys::Array::is_array(v) {
+        "sequence".into()
+    } else {
+        "map".into()
     }
-    for (tag, lang) in &pack.languages {
-        if lang.instructions.as_deref().is_some_and(|s| s.trim().is_empty()) {
-            problems.push(format!("languages.{tag}.instructions is empty"));
-        }
-        for (id, t) in &lang.items {
-            if inst.item_index(id).is_none() {
-                problems.push(format!("languages.{tag}.items.{id}: {} has no item `{id}`", def.short_name));
-            } else if t.trim().is_empty() {
-                problems.push(format!("languages.{tag}.items.{id} is empty"));
-            }
-        }
-        for (set, labels) in &lang.options {
-            let Some(options) = def.response_sets.get(set) else {
-                let known: Vec<&str> = def.response_sets.keys().collect();
-                problems.push(format!(
-                    "languages.{tag}.options.{set}: no response set `{set}` (the sets are {})",
-                    known.join(", ")
-                ));
-                continue;
-            };
-            for (value, label) in labels {
-                if !options.iter().any(|o| o.value.to_string() == *value) {
-                    problems
-                        .push(format!("languages.{tag}.options.{set}.{value}: `{set}` has no option valued {value}"));
-                } else if label.trim().is_empty() {
-                    problems.push(format!("languages.{tag}.options.{set}.{value} is empty"));
+}
+
+/// The entries of an object at `path`, every key among `known`.
+fn fields(v: &JsValue, path: &str, known: &[&str]) -> Result<Vec<(String, JsValue)>, String> {
+    if !is_object(v) {
+        return Err(format!("{}: invalid type: {}, expected an object", at(path), kind(v)));
+    }
+    let all = entries(v);
+    if let Some((key, _)) = all.iter().find(|(k, _)| !known.contains(&k.as_str())) {
+        let list: Vec<String> = known.iter().map(|k| format!("`{k}`")).collect();
+        return Err(format!("{}: unknown field `{key}`, expected one of {}", at(path), list.join(", ")));
+    }
+    Ok(all)
+}
+
+/// An optional string at `path` (`null` is none).
+fn text(v: &JsValue, path: &str) -> Result<Option<String>, String> {
+    match v.as_string() {
+        Some(s) => Ok(Some(s)),
+        None if v.is_null() => Ok(None),
+        None => Err(format!("{}: invalid type: {}, expected a string", at(path), kind(v))),
+    }
+}
+
+/// An object of strings at `path`.
+fn strings(v: &JsValue, path: &str) -> Result<BTreeMap<String, String>, String> {
+    if !is_object(v) {
+        return Err(format!("{}: invalid type: {}, expected a map", at(path), kind(v)));
+    }
+    let mut out = BTreeMap::new();
+    for (k, x) in entries(v) {
+        let p = join(path, &k);
+        let s = x.as_string().ok_or_else(|| format!("{}: invalid type: {}, expected a string", at(&p), kind(&x)))?;
+        out.insert(k, s);
+    }
+    Ok(out)
+}
+
+fn language(v: &JsValue, path: &str) -> Result<PackLanguage, String> {
+    let mut lang = PackLanguage::default();
+    for (key, x) in fields(v, path, PACK_LANGUAGE_FIELDS)? {
+        let p = join(path, &key);
+        match key.as_str() {
+            "instructions" => lang.instructions = text(&x, &p)?,
+            "attribution" => lang.attribution = text(&x, &p)?,
+            "items" => lang.items = strings(&x, &p)?,
+            _ => {
+                if !is_object(&x) {
+                    return Err(format!("{}: invalid type: {}, expected a map", at(&p), kind(&x)));
+                }
+                for (set, labels) in entries(&x) {
+                    let q = join(&p, &set);
+                    lang.options.insert(set, strings(&labels, &q)?);
                 }
             }
         }
     }
-    problems
+    Ok(lang)
+}
+
+/// Reads a text pack from a JavaScript value, naming the path of the first problem.
+pub fn read(value: &JsValue) -> Result<TextPack, String> {
+    let v = read::plain_within(value, "the text pack", MAX_PACK_LEN)?;
+    let mut pack = TextPack::default();
+    let mut languages = None;
+    for (key, x) in fields(&v, "", PACK_FIELDS)? {
+        match key.as_str() {
+            "instrument" => pack.instrument = text(&x, &key)?,
+            "terms" => pack.terms = text(&x, &key)?,
+            "source" => pack.source = text(&x, &key)?,
+            _ => {
+                if !is_object(&x) {
+                    return Err(format!("{}: invalid type: {}, expected a map", at(&key), kind(&x)));
+                }
+                let mut map = BTreeMap::new();
+                for (tag, l) in entries(&x) {
+                    let p = join("languages", &tag);
+                    map.insert(tag, language(&l, &p)?);
+                }
+                languages = Some(map);
+            }
+        }
+    }
+    pack.languages = languages.ok_or_else(|| "text pack: missing field `languages`".to_string())?;
+    if let Some(problem) = pack.shape_problem() {
+        return Err(problem);
+    }
+    Ok(pack)
 }
 
 /// One place wording can come from, with its language.
@@ -334,24 +357,5 @@ mod tests {
         let es = form(gad7, "es", None).expect("es");
         assert!(es.english_fallback);
         assert_eq!(es.questions[0].text.lang.as_deref(), Some("en"));
-    }
-
-    #[test]
-    fn pack_problems_are_named() {
-        let urica = Catalog::embedded().get("urica").expect("urica");
-        let mut pack = urica_pack(1..=2);
-        pack.instrument = Some("phq9".into());
-        let lang = pack.languages.get_mut("en").expect("en");
-        lang.items.insert("99".into(), "x".into());
-        lang.items.insert("3".into(), " ".into());
-        lang.options.insert("nope".into(), BTreeMap::new());
-        lang.options.insert("agree5".into(), BTreeMap::from([("9".into(), "x".into())]));
-        let p = check(&pack, urica).join("\n");
-        for want in ["not `urica`", "items.99", "items.3 is empty", "options.nope", "options.agree5.9"] {
-            assert!(p.contains(want), "{want} in {p}");
-        }
-        assert!(parse(r#"{"languages":{"en":{"itemz":{}}}}"#).expect_err("unknown field").contains("languages.en"));
-        assert!(parse(r#"{"languages":{"e1":{}}}"#).is_err());
-        assert!(parse(r#"[]"#).is_err());
     }
 }
