@@ -173,8 +173,9 @@ export function normalize(value, maxLen, maxDepth) {
   return [plain, 0, null];
 }
 
-// A number as the core's JSON reader writes it: whole numbers within 64 bits as they are, any
-// other number in its shortest form with Rust's layout (`1e21`, `1.5e-7`, `0.0001`, `1e16`).
+// A number as the core's JSON reader writes it (serde_json, with zmij's layout): whole numbers
+// within 64 bits as they are, any other number in its shortest form: fixed from 1e-5 to below 1e16
+// (`0.00001`, `1500000000000000.0`), else exponential (`1e+21`, `1.5e-7`).
 function showNumber(x) {
   const text = String(x);
   if (!/[.e]/.test(text)) {
@@ -189,7 +190,7 @@ function showNumber(x) {
   if (len <= kk && kk <= 16) return `${sign}${digits}${"0".repeat(kk - len)}.0`;
   if (0 < kk && kk <= 16) return `${sign}${digits.slice(0, kk)}.${digits.slice(kk)}`;
   if (-5 < kk && kk <= 0) return `${sign}0.${"0".repeat(-kk)}${digits}`;
-  const e = `e${kk - 1}`;
+  const e = `e${kk > 0 ? "+" : ""}${kk - 1}`;
   return len === 1 ? `${sign}${digits}${e}` : `${sign}${digits[0]}.${digits.slice(1)}${e}`;
 }
 

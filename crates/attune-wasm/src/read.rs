@@ -150,12 +150,12 @@ pub(crate) fn entries(obj: &JsValue) -> Vec<(String, JsValue)> {
     entries
 }
 
-/// A number that is exactly a whole number a 64-bit integer holds.
+/// A whole number that JavaScript writes digit for digit (below 2^53 in magnitude). A larger one
+/// is no option value anyway, and is shown as JavaScript writes it (`4611686018427388000`).
 fn integer(v: &JsValue) -> Option<i64> {
     let f = v.as_f64()?;
-    // 2^63 is exact as a float: every whole float below it in magnitude converts exactly.
-    const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;
-    (f.fract() == 0.0 && (-TWO_POW_63..TWO_POW_63).contains(&f)).then_some(f as i64)
+    const TWO_POW_53: f64 = 9_007_199_254_740_992.0;
+    (f.fract() == 0.0 && f.abs() < TWO_POW_53).then_some(f as i64)
 }
 
 /// Checks a plain context (or `null`/`undefined`, none) against the instrument's declared keys.

@@ -508,3 +508,90 @@ fn score_many_answers_exactly_as_score_does_for_random_requests() {
     }
     assert!(errors > 20 && errors < batch.length() as usize / 2, "{errors} errors");
 }
+
+/// Requests made in JavaScript, each scored by `score()` and by the CLI's reader
+/// (`attune_core::score_json`) from the value's JSON text: the outcome, error code, item and message
+/// must be the same to the byte. They reach every message that shows a value. (Numbers have few
+/// significant digits: serde_json, without its `float_roundtrip` feature, may read a long one, say a
+/// 24-digit integer, an ulp away from the value JavaScript holds.)
+#[wasm_bindgen(inline_js = r#"
+export function oddValues() {
+  return [
+    '{"instrument": "phq9", "answers": {"1": 2.5}}',
+    '{"instrument": "phq9", "answers": {"1": 1e100}}',
+    '{"instrument": "phq9", "answers": {"1": 1e21}}',
+    '{"instrument": "phq9", "answers": {"1": 1.5e23}}',
+    '{"instrument": "phq9", "answers": {"1": 4611686018427387904}}',
+    '{"instrument": "phq9", "answers": {"1": -9223372036854775808}}',
+    '{"instrument": "phq9", "answers": {"1": 0.000001}}',
+    '{"instrument": "phq9", "answers": {"1": 1e-7}}',
+    '{"instrument": "phq9", "answers": {"1": 12345678901234567}}',
+    '{"instrument": "phq9", "answers": {"1": 1.5e16}}',
+    '{"instrument": "phq9", "answers": {"1": -0.0}}',
+    '{"instrument": "phq9", "answers": {"1": "two"}}',
+    '{"instrument": "phq9", "answers": {"1": "a very long string that the message cuts after forty bytes"}}',
+    '{"instrument": "phq9", "answers": {"1": "ünïcödé ünïcödé ünïcödé ünïcödé ünïcödé"}}',
+    '{"instrument": "phq9", "answers": {"1": "tab\\tnew\\nline \\"q\\" \\\\ \\u0001"}}',
+    '{"instrument": "phq9", "answers": {"1": true}}',
+    '{"instrument": "phq9", "answers": {"1": [1, 2.5, {"b": 1, "a": [null]}]}}',
+    '{"instrument": "phq9", "answers": {"1": {"z": 1, "a": 2}}}',
+    '{"instrument": "phq9", "answers": {"9": 7, "10": 9}}',
+    '{"instrument": "phq9", "answers": {"99": 1, "1": 9}}',
+    '{"instrument": "phq9", "answers": [1]}',
+    '{"instrument": "phq9", "answers": "x"}',
+    '{"instrument": "phq9", "answers": 3}',
+    '{"instrument": "phq9", "answers": false}',
+    '{"instrument": 5}',
+    '{"instrument": {"id": "phq9", "list": [1e300, 0.5, "x"]}}',
+    '{"instrument": ["phq9"]}',
+    '{"answers": {}}',
+    '[]',
+    '"phq9"',
+    'null',
+    '{"instrument": "nope"}',
+    '{"instrument": "auditc", "answers": {"1": 1}, "context": ["female"]}',
+    '{"instrument": "auditc", "answers": {"1": 1}, "context": "female"}',
+    '{"instrument": "auditc", "answers": {"1": 1}, "context": 7}',
+    '{"instrument": "auditc", "answers": {"1": 1}, "context": {"sex": "x\\"y\\n"}}',
+    '{"instrument": "auditc", "answers": {"1": 1}, "context": {"sex": 3.25}}',
+    '{"instrument": "auditc", "answers": {"1": 1}, "context": {"sex": ["female"]}}',
+    '{"instrument": "auditc", "answers": {"1": 1}, "context": {"sex": "female", "other": 1}}',
+    '{"instrument": "auditc", "answers": {"1": 1}, "context": {"sex": null}}',
+    '{"instrument": "auditc", "answers": {"1": 9}, "context": {"sex": "x"}}',
+  ];
+}
+"#)]
+extern "C" {
+    #[wasm_bindgen(js_name = oddValues)]
+    fn odd_values() -> Array;
+}
+
+#[wasm_bindgen_test]
+fn errors_read_from_javascript_values_are_the_cli_errors_to_the_byte() {
+    let catalog = attune_core::Catalog::embedded();
+    let mut checked = 0;
+    for text in odd_values().iter() {
+        let text = text.as_string().expect("request text");
+        let value = JSON::parse(&text).expect("valid JSON");
+        // What the JavaScript value says as JSON text (what `score` used to hand the core).
+        let as_json: String = JSON::stringify(&value).expect("stringify").into();
+        let want = serde_json::to_value(attune_core::score_json(catalog, &as_json)).expect("outcome");
+        let got = match score(Ts::new_unchecked(value)) {
+            Ok(r) => rust(&r.js_value()),
+            Err(e) => {
+                let mut error = json!({"code": get(&e, "code").as_string(), "message": get(&e, "message").as_string()});
+                if let Some(item) = get(&e, "item").as_string() {
+                    error["item"] = json!(item);
+                }
+                json!({"error": error})
+            }
+        };
+        let want = match want.get("error") {
+            Some(e) => json!({"error": e}),
+            None => want,
+        };
+        assert_eq!(got, want, "{text}");
+        checked += 1;
+    }
+    assert!(checked >= 40);
+}
