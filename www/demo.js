@@ -1,5 +1,6 @@
 // The intake demo: an instrument picker around <attune-questionnaire>, and a log of its events.
-import { catalog } from "./node_modules/attune/elements.js";
+import "./node_modules/attune/elements.js"; // defines <attune-questionnaire>
+import { catalog } from "./node_modules/attune/index.js"; // the picker's list (the element does not re-export the API)
 import nonCommercial from "./node_modules/attune/text/non-commercial.js";
 
 const form = document.getElementById("form");

@@ -128,7 +128,7 @@ test("a dashboard and five members: aggregates from n = 3, revision, close, tren
     await j.getByRole("button", { name: "Finish" }).click();
     await expect(j.locator(".status")).toContainText("saved");
   };
-  const expected = async (list) => dash.evaluate(async (m) => (await import("/node_modules/attune/poll.js")).groupStats("gcqs", m), list);
+  const expected = async (list) => dash.evaluate(async (m) => (await import("/node_modules/attune/index.js")).groupStats("gcqs", m), list);
 
   await answerPaged(members[0].page, members[0].answers);
   await axe(members[0].page, "join: saved");
