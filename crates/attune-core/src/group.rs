@@ -16,6 +16,29 @@ use crate::score::{AnswerSheet, ContextValues, Num};
 /// The default minimum group size: no aggregate is shown for fewer contributing members.
 pub const DEFAULT_MIN_N: usize = 3;
 
+/// The smallest minimum group size a live poll may set: its aggregates are never shown for fewer
+/// members, whatever the therapist asks.
+pub const MIN_N_FLOOR: u32 = 3;
+
+/// The largest minimum group size a live poll may set.
+pub const MAX_MIN_N: u32 = 1000;
+
+/// Checks a live poll's minimum group size; the error says why, for a person.
+///
+/// ```
+/// assert_eq!(attune_core::check_min_n(5), Ok(5));
+/// assert!(attune_core::check_min_n(2).unwrap_err().contains("never shown for fewer than 3"));
+/// ```
+pub fn check_min_n(min_n: u32) -> Result<u32, String> {
+    if (MIN_N_FLOOR..=MAX_MIN_N).contains(&min_n) {
+        Ok(min_n)
+    } else {
+        Err(format!(
+            "min_n must be between {MIN_N_FLOOR} and {MAX_MIN_N}: aggregates are never shown for fewer than {MIN_N_FLOOR} members"
+        ))
+    }
+}
+
 /// A member's answers were rejected; `member` is its 0-based position.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("member {member}: {error}")]

@@ -38,6 +38,8 @@ pub mod model;
 mod plan;
 mod problem;
 #[cfg(feature = "json")]
+mod quick;
+#[cfg(feature = "json")]
 mod request;
 mod score;
 mod text_pack;
@@ -48,10 +50,14 @@ mod validate;
 pub use catalog::LoadError;
 pub use catalog::{Catalog, Summary};
 pub use error::{ErrorBody, ErrorCode, ScoreError};
-pub use group::{Group, GroupError, GroupStats, ItemStats, ScoreStats, DEFAULT_MIN_N};
+pub use group::{
+    check_min_n, Group, GroupError, GroupStats, ItemStats, ScoreStats, DEFAULT_MIN_N, MAX_MIN_N, MIN_N_FLOOR,
+};
 pub use instrument::Instrument;
 pub use model::{Definition, LicenceStatus, Translation};
 pub use problem::{Problem, ProblemKind};
+#[cfg(feature = "json")]
+pub use quick::{QuickAnswers, MAX_OPTION_CHARS, MAX_QUESTION_CHARS, QUICK_QUESTION_ID};
 #[cfg(feature = "json")]
 pub use request::{score_json, Outcome, Request};
 pub use score::{

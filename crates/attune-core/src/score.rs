@@ -498,6 +498,19 @@ mod tests {
     }
 
     #[test]
+    fn progress_counts_only_the_items_asked() {
+        let audit = crate::Catalog::embedded().get("audit").expect("AUDIT is in this build");
+        // "Never" to item 1: items 2-8 are not asked, so 1 of 3 is answered, not 1 of 10.
+        let never = audit.answer_sheet_from_pairs([("1", 0)]).expect("valid");
+        assert_eq!(audit.progress(&never), Progress { answered: 1, total: 3 });
+        let some = audit.answer_sheet_from_pairs([("1", 2), ("2", 1)]).expect("valid");
+        assert_eq!(audit.progress(&some), Progress { answered: 2, total: 10 });
+        let phq9 = crate::Catalog::embedded().get("phq9").expect("PHQ-9");
+        let empty = phq9.answer_sheet_from_pairs([]).expect("valid");
+        assert_eq!(phq9.progress(&empty), Progress { answered: 0, total: 10 });
+    }
+
+    #[test]
     fn typed_answers_and_context_fail_as_json_ones_do() {
         let auditc = crate::Catalog::embedded().get("auditc").expect("AUDIT-C is in this build");
         let json = serde_json::json!({"1": 2.5});

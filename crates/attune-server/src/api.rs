@@ -25,8 +25,8 @@ use crate::storage::{now, PollRow, Refused, Storage, StorageError, TokenHash};
 /// Largest request body accepted, in bytes. A full answer set is well under a kilobyte.
 pub const MAX_BODY: usize = 16 * 1024;
 
-/// The smallest group whose aggregates are shown (`group-statistics.md`): never lower.
-pub const MIN_N_FLOOR: u32 = 3;
+/// The smallest group whose aggregates are shown: the core's rule, re-exported for clients.
+pub use attune_core::MIN_N_FLOOR;
 
 /// Join codes: no 0/O, 1/I/L, so a code read across a room is typed right.
 const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
@@ -46,6 +46,31 @@ pub struct AppState<S> {
     pub public_url: Option<Arc<str>>,
     /// A folder of static files served for every path outside `/api/` (the demo site).
     pub site: Option<Arc<std::path::Path>>,
+    /// Custom questions compiled once, by poll id, not on every answer.
+    custom: Arc<CustomQuestions>,
+}
+
+/// Compiled custom questions by poll id. Bounded: past the bound the oldest entry goes (it is
+/// compiled again from its stored definition if its poll is still answered).
+#[derive(Debug, Default)]
+struct CustomQuestions(std::sync::Mutex<std::collections::VecDeque<(String, Arc<attune_core::Instrument>)>>);
+
+impl CustomQuestions {
+    const MAX: usize = 1024;
+
+    fn get_or_compile(&self, poll: &str, definition: &str) -> Option<Arc<attune_core::Instrument>> {
+        // A poisoned lock only means another handler panicked mid-update: the cache is still usable.
+        let mut cache = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((_, inst)) = cache.iter().find(|(id, _)| id == poll) {
+            return Some(inst.clone());
+        }
+        let inst = Arc::new(attune_core::Instrument::from_json(definition).ok()?);
+        if cache.len() >= Self::MAX {
+            cache.pop_front();
+        }
+        cache.push_back((poll.to_string(), inst.clone()));
+        Some(inst)
+    }
 }
 
 /// Joins a minute per client address unless configured otherwise: a whole group behind one clinic
@@ -62,6 +87,7 @@ impl<S> AppState<S> {
             joins: Arc::new(JoinLimiter::new(DEFAULT_JOINS_PER_MINUTE)),
             public_url: None,
             site: None,
+            custom: Arc::default(),
         }
     }
 
@@ -363,60 +389,24 @@ struct Scale {
 pub const DEFAULT_STEM: &str = "Thinking about today's session:";
 
 /// Instrument id recorded for custom-question polls.
-const CUSTOM: &str = "custom";
+const CUSTOM: &str = attune_core::QUICK_QUESTION_ID;
 
-/// The one-item definition of a custom question, checked by the core like any instrument.
+/// The one-item definition of a custom question, built and checked by the core, as stored JSON.
 fn custom_definition(q: &CustomQuestion) -> ApiResult<String> {
     let bad = |m: &str| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_question", m);
-    let text = q.text.trim();
-    if text.is_empty() || text.chars().count() > 300 {
-        return Err(bad("the question needs a text of 1 to 300 characters"));
-    }
-    let options: Vec<Value> = match (&q.scale, &q.options) {
-        (Some(Scale { min, max }), None) if 0 <= *min && min < max && *max <= 10 => {
-            (*min..=*max).map(|v| json!({"value": v, "label": v.to_string()})).collect()
-        }
-        (Some(_), None) => return Err(bad("a scale runs from min to max within 0 to 10, min below max")),
-        (None, Some(labels)) if (2..=7).contains(&labels.len()) => {
-            let mut out = Vec::new();
-            for (k, label) in labels.iter().enumerate() {
-                let label = label.trim();
-                if label.is_empty() || label.chars().count() > 80 {
-                    return Err(bad("each option needs a label of 1 to 80 characters"));
-                }
-                out.push(json!({"value": k, "label": label}));
-            }
-            out
-        }
-        (None, Some(_)) => return Err(bad("a question has 2 to 7 options")),
+    let answers = match (&q.scale, &q.options) {
+        (Some(Scale { min, max }), None) => attune_core::QuickAnswers::Scale { min: *min, max: *max },
+        (None, Some(labels)) => attune_core::QuickAnswers::Options(labels),
         _ => return Err(bad("a question has either a `scale` {min, max} or `options` [labels], not both")),
     };
-    let range = [
-        options.first().map_or(0, |o| o["value"].as_i64().unwrap_or(0)),
-        options.last().map_or(0, |o| o["value"].as_i64().unwrap_or(0)),
-    ];
-    let def = json!({
-        "id": CUSTOM,
-        "name": text,
-        "short_name": "Custom question",
-        "domain": "custom",
-        "citation": "A question written for this session in Attune: not a validated instrument.",
-        "license": {"status": "public-domain", "text_bundled": true, "statement": "Written by the group's therapist; not a validated instrument."},
-        "instructions": null,
-        "response_sets": {"answer": options},
-        "items": [{"id": "1", "text": text, "response_set": "answer"}],
-        "scores": [{"id": "answer", "label": "Answer", "method": "sum", "items": ["1"], "range": range, "missing": {"rule": "none-allowed"}}],
-    });
-    let json = def.to_string();
-    attune_core::Instrument::from_json(&json)
-        .map_err(|problems| bad(&problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")))?;
-    Ok(json)
+    let inst = attune_core::Instrument::quick_question(&q.text, answers).map_err(|m| bad(&m))?;
+    serde_json::to_string(inst.definition()).map_err(|e| bad(&e.to_string()))
 }
 
 /// A poll's instrument: from the catalog, or a custom question's own definition.
 enum PollInstrument {
     Catalog(&'static attune_core::Instrument),
-    Custom(Box<attune_core::Instrument>),
+    Custom(Arc<attune_core::Instrument>),
 }
 
 impl PollInstrument {
@@ -432,9 +422,7 @@ fn instrument_of<S>(state: &AppState<S>, poll: &PollRow) -> ApiResult<PollInstru
     let gone =
         || ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "unknown_instrument", "the poll's instrument is gone");
     match &poll.question {
-        Some(def) => {
-            attune_core::Instrument::from_json(def).map(|i| PollInstrument::Custom(Box::new(i))).map_err(|_| gone())
-        }
+        Some(def) => state.custom.get_or_compile(&poll.id, def).map(PollInstrument::Custom).ok_or_else(gone),
         None => state.catalog.get(&poll.instrument).map(PollInstrument::Catalog).ok_or_else(gone),
     }
 }
@@ -475,14 +463,8 @@ async fn create_poll<S: Storage>(
             ))
         }
     };
-    let min_n = req.min_n.unwrap_or(MIN_N_FLOOR);
-    if !(MIN_N_FLOOR..=1000).contains(&min_n) {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_min_n",
-            format!("min_n must be between {MIN_N_FLOOR} and 1000: aggregates are never shown for fewer than {MIN_N_FLOOR} members"),
-        ));
-    }
+    let min_n = attune_core::check_min_n(req.min_n.unwrap_or(MIN_N_FLOOR))
+        .map_err(|m| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_min_n", m))?;
     let stem = match (&question, req.stem.as_deref().map(str::trim)) {
         (Some(_), _) => None,
         (None, Some(text)) if !text.is_empty() && text.chars().count() <= 300 => {
@@ -822,4 +804,27 @@ pub fn app<S: Storage>(state: AppState<S>) -> Router {
         .fallback(fallback::<S>)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
+}
+
+#[cfg(test)]
+mod custom_question_tests {
+    use super::*;
+
+    #[test]
+    fn a_custom_question_is_compiled_once_and_the_cache_is_bounded() {
+        let q = CustomQuestion { text: "Ready?".into(), scale: Some(Scale { min: 0, max: 10 }), options: None };
+        let def = custom_definition(&q).expect("a valid question");
+        let cache = CustomQuestions::default();
+        let a = cache.get_or_compile("p1", &def).expect("compiles");
+        let b = cache.get_or_compile("p1", &def).expect("cached");
+        assert!(Arc::ptr_eq(&a, &b), "the second answer reuses the compiled question");
+        for k in 0..CustomQuestions::MAX + 5 {
+            cache.get_or_compile(&format!("p{k}"), &def).expect("compiles");
+        }
+        assert_eq!(cache.0.lock().expect("lock").len(), CustomQuestions::MAX);
+        assert!(
+            cache.get_or_compile("broken", "{}").is_none(),
+            "a stored definition that no longer compiles is refused"
+        );
+    }
 }
