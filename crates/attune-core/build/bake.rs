@@ -125,9 +125,10 @@ impl<V: Bake + Clone + 'static> Bake for Map<V> {
     }
 }
 
-/// `Bake` for a struct: its path in the library and its fields, each baked in turn.
+/// `Bake` for a struct: its path in the library and its fields, each baked in turn, then any
+/// fields written as they are (`then "..."`).
 macro_rules! bake_struct {
-    ($ty:ident at $path:literal { $($field:ident),* $(,)? }) => {
+    ($ty:ident at $path:literal { $($field:ident),* $(,)? } $(then $tail:literal)?) => {
         impl Bake for $ty {
             fn bake(&self, out: &mut String) {
                 out.push_str($path);
@@ -138,6 +139,7 @@ macro_rules! bake_struct {
                     self.$field.bake(out);
                     out.push_str(", ");
                 )*
+                $(out.push_str($tail);)?
                 out.push('}');
             }
         }
@@ -157,39 +159,11 @@ macro_rules! bake_enum {
     };
 }
 
-impl Bake for Definition {
-    fn bake(&self, out: &mut String) {
-        out.push_str("crate::model::Definition { ");
-        macro_rules! fields {
-            ($($field:ident),*) => {$(
-                out.push_str(stringify!($field));
-                out.push_str(": ");
-                self.$field.bake(out);
-                out.push_str(", ");
-            )*};
-        }
-        fields!(
-            id,
-            name,
-            short_name,
-            domain,
-            citation,
-            sources,
-            license,
-            instructions,
-            response_sets,
-            items,
-            scores,
-            flags,
-            skip_logic,
-            context,
-            loinc,
-            notes
-        );
-        // The reference vectors are read from the files by the tests, never from the catalog.
-        out.push_str("#[cfg(feature = \"json\")] test_vectors: ::std::vec::Vec::new(), }");
-    }
-}
+// The reference vectors are read from the files by the tests, never from the catalog.
+bake_struct!(Definition at "crate::model::Definition" {
+    id, name, short_name, domain, citation, sources, license, instructions, response_sets, items, scores, flags,
+    skip_logic, context, loinc, notes
+} then "#[cfg(feature = \"json\")] test_vectors: ::std::vec::Vec::new(), ");
 
 bake_enum!(LicenceStatus at "crate::model::LicenceStatus" {
     PublicDomain, FreeWithAttribution, NonCommercial, Unverified, HostTextOnly
@@ -230,22 +204,10 @@ bake_struct!(About at "crate::plan::About" { name, short_name, domain, citation,
 bake_struct!(SkipPlan at "crate::plan::SkipPlan" { when, items });
 bake_struct!(ContextPlan at "crate::plan::ContextPlan" { key, values, required });
 
-impl Bake for Instrument {
-    /// The plan only: the definition and its translations are baked apart (see build.rs).
-    fn bake(&self, out: &mut String) {
-        out.push_str("crate::plan::Instrument { ");
-        macro_rules! fields {
-            ($($field:ident),*) => {$(
-                out.push_str(stringify!($field));
-                out.push_str(": ");
-                self.$field.bake(out);
-                out.push_str(", ");
-            )*};
-        }
-        fields!(id, about, item_ids, items, scores, order, flags, skips, skipped_item_score, context, scored_items);
-        out.push_str("source: crate::plan::Source::Baked }");
-    }
-}
+// The plan only: the definition and its translations are baked apart (see build.rs).
+bake_struct!(Instrument at "crate::plan::Instrument" {
+    id, about, item_ids, items, scores, order, flags, skips, skipped_item_score, context, scored_items
+} then "source: crate::plan::Source::Baked, ");
 
 impl Bake for Calc {
     fn bake(&self, out: &mut String) {

@@ -74,18 +74,23 @@ fn text(v: &JsValue, path: &str) -> Result<Option<String>, String> {
     }
 }
 
-/// An object of strings at `path`.
-fn strings(v: &JsValue, path: &str) -> Result<BTreeMap<String, String>, String> {
+/// An object at `path` whose every value `read` reads (at its own path).
+fn object_of<T>(
+    v: &JsValue,
+    path: &str,
+    read: impl Fn(&JsValue, &str) -> Result<T, String>,
+) -> Result<BTreeMap<String, T>, String> {
     if !is_object(v) {
         return Err(format!("{}: invalid type: {}, expected a map", at(path), kind(v)));
     }
-    let mut out = BTreeMap::new();
-    for (k, x) in entries(v) {
-        let p = join(path, &k);
-        let s = x.as_string().ok_or_else(|| format!("{}: invalid type: {}, expected a string", at(&p), kind(&x)))?;
-        out.insert(k, s);
-    }
-    Ok(out)
+    entries(v).into_iter().map(|(k, x)| Ok((k.clone(), read(&x, &join(path, &k))?))).collect()
+}
+
+/// An object of strings at `path`.
+fn strings(v: &JsValue, path: &str) -> Result<BTreeMap<String, String>, String> {
+    object_of(v, path, |x, p| {
+        x.as_string().ok_or_else(|| format!("{}: invalid type: {}, expected a string", at(p), kind(x)))
+    })
 }
 
 fn language(v: &JsValue, path: &str) -> Result<PackLanguage, String> {
@@ -96,15 +101,7 @@ fn language(v: &JsValue, path: &str) -> Result<PackLanguage, String> {
             "instructions" => lang.instructions = text(&x, &p)?,
             "attribution" => lang.attribution = text(&x, &p)?,
             "items" => lang.items = strings(&x, &p)?,
-            _ => {
-                if !is_object(&x) {
-                    return Err(format!("{}: invalid type: {}, expected a map", at(&p), kind(&x)));
-                }
-                for (set, labels) in entries(&x) {
-                    let q = join(&p, &set);
-                    lang.options.insert(set, strings(&labels, &q)?);
-                }
-            }
+            _ => lang.options = object_of(&x, &p, strings)?,
         }
     }
     Ok(lang)
@@ -120,17 +117,7 @@ pub fn read(value: &JsValue) -> Result<TextPack, String> {
             "instrument" => pack.instrument = text(&x, &key)?,
             "terms" => pack.terms = text(&x, &key)?,
             "source" => pack.source = text(&x, &key)?,
-            _ => {
-                if !is_object(&x) {
-                    return Err(format!("{}: invalid type: {}, expected a map", at(&key), kind(&x)));
-                }
-                let mut map = BTreeMap::new();
-                for (tag, l) in entries(&x) {
-                    let p = join("languages", &tag);
-                    map.insert(tag, language(&l, &p)?);
-                }
-                languages = Some(map);
-            }
+            _ => languages = Some(object_of(&x, &key, language)?),
         }
     }
     pack.languages = languages.ok_or_else(|| "text pack: missing field `languages`".to_string())?;
