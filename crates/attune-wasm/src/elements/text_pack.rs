@@ -83,7 +83,13 @@ fn object_of<T>(
     if !is_object(v) {
         return Err(format!("{}: invalid type: {}, expected a map", at(path), kind(v)));
     }
-    entries(v).into_iter().map(|(k, x)| Ok((k.clone(), read(&x, &join(path, &k))?))).collect()
+    // Inserted one by one: collecting into a BTreeMap would link a whole stable sort (about 14 KB).
+    let mut out = BTreeMap::new();
+    for (k, x) in entries(v) {
+        let value = read(&x, &join(path, &k))?;
+        out.insert(k, value);
+    }
+    Ok(out)
 }
 
 /// An object of strings at `path`.
