@@ -60,10 +60,13 @@ fn main() -> Result<()> {
 }
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives one level below the workspace root")
-        .to_path_buf()
+    // `cargo run` (and so `cargo xtask`) sets CARGO_MANIFEST_DIR for the run: that is this checkout,
+    // even when the binary was built for another one sharing the same CARGO_TARGET_DIR (the path
+    // baked in at compile time would then name the other checkout).
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest.parent().expect("xtask lives one level below the workspace root").to_path_buf()
 }
 
 /// Cargo's target directory: `CARGO_TARGET_DIR` when set (relative to the workspace root), else
