@@ -9,7 +9,6 @@ use std::borrow::Cow;
 use serde::Serialize;
 
 use crate::instrument::Instrument;
-use crate::model::LicenceStatus;
 use crate::model::Translation;
 #[cfg(feature = "json")]
 use crate::problem::Problem;
@@ -20,7 +19,7 @@ mod baked {
 
 /// Where an embedded instrument is in the catalog, and so in the catalog's other statics.
 fn baked_index(id: &str) -> Option<usize> {
-    baked::EMBEDDED.instruments.iter().position(|i| i.id() == id)
+    baked::EMBEDDED.position(id)
 }
 
 /// The definition of an embedded instrument.
@@ -152,7 +151,12 @@ impl Catalog {
 
     /// The instrument with this id.
     pub fn get(&self, id: &str) -> Option<&Instrument> {
-        self.instruments.binary_search_by(|i| i.id().cmp(id)).ok().map(|k| &self.instruments[k])
+        self.position(id).map(|k| &self.instruments[k])
+    }
+
+    /// Where the instrument with this id is in [`Catalog::instruments`].
+    pub fn position(&self, id: &str) -> Option<usize> {
+        self.instruments.binary_search_by(|i| i.id().cmp(id)).ok()
     }
 
     /// Every instrument, sorted by id.
@@ -173,7 +177,7 @@ impl Catalog {
     /// assert!(commercial.get("phq9").is_some());
     /// ```
     pub fn commercial_use(&self) -> Catalog {
-        self.filter(|i| i.licence_status() != LicenceStatus::NonCommercial)
+        self.filter(Instrument::allows_commercial_use)
     }
 
     /// Summaries of every instrument, sorted by id.

@@ -70,6 +70,11 @@ impl Instrument {
         self.about.licence
     }
 
+    /// Whether a commercial host may ship this instrument (every licence but a non-commercial one).
+    pub fn allows_commercial_use(&self) -> bool {
+        self.about.licence != LicenceStatus::NonCommercial
+    }
+
     /// Index of an item in [`Definition::items`].
     pub fn item_index(&self, id: &str) -> Option<usize> {
         // Item ids are usually the numbers 1..N in order: try that first, then look at each.

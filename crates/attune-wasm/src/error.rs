@@ -6,10 +6,9 @@
 #![cfg_attr(not(any(feature = "scoring", feature = "elements")), allow(dead_code))]
 
 use attune_core::{ErrorCode, ScoreError};
-#[cfg(feature = "scoring")]
-use js_sys::Object;
-use js_sys::Reflect;
 use wasm_bindgen::prelude::*;
+
+use crate::js::set;
 
 /// Longest JSON text accepted for one value (one request, one definition, one group), in UTF-16
 /// code units. A real request is under a kilobyte; this only keeps a runaway value from exhausting
@@ -35,11 +34,6 @@ export interface AttuneError extends Error {
     member?: number;
 }
 "#;
-
-/// Sets a property on an object this module just made (which cannot fail).
-pub(crate) fn set(target: &JsValue, key: &str, value: &JsValue) {
-    let _ = Reflect::set(target, &JsValue::from_str(key), value);
-}
 
 /// The thrown `AttuneError`.
 pub(crate) fn attune_error(code: ErrorCode, message: &str, item: Option<&str>, member: Option<usize>) -> JsValue {
@@ -75,16 +69,13 @@ pub(crate) fn invalid_json(message: &str) -> JsValue {
 /// `scoreMany`'s report of a request it could not score: `{ instrument, error: { code, item?, message } }`.
 #[cfg(feature = "scoring")]
 pub(crate) fn failure(instrument: Option<&str>, e: &ScoreError) -> JsValue {
-    let body = Object::new();
-    set(&body, "code", &JsValue::from_str(e.code().as_str()));
+    let body = crate::js::object(&[("code", &JsValue::from_str(e.code().as_str()))]);
     if let Some(item) = e.item() {
         set(&body, "item", &JsValue::from_str(item));
     }
     set(&body, "message", &JsValue::from_str(&e.to_string()));
-    let out = Object::new();
-    set(&out, "instrument", &instrument.map_or(JsValue::NULL, JsValue::from_str));
-    set(&out, "error", &body);
-    out.into()
+    let instrument = instrument.map_or(JsValue::NULL, JsValue::from_str);
+    crate::js::object(&[("instrument", &instrument), ("error", &body)])
 }
 
 /// A description of a JavaScript error or value, for messages.

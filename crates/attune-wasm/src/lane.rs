@@ -18,7 +18,7 @@ use wasm_bindgen::prelude::*;
 #[cfg(feature = "scoring")]
 use wasm_bindgen::JsCast;
 
-use crate::error::set;
+use crate::js::{object, strings};
 #[cfg(feature = "scoring")]
 use crate::read;
 
@@ -45,28 +45,20 @@ extern "C" {
 /// Requests per round trip: large enough to amortise the calls, small enough to bound memory.
 const CHUNK: u32 = 4096;
 
-fn strings<'a>(ids: impl Iterator<Item = &'a str>) -> Array {
-    ids.map(JsValue::from_str).collect()
-}
-
 /// The ids a result refers to by position: `{ id, scores: [{ id, bands, cutoffs }], flags }`.
 fn schema(inst: &Instrument) -> JsValue {
     let scores: Array = inst
         .score_ids()
         .enumerate()
         .map(|(k, id)| {
-            let o = JsValue::from(js_sys::Object::new());
-            set(&o, "id", &JsValue::from_str(id));
-            set(&o, "bands", &strings(inst.band_ids(k)));
-            set(&o, "cutoffs", &strings(inst.cutoff_ids(k)));
-            o
+            object(&[
+                ("id", &JsValue::from_str(id)),
+                ("bands", &strings(inst.band_ids(k))),
+                ("cutoffs", &strings(inst.cutoff_ids(k))),
+            ])
         })
         .collect();
-    let o = JsValue::from(js_sys::Object::new());
-    set(&o, "id", &JsValue::from_str(inst.id()));
-    set(&o, "scores", &scores);
-    set(&o, "flags", &strings(inst.flag_ids()));
-    o
+    object(&[("id", &JsValue::from_str(inst.id())), ("scores", &scores), ("flags", &strings(inst.flag_ids()))])
 }
 
 #[cfg(feature = "scoring")]
@@ -80,7 +72,7 @@ struct Named<'c> {
 #[cfg(feature = "scoring")]
 impl<'c> Named<'c> {
     fn new(catalog: &'c Catalog, id: &str) -> Option<Named<'c>> {
-        let index = catalog.instruments().iter().position(|i| i.id() == id)?;
+        let index = catalog.position(id)?;
         let inst = &catalog.instruments()[index];
         let mut items = Vec::new();
         for id in inst.item_ids() {
@@ -161,7 +153,7 @@ fn score_general<'c>(
 ) -> Result<(usize, ScoreResult<'c>), (Option<String>, ScoreError)> {
     let value = read::plain(request, "the request").map_err(|m| (None, ScoreError::invalid_json(m)))?;
     let req = read::request(&value)?;
-    let Some(index) = catalog.instruments().iter().position(|i| i.id() == req.instrument) else {
+    let Some(index) = catalog.position(&req.instrument) else {
         let id = req.instrument.clone();
         return Err((Some(req.instrument), ScoreError::UnknownInstrument { id }));
     };

@@ -26,6 +26,7 @@ static ALLOCATOR: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> 
 #[cfg(feature = "elements")]
 pub mod elements;
 mod error;
+mod js;
 #[cfg(any(feature = "scoring", feature = "elements"))]
 mod lane;
 #[cfg(any(feature = "scoring", feature = "elements"))]

@@ -8,7 +8,8 @@ use tsify::Ts;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::error::{attune_error, failure, invalid_json, score_error, set};
+use crate::error::{attune_error, failure, invalid_json, score_error};
+use crate::js::{object, set, strings};
 use crate::types::{CatalogOptions, GroupOptions, GroupStats, InstrumentDefinition, ScoreRequest, ScoreResult};
 use crate::{lane, read};
 
@@ -25,10 +26,6 @@ pub(crate) fn string_arg(value: &JsValue, what: &str, max_len: u32) -> Result<St
     Ok(String::from(s))
 }
 
-fn strings<'a>(items: impl IntoIterator<Item = &'a str>) -> Array {
-    items.into_iter().map(JsValue::from_str).collect()
-}
-
 /// A number as JSON writes it: not finite is `null`, and zero has no sign.
 fn number(v: Option<f64>) -> JsValue {
     v.filter(|v| v.is_finite()).map_or(JsValue::NULL, |v| JsValue::from_f64(v + 0.0))
@@ -36,19 +33,19 @@ fn number(v: Option<f64>) -> JsValue {
 
 /// A summary as `attune catalog` writes it.
 fn summary_object(s: &Summary<'_>) -> JsValue {
-    let o = JsValue::from(Object::new());
-    set(&o, "id", &JsValue::from_str(s.id));
-    set(&o, "name", &JsValue::from_str(s.name));
-    set(&o, "short_name", &JsValue::from_str(s.short_name));
-    set(&o, "domain", &JsValue::from_str(s.domain));
-    set(&o, "licence", &JsValue::from_str(s.licence));
-    set(&o, "text_bundled", &JsValue::from_bool(s.text_bundled));
-    set(&o, "items", &JsValue::from_f64(s.items as f64));
-    set(&o, "scores", &strings(s.scores.iter().copied()));
-    set(&o, "critical_flags", &strings(s.critical_flags.iter().copied()));
-    set(&o, "languages", &strings(s.languages.iter().copied()));
-    set(&o, "citation", &JsValue::from_str(s.citation));
-    o
+    object(&[
+        ("id", &JsValue::from_str(s.id)),
+        ("name", &JsValue::from_str(s.name)),
+        ("short_name", &JsValue::from_str(s.short_name)),
+        ("domain", &JsValue::from_str(s.domain)),
+        ("licence", &JsValue::from_str(s.licence)),
+        ("text_bundled", &JsValue::from_bool(s.text_bundled)),
+        ("items", &JsValue::from_f64(s.items as f64)),
+        ("scores", &strings(s.scores.iter().copied())),
+        ("critical_flags", &strings(s.critical_flags.iter().copied())),
+        ("languages", &strings(s.languages.iter().copied())),
+        ("citation", &JsValue::from_str(s.citation)),
+    ])
 }
 
 /// Group statistics as `attune group` writes them.
@@ -68,25 +65,22 @@ fn group_object(g: &Stats<'_>) -> JsValue {
         for (value, count) in &st.counts {
             set(&counts, &value.to_string(), &JsValue::from_f64(*count as f64));
         }
-        let o = JsValue::from(Object::new());
-        set(&o, "n", &JsValue::from_f64(st.n as f64));
-        set(&o, "counts", &counts);
-        set(&items, id, &o);
+        set(&items, id, &object(&[("n", &JsValue::from_f64(st.n as f64)), ("counts", &counts)]));
     }
-    let o = JsValue::from(Object::new());
-    set(&o, "instrument", &JsValue::from_str(g.instrument));
-    set(&o, "n", &JsValue::from_f64(g.n as f64));
-    set(&o, "suppressed", &JsValue::from_bool(g.suppressed));
-    set(&o, "scores", &scores);
-    set(&o, "items", &items);
-    o
+    object(&[
+        ("instrument", &JsValue::from_str(g.instrument)),
+        ("n", &JsValue::from_f64(g.n as f64)),
+        ("suppressed", &JsValue::from_bool(g.suppressed)),
+        ("scores", &scores),
+        ("items", &items),
+    ])
 }
 
 /// An options object (`undefined` or `null`: none), made plain.
 fn options(value: Option<JsValue>, what: &str, code: ErrorCode) -> Result<Option<JsValue>, JsValue> {
-    let Some(value) = value.filter(|v| !v.is_undefined() && !v.is_null()) else { return Ok(None) };
+    let Some(value) = value.filter(|v| !read::is_absent(v)) else { return Ok(None) };
     let plain = read::plain(&value, what).map_err(|m| attune_error(code, &m, None, None))?;
-    if !plain.is_object() || Array::is_array(&plain) {
+    if !read::is_object(&plain) {
         return Err(attune_error(code, &format!("{what} must be an object"), None, None));
     }
     Ok(Some(plain))
@@ -143,18 +137,17 @@ pub fn catalog(options: Option<Ts<CatalogOptions>>) -> Result<JsValue, JsValue> 
     let commercial = match self::options(options.map(|o| o.js_value()), what, ErrorCode::InvalidJson)? {
         None => false,
         Some(o) => {
-            let c = js_sys::Reflect::get(&o, &"commercial".into()).unwrap_or(JsValue::UNDEFINED);
+            let c = read::get(&o, "commercial");
             match c.as_bool() {
                 Some(b) => b,
-                None if c.is_undefined() || c.is_null() => false,
+                None if read::is_absent(&c) => false,
                 None => return Err(invalid_json(&format!("{what}: `commercial` must be true or false"))),
             }
         }
     };
-    let catalog = Catalog::embedded();
-    let keep =
-        |i: &&attune_core::Instrument| !commercial || i.licence_status() != attune_core::LicenceStatus::NonCommercial;
-    Ok(catalog.instruments().iter().filter(keep).map(|i| summary_object(&i.summary())).collect::<Array>().into())
+    // Filtered in place: `Catalog::commercial_use` would clone the plans it keeps.
+    let kept = Catalog::embedded().instruments().iter().filter(|i| !commercial || i.allows_commercial_use());
+    Ok(kept.map(|i| summary_object(&i.summary())).collect::<Array>().into())
 }
 
 /// The full definition of one instrument, with its translations.
@@ -184,9 +177,9 @@ pub fn group_stats(
     let min_n = match self::options(options.map(|o| o.js_value()), what, ErrorCode::InvalidContext)? {
         None => attune_core::DEFAULT_MIN_N,
         Some(o) => {
-            let n = js_sys::Reflect::get(&o, &"minN".into()).unwrap_or(JsValue::UNDEFINED);
+            let n = read::get(&o, "minN");
             match n.as_f64() {
-                None if n.is_undefined() || n.is_null() => attune_core::DEFAULT_MIN_N,
+                None if read::is_absent(&n) => attune_core::DEFAULT_MIN_N,
                 Some(f) if f.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&f) => f as usize,
                 _ => {
                     let message = format!("{what}: `minN` must be a whole number of at least 1");
@@ -202,7 +195,7 @@ pub fn group_stats(
     let members = read::plain(&members, "the members' answers").map_err(|m| invalid_json(&m))?;
     let members: Array = members.unchecked_into();
     for (k, answers) in members.iter().enumerate() {
-        if !answers.is_object() || Array::is_array(&answers) {
+        if !read::is_object(&answers) {
             let message = format!("member {k}: answers must be an object keyed by item id");
             return Err(attune_error(ErrorCode::InvalidJson, &message, None, Some(k)));
         }

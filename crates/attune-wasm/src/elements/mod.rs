@@ -23,7 +23,9 @@ pub use questionnaire::QuestionnaireElement;
 extern "C" {
     #[wasm_bindgen(js_name = defineQuestionnaire)]
     fn define_questionnaire(tag: &str, css: &str, mount: &JsValue) -> bool;
-    fn emit(host: &web_sys::HtmlElement, name: &str, detail: &JsValue);
+    /// Dispatches a CustomEvent from the host element, with `detail` (a plain object).
+    #[wasm_bindgen(js_name = emit)]
+    fn dispatch(host: &web_sys::HtmlElement, name: &str, detail: &JsValue);
     /// The current time as an ISO 8601 string.
     #[wasm_bindgen(js_name = nowIso)]
     fn now_iso() -> String;
@@ -83,11 +85,6 @@ fn show<C: yew::BaseComponent>(app: &mut Option<yew::AppHandle<C>>, root: &web_s
         Some(app) => app.update(props),
         None => *app = Some(yew::Renderer::<C>::with_root_and_props(mount_point(root), props).render()),
     }
-}
-
-/// Dispatches a CustomEvent from the host element, with `detail` (a plain object).
-fn dispatch(host: &web_sys::HtmlElement, name: &str, detail: &JsValue) {
-    emit(host, name, detail);
 }
 
 /// An `AttuneError` as the scoring API throws it, with the elements' codes too.

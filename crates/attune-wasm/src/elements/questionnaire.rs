@@ -17,7 +17,7 @@ use yew::{AppHandle, AttrValue, Callback};
 
 use super::text_pack;
 use super::{dispatch, element_error, format_number, now_iso, show};
-use crate::error::set;
+use crate::js::{object, set};
 use crate::lane::result_object;
 use crate::read;
 
@@ -84,11 +84,6 @@ fn default_crisis(lang: &str) -> Crisis {
     Crisis { title: s.crisis_title.into(), body: s.crisis_body.into(), contact: None, href: None }
 }
 
-/// Display form of a value: at most two decimals, in the language's style (`Intl.NumberFormat`).
-fn show_number(v: f64, lang: &str) -> String {
-    format_number(v, lang)
-}
-
 fn sheet(inst: &Instrument, answers: &[Option<i64>]) -> Result<AnswerSheet, ScoreError> {
     inst.answer_sheet_from_pairs(answers.iter().zip(inst.item_ids()).filter_map(|(a, id)| a.map(|v| (id, v))))
 }
@@ -105,8 +100,8 @@ fn evaluate(inst: &'static Instrument, ctx: &ContextValues, lang: &str, answers:
         .zip(def.scores.iter())
         .map(|(o, d)| ScoreLine {
             label: d.label.as_deref().map(str::to_string).unwrap_or_else(|| d.id.to_string()),
-            value: o.value.map(|v| show_number(v, lang)),
-            range: format!("{}–{}", show_number(d.range[0], lang), show_number(d.range[1], lang)),
+            value: o.value.map(|v| format_number(v, lang)),
+            range: format!("{}–{}", format_number(d.range[0], lang), format_number(d.range[1], lang)),
             band: o
                 .band
                 .and_then(|b| d.bands.iter().find(|x| x.id == b))
@@ -145,15 +140,6 @@ fn answers_object(inst: &Instrument, answers: &[Option<i64>]) -> JsValue {
         if let Some(v) = a {
             set(&o, id, &JsValue::from_f64(*v as f64));
         }
-    }
-    o
-}
-
-/// An object with these properties, in this order.
-fn object(props: &[(&str, &JsValue)]) -> JsValue {
-    let o = JsValue::from(Object::new());
-    for (k, v) in props {
-        set(&o, k, v);
     }
     o
 }
