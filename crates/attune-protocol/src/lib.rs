@@ -194,7 +194,22 @@ pub enum Withheld {
     HiddenUntilClosed,
 }
 
-/// A poll's aggregate: counts at once, statistics from `min_n` answers. Never an individual's answers.
+/// When the statistics shown were released, and from how many members' answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(Tsify), tsify(missing_as_null))]
+#[serde(deny_unknown_fields)]
+pub struct Released {
+    /// 1 for the poll's first release, then 2, 3, ...
+    pub seq: u64,
+    /// Members whose answers the release holds.
+    pub n: u64,
+    /// Unix seconds.
+    pub at: i64,
+}
+
+/// A poll's aggregate: counts at once, statistics only as released (the answers of at least
+/// `min_n` members, then steps of at least `min_n` members added or changed). Never an
+/// individual's answers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "typescript", derive(Tsify), tsify(missing_as_null))]
 #[serde(deny_unknown_fields)]
@@ -205,9 +220,15 @@ pub struct Aggregate {
     pub joined: u64,
     /// Members who answered.
     pub answered: u64,
-    /// Why `stats` is null, if it is.
+    /// Members whose answers were added or changed since the statistics shown: they are released
+    /// together once at least `min_n` of them are pending (or at close for a poll hidden until then).
+    pub pending: u64,
+    /// The release the statistics come from; `null` before the first.
+    pub released: Option<Released>,
+    /// Why `stats` is null or suppressed, if it is.
     pub withheld: Option<Withheld>,
-    /// `group-statistics.md`'s object (`GroupStats` of the scoring API), or null while withheld.
+    /// `group-statistics.md`'s object (`GroupStats` of the scoring API) of the last release; before
+    /// the first, suppressed statistics (no values); null while hidden until closed.
     #[cfg_attr(feature = "typescript", tsify(type = "GroupStats | null"))]
     pub stats: Option<Value>,
 }

@@ -16,11 +16,13 @@ use subtle::ConstantTimeEq;
 
 use std::sync::Arc;
 
-use attune_protocol::{CustomQuestion as QuestionView, Poll, PollState, QuestionOption, Stem, StemSource, Withheld};
+use attune_protocol::{
+    CustomQuestion as QuestionView, Poll, PollState, QuestionOption, Released, Stem, StemSource, Withheld,
+};
 
-use crate::limit::JoinLimiter;
-use crate::live::{live, Hub};
-use crate::storage::{now, PollRow, Refused, Storage, StorageError, TokenHash};
+use crate::limit::{address_key, client_address, Cidr, Limiter};
+use crate::live::{live, Hub, SocketCaps};
+use crate::storage::{now, PollRow, Refused, Release, Storage, StorageError, Tally, TokenHash};
 
 /// Largest request body accepted, in bytes. A full answer set is well under a kilobyte.
 pub const MAX_BODY: usize = 16 * 1024;
@@ -39,13 +41,15 @@ pub struct AppState<S> {
     pub catalog: &'static Catalog,
     /// Change counters for live connections.
     pub hub: Arc<Hub>,
-    /// Join attempts per client address.
-    pub joins: Arc<JoinLimiter>,
+    /// Rate limits: joins and group creation per client address, answers per member.
+    pub limits: Arc<Limits>,
+    /// Open WebSockets, overall and per client address.
+    pub sockets: Arc<SocketCaps>,
     /// Where members open the join page (`https://clinic.example/attune`); the request's own host
     /// when not set.
     pub public_url: Option<Arc<str>>,
     /// A folder of static files served for every path outside `/api/` (the demo site).
-    pub site: Option<Arc<std::path::Path>>,
+    pub site: Option<crate::site::Site>,
     /// Custom questions compiled once, by poll id, not on every answer.
     custom: Arc<CustomQuestions>,
 }
@@ -77,6 +81,41 @@ impl CustomQuestions {
 /// Wi-Fi address can join at once, a code cannot be guessed.
 pub const DEFAULT_JOINS_PER_MINUTE: u32 = 60;
 
+/// Groups created a minute per client address unless configured otherwise (in bursts of as many):
+/// a clinic sets up its groups once; a stranger cannot fill the database.
+pub const DEFAULT_GROUPS_PER_MINUTE: u32 = 10;
+
+/// Answers a minute per member token (in bursts of [`ANSWER_BURST`]): a member revising an answer
+/// now and then is never slowed; a script cannot flood a poll.
+pub const DEFAULT_ANSWERS_PER_MINUTE: u32 = 30;
+
+/// Answers one member may send back to back.
+pub const ANSWER_BURST: u32 = 10;
+
+/// The server's rate limits, and the proxies whose `X-Forwarded-For` is believed.
+#[derive(Debug)]
+pub struct Limits {
+    /// Join attempts (and QR lookups) per client address.
+    pub joins: Limiter<std::net::IpAddr>,
+    /// Groups created per client address.
+    pub groups: Limiter<std::net::IpAddr>,
+    /// Answers per member token.
+    pub answers: Limiter<TokenHash>,
+    /// Reverse proxies in front of the server (`--trusted-proxy`).
+    pub trusted_proxies: Vec<Cidr>,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            joins: Limiter::new(DEFAULT_JOINS_PER_MINUTE, DEFAULT_JOINS_PER_MINUTE),
+            groups: Limiter::new(DEFAULT_GROUPS_PER_MINUTE, DEFAULT_GROUPS_PER_MINUTE),
+            answers: Limiter::new(DEFAULT_ANSWERS_PER_MINUTE, ANSWER_BURST),
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
 impl<S> AppState<S> {
     /// State over a store and a catalog, with the default join limit.
     pub fn new(store: S, catalog: &'static Catalog) -> AppState<S> {
@@ -84,7 +123,8 @@ impl<S> AppState<S> {
             store,
             catalog,
             hub: Arc::new(Hub::default()),
-            joins: Arc::new(JoinLimiter::new(DEFAULT_JOINS_PER_MINUTE)),
+            limits: Arc::default(),
+            sockets: Arc::default(),
             public_url: None,
             site: None,
             custom: Arc::default(),
@@ -99,14 +139,43 @@ impl<S> AppState<S> {
 
     /// The same state serving the static files of `dir` outside `/api/` (the demo site).
     pub fn with_site(mut self, dir: &std::path::Path) -> AppState<S> {
-        self.site = Some(Arc::from(dir));
+        self.site = Some(crate::site::Site::new(dir));
+        self
+    }
+
+    /// The same state with other rate limits and trusted proxies.
+    pub fn with_limits(mut self, limits: Limits) -> AppState<S> {
+        self.limits = Arc::new(limits);
         self
     }
 
     /// The same state with another join limit (joins a minute per address; 0 for none).
-    pub fn with_join_limit(mut self, per_minute: u32) -> AppState<S> {
-        self.joins = Arc::new(JoinLimiter::new(per_minute));
+    pub fn with_join_limit(self, per_minute: u32) -> AppState<S> {
+        let limits = Limits {
+            joins: Limiter::new(per_minute, per_minute),
+            groups: Limiter::new(DEFAULT_GROUPS_PER_MINUTE, DEFAULT_GROUPS_PER_MINUTE),
+            answers: Limiter::new(DEFAULT_ANSWERS_PER_MINUTE, ANSWER_BURST),
+            trusted_proxies: self.limits.trusted_proxies.clone(),
+        };
+        self.with_limits(limits)
+    }
+
+    /// The same state with other caps on open WebSockets.
+    pub fn with_socket_caps(mut self, caps: SocketCaps) -> AppState<S> {
+        self.sockets = Arc::new(caps);
         self
+    }
+
+    /// The client address of a request: the connection's peer, or, behind a trusted proxy, the
+    /// address it forwarded for (see [`client_address`]). In-process callers (no connection) are
+    /// `0.0.0.0`.
+    pub(crate) fn client(&self, parts: &axum::http::request::Parts) -> std::net::IpAddr {
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
+        let forwarded = parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+        client_address(peer, forwarded, &self.limits.trusted_proxies)
     }
 }
 
@@ -142,6 +211,13 @@ impl ApiError {
             "a valid host token is required (Authorization: Bearer …)",
         )
     }
+    fn not_a_member() -> ApiError {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "not_a_member",
+            "this member token did not join this poll: join with the poll's code first",
+        )
+    }
     fn closed() -> ApiError {
         ApiError::new(StatusCode::CONFLICT, "poll_closed", "the poll is closed")
     }
@@ -172,8 +248,21 @@ impl From<Refused> for ApiError {
         match r {
             Refused::UnknownPoll => ApiError::not_found("poll"),
             Refused::Closed => ApiError::closed(),
+            Refused::NotMember => ApiError::not_a_member(),
         }
     }
+}
+
+/// A 429 with `Retry-After`, for a rate limit of `what`.
+fn rate_limited(what: &str, wait: std::time::Duration) -> ApiError {
+    let secs = wait.as_secs().max(1);
+    let mut err = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        format!("too many {what}; try again in {secs} s"),
+    );
+    err.retry_after = Some(secs);
+    err
 }
 
 type ApiResult<T> = Result<T, ApiError>;
@@ -333,8 +422,10 @@ struct NewGroup {
 
 async fn create_group<S: Storage>(
     State(state): State<AppState<S>>,
+    Client(addr): Client,
     Body(req): Body<NewGroup>,
 ) -> ApiResult<impl IntoResponse> {
+    state.limits.groups.check(&address_key(addr)).map_err(|wait| rate_limited("groups created from this address", wait))?;
     let name = req.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(ApiError::invalid_json("the group needs a name of 1 to 100 characters"));
@@ -519,50 +610,56 @@ async fn list_polls<S: Storage>(
     Ok(Json(json!({"group": {"id": group, "name": name}, "polls": polls.iter().map(view).collect::<Vec<_>>()})))
 }
 
+/// The client's address (see [`AppState::client`]).
+pub struct Client(pub std::net::IpAddr);
+
+impl<S: Storage> FromRequestParts<AppState<S>> for Client {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState<S>,
+    ) -> Result<Client, Self::Rejection> {
+        Ok(Client(state.client(parts)))
+    }
+}
+
 /// The open poll with this code, for joining and for its QR code. Both count against the client's
 /// join attempts (a 429 with `Retry-After` once they are used up), so codes cannot be guessed.
-/// The address comes from the connection (served with connect info); in-process callers share
-/// one bucket.
 async fn open_poll_by_code<S: Storage>(
     state: &AppState<S>,
     code: &str,
-    request: Request,
+    addr: std::net::IpAddr,
 ) -> ApiResult<(String, PollRow)> {
-    let (mut parts, _) = request.into_parts();
-    let addr = axum::extract::ConnectInfo::<std::net::SocketAddr>::from_request_parts(&mut parts, state)
-        .await
-        .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
-    if let Err(wait) = state.joins.check(addr) {
-        let secs = wait.as_secs().max(1);
-        let mut err = ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            format!("too many join attempts from this address; try again in {secs} s"),
-        );
-        err.retry_after = Some(secs);
-        return Err(err);
-    }
+    state.limits.joins.check(&address_key(addr)).map_err(|wait| rate_limited("join attempts from this address", wait))?;
     let code = code.trim().to_ascii_uppercase();
     let poll = state.store.poll_by_code(&code).await?.ok_or_else(|| ApiError::not_found("open poll with that code"))?;
     Ok((code, poll))
 }
 
-/// Joins an open poll by code. A member without a token gets one; a member with one (a reload, a
-/// second tab) keeps it, so answers can be revised until the poll closes.
+/// Joins an open poll by code. Only this route makes member tokens: random, returned once, stored
+/// as a hash and bound to this poll. A member who sends the token this poll gave it (a reload, a
+/// second tab) keeps it and gets no new one, so answers can be revised until the poll closes; any
+/// other token sent is ignored and a new one is made.
 async fn join<S: Storage>(
     State(state): State<AppState<S>>,
     Path(code): Path<String>,
+    Client(addr): Client,
     headers: HeaderMap,
-    request: Request,
 ) -> ApiResult<impl IntoResponse> {
-    let (_, poll) = open_poll_by_code(&state, &code, request).await?;
-    let token = match header(&headers, "x-attune-member") {
+    let (_, poll) = open_poll_by_code(&state, &code, addr).await?;
+    let kept = match header(&headers, "x-attune-member").map(member_token_hash) {
+        Some(Ok(h)) if state.store.is_member(&poll.id, &h).await? => Some(h),
+        _ => None,
+    };
+    let token = match kept {
         Some(_) => None,
         None => Some(new_token()?),
     };
-    let member = match &token {
-        Some(t) => hash(t),
-        None => member_hash(&headers)?,
+    let member = match (&token, kept) {
+        (Some(t), _) => hash(t),
+        (None, Some(h)) => h,
+        (None, None) => return Err(ApiError::not_a_member()),
     };
     state.store.join(&poll.id, &member).await??;
     state.hub.notify(&poll.id);
@@ -617,6 +714,12 @@ pub(crate) async fn store_answers<S: Storage>(
     if !poll.open {
         return Err(ApiError::closed());
     }
+    // Checked before the answers are read, so a stranger's guesses cost nothing but this lookup;
+    // checked again in the transaction that stores them.
+    if !state.store.is_member(&poll.id, member).await? {
+        return Err(ApiError::not_a_member());
+    }
+    state.limits.answers.check(member).map_err(|wait| rate_limited("answers from this member", wait))?;
     let inst = instrument_of(state, &poll)?;
     let inst = inst.get();
     let sheet = inst.answer_sheet(answers).map_err(|e| {
@@ -653,7 +756,11 @@ async fn poll_status<S: Storage>(
 }
 
 /// The group statistics of a poll's stored answers.
-fn stats_of<'c>(poll: &PollRow, inst: &'c attune_core::Instrument, answers: &[String]) -> ApiResult<GroupStats<'c>> {
+fn stats_of<'c, 'a>(
+    poll: &PollRow,
+    inst: &'c attune_core::Instrument,
+    answers: impl Iterator<Item = &'a str>,
+) -> ApiResult<GroupStats<'c>> {
     let mut group = Group::new(inst, poll.min_n as usize)
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "min_n", e.to_string()))?;
     for text in answers {
@@ -671,35 +778,116 @@ fn stats_of<'c>(poll: &PollRow, inst: &'c attune_core::Instrument, answers: &[St
     Ok(group.finish())
 }
 
+/// How many tries a release gets when other requests release the same poll at the same moment.
+const RELEASE_TRIES: usize = 4;
+
+/// A poll's tally with its statistics released as far as the rule allows.
+///
+/// **The release rule.** The host never sees statistics computed from the answers at the moment
+/// of asking. It sees the poll's last *release*: statistics computed once, stored, and replaced
+/// only by a new release whose answers differ from the last one's in those of at least `min_n`
+/// members (added or changed). The first release therefore needs `min_n` members, like the old
+/// floor; a poll hidden until closed has its one release at close. So the difference between any
+/// two releases a host can see, however often or whenever it asks, mixes the answers of at least
+/// `min_n` members, and never singles one out. Counts (joined, answered, pending) are not
+/// statistics: they update at once. Answers that arrive after the last release and stay fewer than
+/// `min_n` members when the poll closes are never released (the aggregate says how many).
+async fn released<S: Storage>(state: &AppState<S>, poll: &PollRow, inst: &attune_core::Instrument) -> ApiResult<Tally> {
+    for _ in 0..RELEASE_TRIES {
+        let mut tally = state.store.tally(&poll.id).await?;
+        if (poll.hide_until_closed && poll.open) || tally.pending() < poll.min_n.max(1) as usize {
+            return Ok(tally);
+        }
+        let stats = stats_of(poll, inst, tally.answers.iter().map(|a| a.answers.as_str()))?;
+        if stats.suppressed {
+            // Some stored answers no longer read: fewer than `min_n` count. Nothing to release.
+            return Ok(tally);
+        }
+        let release = Release {
+            seq: tally.release.as_ref().map_or(1, |r| r.seq + 1),
+            n: u32::try_from(stats.n).unwrap_or(u32::MAX),
+            stats: serde_json::to_string(&stats).map_err(|e| ApiError::invalid_json(e.to_string()))?,
+            at: now(),
+        };
+        let included: Vec<(TokenHash, String)> = tally.answers.iter().map(|a| (a.member, a.answers.clone())).collect();
+        if state.store.release(&poll.id, &release, &included).await? {
+            for a in &mut tally.answers {
+                a.released = Some(a.answers.clone());
+            }
+            tally.release = Some(release);
+            return Ok(tally);
+        }
+        // Another request released first: read again and go on from its release.
+    }
+    Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "the statistics are being released; try again"))
+}
+
+/// The statistics a poll's host may see now, as written: the last release, or, before the first,
+/// the suppressed statistics (counts of members only, no values: fewer than `min_n` answered).
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum StatsOut<'a> {
+    Released(&'a serde_json::value::RawValue),
+    Suppressed(GroupStats<'a>),
+}
+
+/// The release rule applied to one poll (see [`released`]): the tally, why statistics are
+/// withheld, and before the first release the suppressed statistics (no values, members counted
+/// only). After a release, its statistics are the stored text in `tally.release`.
+async fn shown<'c, S: Storage>(
+    state: &AppState<S>,
+    poll: &PollRow,
+    inst: &'c attune_core::Instrument,
+) -> ApiResult<(Tally, Option<Withheld>, Option<GroupStats<'c>>)> {
+    let tally = released(state, poll, inst).await?;
+    if poll.hide_until_closed && poll.open {
+        return Ok((tally, Some(Withheld::HiddenUntilClosed), None));
+    }
+    if tally.release.is_some() {
+        return Ok((tally, None, None));
+    }
+    let stats = stats_of(poll, inst, tally.answers.iter().map(|a| a.answers.as_str()))?;
+    Ok((tally, Some(Withheld::BelowMinN), Some(stats)))
+}
+
 /// A poll's aggregate as written: exactly `attune_protocol::Aggregate`'s fields (the router and
 /// WebSocket tests read every aggregate back as that type and compare), with the statistics
-/// serialized straight from the core instead of through a JSON tree: snapshots are the server's
-/// most frequent output.
+/// written straight from their stored text or from the core instead of through a JSON tree:
+/// snapshots are the server's most frequent output.
 #[derive(serde::Serialize)]
 struct AggregateOut<'a> {
     poll: Poll,
     joined: u64,
     answered: u64,
+    pending: u64,
+    released: Option<Released>,
     withheld: Option<Withheld>,
-    stats: Option<GroupStats<'a>>,
+    stats: Option<StatsOut<'a>>,
 }
 
-/// The aggregate of a poll, as JSON text: joined and answered counts, and the group statistics
-/// when at least `min_n` members answered (and, for a poll hidden until closed, once it is closed).
-/// Shared by the HTTP route and the live snapshots.
+/// The aggregate of a poll, as JSON text: joined, answered and pending counts, and the statistics
+/// of the last release (see [`released`]). Shared by the HTTP route and the live snapshots.
 pub(crate) async fn aggregate_json<S: Storage>(state: &AppState<S>, poll: &PollRow) -> ApiResult<String> {
-    let tally = state.store.tally(&poll.id).await?;
-    let (joined, answered) = (tally.joined, tally.answers.len());
     let inst = instrument_of(state, poll)?;
     let inst = inst.get();
-    let (stats, withheld) = if poll.hide_until_closed && poll.open {
-        (None, Some(Withheld::HiddenUntilClosed))
-    } else {
-        let stats = stats_of(poll, inst, &tally.answers)?;
-        let withheld = stats.suppressed.then_some(Withheld::BelowMinN);
-        (Some(stats), withheld)
+    let (tally, withheld, suppressed) = shown(state, poll, inst).await?;
+    let raw = match (&tally.release, withheld) {
+        (Some(r), None) => Some(
+            serde_json::value::RawValue::from_string(r.stats.clone())
+                .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "storage", e.to_string()))?,
+        ),
+        _ => None,
     };
-    let out = AggregateOut { poll: view(poll), joined: joined.into(), answered: answered as u64, withheld, stats };
+    let stats = raw.as_deref().map(StatsOut::Released).or(suppressed.map(StatsOut::Suppressed));
+    let out = AggregateOut {
+        poll: view(poll),
+        joined: tally.joined.into(),
+        answered: tally.answers.len() as u64,
+        pending: tally.pending() as u64,
+        released: tally.release.as_ref().map(|r| Released { seq: r.seq.max(0) as u64, n: r.n.into(), at: r.at }),
+        withheld,
+        stats,
+    };
     serde_json::to_string(&out).map_err(|e| ApiError::invalid_json(e.to_string()))
 }
 
@@ -739,13 +927,32 @@ async fn trend<S: Storage>(
         if poll.hide_until_closed && poll.open {
             continue;
         }
-        let stats = stats_of(&poll, inst, &state.store.tally(&poll.id).await?.answers)?;
-        let scores: Map<String, Value> =
-            stats.scores.iter().map(|(id, s)| (id.to_string(), json!({"n": s.n, "mean": s.mean}))).collect();
+        // The trend shows what the aggregate shows: the last release (see `released`).
+        let (tally, _, suppressed) = shown(&state, &poll, inst).await?;
+        let released: Option<Value> = match &tally.release {
+            Some(r) => Some(serde_json::from_str(&r.stats).map_err(|e| ApiError::invalid_json(e.to_string()))?),
+            None => None,
+        };
+        let (n, is_suppressed, scores): (Value, bool, Map<String, Value>) = match (&released, &suppressed) {
+            (Some(stats), _) => (
+                stats["n"].clone(),
+                false,
+                stats["scores"]
+                    .as_object()
+                    .map(|m| m.iter().map(|(id, s)| (id.clone(), json!({"n": s["n"], "mean": s["mean"]}))).collect())
+                    .unwrap_or_default(),
+            ),
+            (None, Some(stats)) => (
+                stats.n.into(),
+                true,
+                stats.scores.iter().map(|(id, s)| (id.to_string(), json!({"n": s.n, "mean": s.mean}))).collect(),
+            ),
+            (None, None) => continue,
+        };
         sessions.push(json!({
             "poll": poll.id, "instrument": poll.instrument, "validated": poll.question.is_none(),
             "question": question_view(&poll), "created_at": poll.created_at,
-            "closed_at": poll.closed_at, "n": stats.n, "suppressed": stats.suppressed, "scores": scores,
+            "closed_at": poll.closed_at, "n": n, "suppressed": is_suppressed, "scores": scores,
         }));
     }
     Ok(Json(json!({"group": group, "sessions": sessions})))
@@ -756,10 +963,10 @@ async fn trend<S: Storage>(
 async fn qr<S: Storage>(
     State(state): State<AppState<S>>,
     Path(code): Path<String>,
+    Client(addr): Client,
     headers: HeaderMap,
-    request: Request,
 ) -> ApiResult<impl IntoResponse> {
-    let (code, _) = open_poll_by_code(&state, &code, request).await?;
+    let (code, _) = open_poll_by_code(&state, &code, addr).await?;
     let url = join_url(&state, &headers, &code);
     let qr = qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::M)
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "qr", e.to_string()))?;
@@ -774,18 +981,17 @@ async fn qr<S: Storage>(
 }
 
 /// Any other path: a file of the demo site when one is configured, else a JSON 404.
-async fn fallback<S: Storage>(
-    State(state): State<AppState<S>>,
-    method: axum::http::Method,
-    uri: axum::http::Uri,
-) -> Response {
-    let path = uri.path();
-    if let Some(site) = state.site.as_deref().filter(|_| !path.starts_with("/api/")) {
-        if let Some(res) = crate::site::serve(site, &method, path).await {
-            return res;
-        }
+async fn fallback<S: Storage>(State(state): State<AppState<S>>, request: Request) -> Response {
+    match &state.site {
+        Some(site) if !request.uri().path().starts_with("/api/") => site.serve(request).await,
+        _ => ApiError::not_found("route").into_response(),
     }
-    ApiError::not_found("route").into_response()
+}
+
+/// A method the route does not take: a JSON 405 that names the ones it does (axum's `Allow`
+/// header is kept).
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that method")
 }
 
 /// The router, for the server binary and for in-process tests.
@@ -802,7 +1008,9 @@ pub fn app<S: Storage>(state: AppState<S>) -> Router {
         .route("/api/polls/{poll}/close", post(close::<S>))
         .route("/api/polls/{poll}/live", get(live::<S>))
         .fallback(fallback::<S>)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::map_response(crate::site::json_errors))
         .with_state(state)
 }
 

@@ -12,8 +12,14 @@ mod postgres;
 pub mod site;
 mod storage;
 
-pub use api::{app, ApiError, AppState, DEFAULT_JOINS_PER_MINUTE, DEFAULT_STEM, MAX_BODY, MIN_N_FLOOR};
-pub use limit::JoinLimiter;
-pub use live::{Hub, SnapshotBudget, SNAPSHOT_BURST, SNAPSHOT_EVERY};
+pub use api::{
+    app, ApiError, AppState, Limits, ANSWER_BURST, DEFAULT_ANSWERS_PER_MINUTE, DEFAULT_GROUPS_PER_MINUTE,
+    DEFAULT_JOINS_PER_MINUTE, DEFAULT_STEM, MAX_BODY, MIN_N_FLOOR,
+};
+pub use limit::{client_address, Cidr, Limiter};
+pub use live::{
+    Hub, SnapshotBudget, SocketCaps, DEFAULT_MAX_SOCKETS, DEFAULT_SOCKETS_PER_ADDRESS, MAX_MESSAGE, MEMBER_IDLE,
+    PING_EVERY, SILENT_AFTER, SNAPSHOT_BURST, SNAPSHOT_EVERY,
+};
 pub use postgres::Postgres;
-pub use storage::{PollRow, Refused, Sqlite, Storage, StorageError, Tally, TokenHash};
+pub use storage::{Answered, PollRow, Refused, Release, Sqlite, Storage, StorageError, Tally, TokenHash};

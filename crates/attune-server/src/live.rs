@@ -22,7 +22,7 @@ use serde_json::Value;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::api::{aggregate_json, host_matches, member_token_hash, state_of, store_answers, ApiError, AppState};
+use crate::api::{aggregate_json, host_matches, member_token_hash, state_of, store_answers, ApiError, AppState, Client};
 use crate::storage::Storage;
 
 /// How long a change waits for the ones arriving with it before a snapshot goes out: members
@@ -39,8 +39,104 @@ pub const SNAPSHOT_EVERY: Duration = Duration::from_millis(200);
 /// How long a new connection has to say who it is.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Largest frame accepted from a client: a member's answers, like an HTTP body, fit in 16 KiB.
-const MAX_FRAME: usize = crate::api::MAX_BODY;
+/// Largest message accepted from a client: a member's answers, like an HTTP body, fit in 16 KiB.
+/// A longer one gets an error message and the connection is closed with 1009.
+pub const MAX_MESSAGE: usize = crate::api::MAX_BODY;
+
+/// Largest frame read in full before it is refused: up to this size a too-long message is read to
+/// its end, so the refusal and the close frame reach the client in order (closing with unread
+/// bytes would reset the connection and lose them). Past it the connection is dropped.
+const MAX_READ: usize = (1 << 20) + 4096;
+
+/// How often the server pings each connection (browsers answer by themselves).
+pub const PING_EVERY: Duration = Duration::from_secs(30);
+
+/// A connection from which nothing at all (not even a pong) arrived for this long is gone: its
+/// phone left the network without closing. It is dropped.
+pub const SILENT_AFTER: Duration = Duration::from_secs(75);
+
+/// A member's connection on which the page sent nothing for this long is closed (code 1000,
+/// "idle"): the page answers over HTTP after that, and learns that the poll closed when it does.
+pub const MEMBER_IDLE: Duration = Duration::from_secs(30 * 60);
+
+/// Open WebSockets allowed overall unless configured otherwise.
+pub const DEFAULT_MAX_SOCKETS: usize = 20_000;
+
+/// Open WebSockets allowed per client address (IPv6: per /64) unless configured otherwise: a
+/// clinic's whole Wi-Fi may share one address.
+pub const DEFAULT_SOCKETS_PER_ADDRESS: usize = 500;
+
+/// Caps on open WebSockets, overall and per client address. A connection holds a [`SocketPermit`]
+/// for as long as it is open.
+#[derive(Debug)]
+pub struct SocketCaps {
+    total: usize,
+    per_address: usize,
+    open: Mutex<(usize, HashMap<std::net::IpAddr, usize>)>,
+}
+
+impl Default for SocketCaps {
+    fn default() -> SocketCaps {
+        SocketCaps::new(DEFAULT_MAX_SOCKETS, DEFAULT_SOCKETS_PER_ADDRESS)
+    }
+}
+
+/// One open WebSocket's place under the caps; given back when dropped.
+#[derive(Debug)]
+pub struct SocketPermit {
+    caps: std::sync::Arc<SocketCaps>,
+    addr: std::net::IpAddr,
+}
+
+impl Drop for SocketPermit {
+    fn drop(&mut self) {
+        let mut open = self.caps.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        open.0 = open.0.saturating_sub(1);
+        if let std::collections::hash_map::Entry::Occupied(mut e) = open.1.entry(self.addr) {
+            *e.get_mut() -= 1;
+            if *e.get() == 0 {
+                e.remove();
+            }
+        }
+    }
+}
+
+impl SocketCaps {
+    /// At most `total` open sockets, `per_address` from one address; 0 means no cap.
+    pub fn new(total: usize, per_address: usize) -> SocketCaps {
+        let cap = |n: usize| if n == 0 { usize::MAX } else { n };
+        SocketCaps { total: cap(total), per_address: cap(per_address), open: Mutex::default() }
+    }
+
+    /// A place for one more socket from `addr`, or the error to answer with.
+    fn acquire(caps: &std::sync::Arc<SocketCaps>, addr: std::net::IpAddr) -> Result<SocketPermit, ApiError> {
+        let addr = crate::limit::address_key(addr);
+        let mut open = caps.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if open.0 >= caps.total {
+            return Err(ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "too_many_sockets",
+                "the server has as many live connections as it takes; try again shortly",
+            ));
+        }
+        let mine = open.1.entry(addr).or_insert(0);
+        if *mine >= caps.per_address {
+            return Err(ApiError::new(
+                axum::http::StatusCode::TOO_MANY_REQUESTS,
+                "too_many_sockets",
+                "too many live connections from this address",
+            ));
+        }
+        *mine += 1;
+        open.0 += 1;
+        Ok(SocketPermit { caps: caps.clone(), addr })
+    }
+
+    /// Sockets open now.
+    pub fn open(&self) -> usize {
+        self.open.lock().map_or(0, |o| o.0)
+    }
+}
 
 /// Bytes read from a socket at a time: ten thousand members' sockets should not cost more memory
 /// than their messages need (a longer message is gathered over several reads).
@@ -149,6 +245,7 @@ fn frame(m: &LiveMessage) -> Message {
 pub async fn live<S: Storage>(
     State(state): State<AppState<S>>,
     Path(poll_id): Path<String>,
+    Client(addr): Client,
     upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Response {
     let upgrade = match upgrade {
@@ -165,14 +262,21 @@ pub async fn live<S: Storage>(
         }
         Err(e) => return ApiError::from(e).into_response(),
     }
+    let permit = match SocketCaps::acquire(&state.sockets, addr) {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
     // Small buffers: a thousand dashboards should not cost a hundred megabytes of them.
     upgrade
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(0)
         .max_write_buffer_size(1 << 20)
-        .max_message_size(MAX_FRAME)
-        .max_frame_size(MAX_FRAME)
-        .on_upgrade(move |socket| session(state, poll_id, socket))
+        .max_message_size(MAX_READ)
+        .max_frame_size(MAX_READ)
+        .on_upgrade(move |socket| async move {
+            session(state, poll_id, socket).await;
+            drop(permit);
+        })
 }
 
 fn error_message(code: &str, message: &str) -> Message {
@@ -269,6 +373,9 @@ async fn run<S: Storage>(
     // The first message goes at once; after that, a change waits `SNAPSHOT_GATHER` for the answers
     // arriving with it, and for a token.
     let mut due = Some(Instant::now());
+    let mut pings = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
+    // When anything at all last came from the client, and when a message from a member's page did.
+    let (mut heard, mut spoke) = (Instant::now(), Instant::now());
     loop {
         if let Some(at) = due {
             let now = Instant::now();
@@ -299,8 +406,29 @@ async fn run<S: Storage>(
                 due.get_or_insert_with(|| Instant::now() + SNAPSHOT_GATHER);
             }
             () = tokio::time::sleep_until(wait), if due.is_some() => {}
+            _ = pings.tick() => {
+                if heard.elapsed() >= SILENT_AFTER {
+                    return;
+                }
+                if !dashboard && spoke.elapsed() >= MEMBER_IDLE {
+                    let _ = socket.send(Message::Close(Some(CloseFrame { code: 1000, reason: "idle".into() }))).await;
+                    return;
+                }
+                if socket.send(Message::Ping(axum::body::Bytes::new())).await.is_err() {
+                    return;
+                }
+            }
             incoming = socket.recv() => match incoming {
+                Some(Ok(Message::Text(text))) if text.len() > MAX_MESSAGE => {
+                    let msg = format!("messages are limited to {MAX_MESSAGE} bytes");
+                    let _ = socket.send(error_message("message_too_big", &msg)).await;
+                    let _ = socket
+                        .send(Message::Close(Some(CloseFrame { code: 1009, reason: "message too big".into() })))
+                        .await;
+                    return;
+                }
                 Some(Ok(Message::Text(text))) => {
+                    (heard, spoke) = (Instant::now(), Instant::now());
                     let reply = match request(&text) {
                         Ok(LiveRequest::Ping) => frame(&LiveMessage::Pong),
                         Ok(LiveRequest::Answer { token, answers }) if !dashboard => {
@@ -319,11 +447,12 @@ async fn run<S: Storage>(
                     }
                 }
                 Some(Ok(Message::Binary(_))) => {
+                    heard = Instant::now();
                     if socket.send(error_message("invalid_json", "binary frames are not used")).await.is_err() {
                         return;
                     }
                 }
-                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => heard = Instant::now(),
                 Some(Ok(Message::Close(_)) | Err(_)) | None => return,
             },
         }

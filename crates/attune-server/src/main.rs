@@ -26,6 +26,14 @@ OPTIONS:
     --allowed-origin URL   An origin whose pages may call the API from the browser (CORS); repeat
                            for several. Without one, only same-origin pages can.
     --joins-per-minute N   Join attempts a minute per client address (default 60; 0 for no limit)
+    --groups-per-minute N  Groups created a minute per client address (default 10; 0 for no limit)
+    --answers-per-minute N Answers a minute per member, in bursts of 10 (default 30; 0 for no limit)
+    --trusted-proxy CIDR   A reverse proxy in front of the server (10.0.0.0/8, 127.0.0.1, ...): the
+                           client address is taken from its X-Forwarded-For; repeat for several.
+                           Without one, X-Forwarded-For is ignored.
+    --max-sockets N        Open WebSockets in all (default 20000; 0 for no cap)
+    --sockets-per-address N
+                           Open WebSockets per client address (default 500; 0 for no cap)
     --www DIR              Also serve the static files of DIR (the demo site) outside /api/, with a
                            strict Content-Security-Policy
     --public-url URL       Address of the site members open (join page at URL/join/); default: the
@@ -40,6 +48,11 @@ struct Args {
     database: PathBuf,
     origins: Vec<HeaderValue>,
     joins_per_minute: u32,
+    groups_per_minute: u32,
+    answers_per_minute: u32,
+    trusted: Vec<attune_server::Cidr>,
+    max_sockets: usize,
+    sockets_per_address: usize,
     public_url: Option<String>,
     www: Option<PathBuf>,
 }
@@ -51,6 +64,11 @@ fn parse_args() -> Result<Option<Args>, lexopt::Error> {
         database: PathBuf::from("attune.db"),
         origins: Vec::new(),
         joins_per_minute: attune_server::DEFAULT_JOINS_PER_MINUTE,
+        groups_per_minute: attune_server::DEFAULT_GROUPS_PER_MINUTE,
+        answers_per_minute: attune_server::DEFAULT_ANSWERS_PER_MINUTE,
+        trusted: Vec::new(),
+        max_sockets: attune_server::DEFAULT_MAX_SOCKETS,
+        sockets_per_address: attune_server::DEFAULT_SOCKETS_PER_ADDRESS,
         public_url: None,
         www: None,
     };
@@ -61,6 +79,11 @@ fn parse_args() -> Result<Option<Args>, lexopt::Error> {
             Long("www") => args.www = Some(parser.value()?.into()),
             Long("database") => args.database = parser.value()?.into(),
             Long("joins-per-minute") => args.joins_per_minute = parser.value()?.parse()?,
+            Long("groups-per-minute") => args.groups_per_minute = parser.value()?.parse()?,
+            Long("answers-per-minute") => args.answers_per_minute = parser.value()?.parse()?,
+            Long("trusted-proxy") => args.trusted.push(parser.value()?.parse()?),
+            Long("max-sockets") => args.max_sockets = parser.value()?.parse()?,
+            Long("sockets-per-address") => args.sockets_per_address = parser.value()?.parse()?,
             Long("public-url") => args.public_url = Some(parser.value()?.parse()?),
             Long("allowed-origin") => {
                 let origin: String = parser.value()?.parse()?;
@@ -118,7 +141,15 @@ fn listen(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
 }
 
 async fn serve<S: Storage>(store: S, args: Args) -> anyhow::Result<()> {
-    let mut state = AppState::new(store, attune_core::Catalog::embedded()).with_join_limit(args.joins_per_minute);
+    let limits = attune_server::Limits {
+        joins: attune_server::Limiter::new(args.joins_per_minute, args.joins_per_minute),
+        groups: attune_server::Limiter::new(args.groups_per_minute, args.groups_per_minute),
+        answers: attune_server::Limiter::new(args.answers_per_minute, attune_server::ANSWER_BURST),
+        trusted_proxies: args.trusted.clone(),
+    };
+    let mut state = AppState::new(store, attune_core::Catalog::embedded())
+        .with_limits(limits)
+        .with_socket_caps(attune_server::SocketCaps::new(args.max_sockets, args.sockets_per_address));
     if let Some(url) = &args.public_url {
         state = state.with_public_url(url);
     }
@@ -148,6 +179,12 @@ async fn serve<S: Storage>(store: S, args: Args) -> anyhow::Result<()> {
         _ => args.database.display().to_string(),
     };
     println!("attune-server listening on http://{} (database {shown})", listener.local_addr()?);
+    if args.public_url.is_none() && !args.addr.ip().is_loopback() {
+        eprintln!(
+            "attune-server: warning: serving beyond this machine without --public-url: join links and QR codes \
+             are built from each request's Host header, over http://. Set --public-url https://your.site"
+        );
+    }
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

@@ -7,10 +7,13 @@
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::Row;
 
-use crate::storage::{now, PollRow, Refused, Result, Storage, StorageError, Tally, TokenHash};
+use crate::storage::{now, Answered, PollRow, Refused, Release, Result, Storage, StorageError, Tally, TokenHash};
 
 /// Migrations, embedded and applied in order at start-up; `attune_schema_version` records how far.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/postgres/0001_schema.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/postgres/0001_schema.sql"),
+    include_str!("../migrations/postgres/0002_releases.sql"),
+];
 
 /// A pool of connections to one PostgreSQL database.
 #[derive(Debug, Clone)]
@@ -64,6 +67,15 @@ async fn open_poll(tx: &mut Tx, poll: &str) -> std::result::Result<std::result::
 }
 
 impl Postgres {
+    async fn is_member_in(&self, tx: &mut Tx, poll_id: &str, member: &TokenHash) -> Result<bool> {
+        let found: Option<i32> = sqlx::query_scalar("SELECT 1 FROM members WHERE poll_id = $1 AND member_hash = $2")
+            .bind(poll_id)
+            .bind(&member[..])
+            .fetch_optional(&mut **tx)
+            .await?;
+        Ok(found.is_some())
+    }
+
     /// Connects (`postgres://user@host:port/db`) and brings the schema up to date.
     pub async fn open(url: &str) -> Result<Postgres> {
         Postgres::connect(url.parse()?).await
@@ -179,6 +191,15 @@ impl Storage for Postgres {
         Ok(rows.iter().map(poll_from).collect::<std::result::Result<_, _>>()?)
     }
 
+    async fn is_member(&self, poll_id: &str, member: &TokenHash) -> Result<bool> {
+        let found: Option<i32> = sqlx::query_scalar("SELECT 1 FROM members WHERE poll_id = $1 AND member_hash = $2")
+            .bind(poll_id)
+            .bind(&member[..])
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(found.is_some())
+    }
+
     async fn join(&self, poll_id: &str, member: &TokenHash) -> Result<std::result::Result<(), Refused>> {
         let mut tx = self.pool.begin().await?;
         if let Err(r) = open_poll(&mut tx, poll_id).await? {
@@ -203,6 +224,9 @@ impl Storage for Postgres {
         if let Err(r) = open_poll(&mut tx, poll_id).await? {
             return Ok(Err(r));
         }
+        if !self.is_member_in(&mut tx, poll_id, member).await? {
+            return Ok(Err(Refused::NotMember));
+        }
         let revision: i64 = sqlx::query_scalar(
             "INSERT INTO responses (poll_id, member_hash, answers, revision) VALUES ($1, $2, $3, 1)
              ON CONFLICT (poll_id, member_hash) DO UPDATE SET answers = excluded.answers,
@@ -221,12 +245,14 @@ impl Storage for Postgres {
 
     async fn tally(&self, poll_id: &str) -> Result<Tally> {
         let mut tx = self.pool.begin().await?;
-        // One snapshot for both reads.
+        // One snapshot for every read.
         sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
-        let answers: Vec<String> = sqlx::query_scalar("SELECT answers FROM responses WHERE poll_id = $1")
-            .bind(poll_id)
-            .fetch_all(&mut *tx)
-            .await?;
+        let rows: Vec<(Vec<u8>, String, Option<String>)> =
+            sqlx::query_as("SELECT member_hash, answers, released FROM responses WHERE poll_id = $1")
+                .bind(poll_id)
+                .fetch_all(&mut *tx)
+                .await?;
+        // Answers stored before joining was required count as joined.
         let joined: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM (SELECT member_hash FROM members WHERE poll_id = $1
                                    UNION SELECT member_hash FROM responses WHERE poll_id = $1) AS m",
@@ -234,8 +260,59 @@ impl Storage for Postgres {
         .bind(poll_id)
         .fetch_one(&mut *tx)
         .await?;
+        let release: Option<(i64, i32, String, i64)> = sqlx::query_as(
+            "SELECT seq, n, stats, released_at FROM releases WHERE poll_id = $1 ORDER BY seq DESC LIMIT 1",
+        )
+        .bind(poll_id)
+        .fetch_optional(&mut *tx)
+        .await?;
         tx.commit().await?;
-        Ok(Tally { joined: u32::try_from(joined).unwrap_or(u32::MAX), answers })
+        Ok(Tally {
+            joined: u32::try_from(joined).unwrap_or(u32::MAX),
+            answers: rows
+                .into_iter()
+                .map(|(member, answers, released)| Answered { member: hash_from(member), answers, released })
+                .collect(),
+            release: release.map(|(seq, n, stats, at)| Release { seq, n: u32::try_from(n).unwrap_or(0), stats, at }),
+        })
+    }
+
+    async fn release(&self, poll_id: &str, release: &Release, included: &[(TokenHash, String)]) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        // Two replicas releasing at once: the primary key lets one insert the next `seq`; the other
+        // inserts nothing (it waits for the first to commit) and stores nothing.
+        let stored = sqlx::query(
+            "INSERT INTO releases (poll_id, seq, n, stats, released_at)
+             SELECT $1, $2, $3, $4, $5
+             WHERE $2 = (SELECT coalesce(max(seq), 0) + 1 FROM releases WHERE poll_id = $1)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(poll_id)
+        .bind(release.seq)
+        .bind(i32::try_from(release.n).unwrap_or(i32::MAX))
+        .bind(&release.stats)
+        .bind(release.at)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !stored {
+            return Ok(false);
+        }
+        let members: Vec<Vec<u8>> = included.iter().map(|(m, _)| m.to_vec()).collect();
+        let answers: Vec<&str> = included.iter().map(|(_, a)| a.as_str()).collect();
+        sqlx::query(
+            "UPDATE responses AS r SET released = i.answers
+             FROM unnest($2::bytea[], $3::text[]) AS i (member, answers)
+             WHERE r.poll_id = $1 AND r.member_hash = i.member",
+        )
+        .bind(poll_id)
+        .bind(&members)
+        .bind(&answers)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn close_poll(&self, poll_id: &str) -> Result<Option<PollRow>> {

@@ -1,68 +1,120 @@
-//! The demo site (`--www DIR`): static files from one folder, served with the same strict
-//! Content-Security-Policy a clinic would use, so the site proves the widgets need no inline script,
-//! no inline style and no eval. Only GET and HEAD; paths are resolved inside the folder or refused.
+//! The demo site (`--www DIR`) and the headers of every response. Static files come from one
+//! folder through tower-http's `ServeDir` (paths resolved inside the folder, `HEAD` answered from
+//! the file's metadata, ranges, `index.html` for folders), except dotfiles, which are never served.
+//! Every response, API or file, carries `nosniff`, `Referrer-Policy: no-referrer` and a
+//! Content-Security-Policy: the site's strict one for its files, `default-src 'none'` for the API.
+//! Every error response, whoever made it (a handler, the router's 404 and 405, a path that does not
+//! decode, a body over the limit), has the JSON error body `{"error": {"code", "message"}}`.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::Path;
 
 use axum::body::Body;
-use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderValue, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
+use tower_http::services::ServeDir;
 
-/// The policy of every page: scripts and styles from the site itself, WebAssembly compilation
-/// allowed, nothing inline, nothing from elsewhere.
+/// The policy of every page of the site: scripts and styles from the site itself, WebAssembly
+/// compilation allowed, nothing inline, nothing from elsewhere.
 pub const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
                        img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-fn content_type(path: &Path) -> &'static str {
-    match path.extension().and_then(|e| e.to_str()).unwrap_or("") {
-        "html" => "text/html; charset=utf-8",
-        "js" | "mjs" => "text/javascript; charset=utf-8",
-        "css" => "text/css; charset=utf-8",
-        "json" => "application/json",
-        "wasm" => "application/wasm",
-        "svg" => "image/svg+xml",
-        "png" => "image/png",
-        "ico" => "image/x-icon",
-        "txt" | "md" => "text/plain; charset=utf-8",
-        "ts" => "text/plain; charset=utf-8",
-        _ => "application/octet-stream",
+/// The policy of the API's responses (JSON, the QR code's SVG): nothing may load or run.
+pub const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The static files of a folder.
+#[derive(Debug, Clone)]
+pub struct Site {
+    files: ServeDir,
+}
+
+/// Whether a request path names a dotfile or a dot-folder (`/.git/config`, `/a/.env`), also
+/// percent-encoded.
+fn hidden(path: &str) -> bool {
+    path.split('/').any(|segment| {
+        let lower = segment.to_ascii_lowercase();
+        lower.starts_with('.') || lower.starts_with("%2e")
+    })
+}
+
+impl Site {
+    /// The files of `dir`.
+    pub fn new(dir: &Path) -> Site {
+        Site { files: ServeDir::new(dir).append_index_html_on_directories(true) }
+    }
+
+    /// Serves a request from the folder: the file, or a 404 / 405 (given its JSON body by
+    /// [`json_errors`]).
+    pub async fn serve(&self, req: Request<Body>) -> Response {
+        if hidden(req.uri().path()) {
+            return StatusCode::NOT_FOUND.into_response();
+        }
+        let mut files = self.files.clone();
+        match files.try_call(req).await {
+            Ok(res) => {
+                let mut res = res.map(Body::new);
+                let h = res.headers_mut();
+                h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+                h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+                res
+            }
+            Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("the file could not be read: {e}")).into_response(),
+        }
     }
 }
 
-/// The file for a request path, if it names one inside `root`: no `..`, no absolute parts, no
-/// percent escapes (the site has no file names that need them); a folder means its index.html.
-fn resolve(root: &Path, uri_path: &str) -> Option<PathBuf> {
-    if uri_path.contains(['%', '\\', '\0']) {
-        return None;
+/// The stable code of an error status made outside the handlers.
+fn code_of(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::RANGE_NOT_SATISFIABLE => "range_not_satisfiable",
+        StatusCode::UPGRADE_REQUIRED => "not_websocket",
+        s if s.is_server_error() => "internal",
+        _ => "bad_request",
     }
-    let rel = Path::new(uri_path.trim_start_matches('/'));
-    if !rel.components().all(|c| matches!(c, Component::Normal(_))) {
-        return None;
-    }
-    Some(root.join(rel))
 }
 
-/// Serves `uri_path` from `root`, or `None` when there is no such file.
-pub async fn serve(root: &Path, method: &Method, uri_path: &str) -> Option<Response> {
-    if method != Method::GET && method != Method::HEAD {
-        return None;
-    }
-    let mut file = resolve(root, uri_path)?;
-    if tokio::fs::metadata(&file).await.ok()?.is_dir() {
-        file = file.join("index.html");
-    }
-    let bytes = tokio::fs::read(&file).await.ok()?;
-    let len = bytes.len();
-    let body = if method == Method::HEAD { Body::empty() } else { Body::from(bytes) };
-    let mut res = (StatusCode::OK, body).into_response();
+/// Largest body of a non-JSON error response kept as its message.
+const MESSAGE_LIMIT: usize = 1024;
+
+/// Gives every error response without a JSON body one (`{"error": {"code", "message"}}`, the
+/// message from its text or its status), and every response the security headers.
+pub async fn json_errors(res: Response) -> Response {
+    let mut res = if needs_json(&res) {
+        let (mut parts, body) = res.into_parts();
+        let text = axum::body::to_bytes(body, MESSAGE_LIMIT).await.unwrap_or_default();
+        let text = String::from_utf8_lossy(&text);
+        let message = match text.trim() {
+            "" => parts.status.canonical_reason().unwrap_or("error").to_lowercase(),
+            t => t.to_string(),
+        };
+        let body = serde_json::json!({"error": {"code": code_of(parts.status), "message": message}}).to_string();
+        parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        parts.headers.remove(header::CONTENT_LENGTH);
+        Response::from_parts(parts, Body::from(body))
+    } else {
+        res
+    };
     let h = res.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type(&file)));
-    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    Some(res)
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(API_CSP));
+    }
+    res
+}
+
+fn needs_json(res: &Response) -> bool {
+    let status = res.status();
+    let json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/json"));
+    (status.is_client_error() || status.is_server_error()) && !json
 }
 
 #[cfg(test)]
@@ -70,15 +122,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn paths_stay_inside_the_folder() {
-        let root = Path::new("/srv/www");
-        assert_eq!(resolve(root, "/index.html"), Some(PathBuf::from("/srv/www/index.html")));
-        assert_eq!(resolve(root, "/a/b.js"), Some(PathBuf::from("/srv/www/a/b.js")));
-        for bad in ["/../etc/passwd", "/a/../../x", "/%2e%2e/x", "/a\\b", "//etc/passwd", "/./x"] {
-            let got = resolve(root, bad);
-            assert!(got.as_ref().is_none_or(|p| p.starts_with(root) && !bad.contains("..")), "{bad}: {got:?}");
+    fn dotfiles_are_hidden() {
+        for path in ["/.env", "/a/.git/config", "/%2egit/HEAD", "/a/%2Eenv", "/..", "/./x"] {
+            assert!(hidden(path), "{path}");
         }
-        assert_eq!(resolve(root, "/../etc/passwd"), None);
-        assert_eq!(resolve(root, "/%2e%2e/x"), None);
+        for path in ["/", "/index.html", "/join/", "/node_modules/attune/poll.js", "/a.b/c"] {
+            assert!(!hidden(path), "{path}");
+        }
     }
 }

@@ -54,22 +54,67 @@ pub struct PollRow {
     pub stem: Option<(String, String)>,
 }
 
+/// One member's stored answers, and the answers of that member that the poll's last release
+/// holds (`None` when it holds none).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answered {
+    /// Whose answers (the member token's hash).
+    pub member: TokenHash,
+    /// The answers as stored now (canonical JSON).
+    pub answers: String,
+    /// The answers as the last release holds them.
+    pub released: Option<String>,
+}
+
+impl Answered {
+    /// Whether these answers differ from the ones in the last release (or are not in it).
+    pub fn pending(&self) -> bool {
+        self.released.as_deref() != Some(self.answers.as_str())
+    }
+}
+
+/// Statistics released to the host: computed from the stored answers at one moment, and replaced
+/// only by a release whose answers differ in those of at least `min_n` members (see
+/// `crate::api`'s release rule). Stored, so the rule holds across restarts and replicas.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Release {
+    /// 1 for a poll's first release, then 2, 3, ...
+    pub seq: i64,
+    /// Members whose answers it holds.
+    pub n: u32,
+    /// The group statistics (JSON text of `attune_core::GroupStats`).
+    pub stats: String,
+    /// Unix seconds.
+    pub at: i64,
+}
+
 /// What a poll's aggregate is computed from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Tally {
-    /// Members who joined (or answered without joining first).
+    /// Members who joined.
     pub joined: u32,
-    /// Each answering member's answers, as stored.
-    pub answers: Vec<String>,
+    /// Each answering member's answers, as stored, in no particular order.
+    pub answers: Vec<Answered>,
+    /// The last release, if any.
+    pub release: Option<Release>,
 }
 
-/// Why an answer was not stored.
+impl Tally {
+    /// Members whose answers were added or changed since the last release.
+    pub fn pending(&self) -> usize {
+        self.answers.iter().filter(|a| a.pending()).count()
+    }
+}
+
+/// Why an answer (or a join) was not stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refused {
     /// No such poll.
     UnknownPoll,
     /// The poll is closed.
     Closed,
+    /// The member token did not join this poll (answers only).
+    NotMember,
 }
 
 /// Seconds since the Unix epoch.
@@ -91,22 +136,33 @@ pub trait Storage: Clone + Send + Sync + 'static {
     fn poll_by_code(&self, code: &str) -> impl Future<Output = Result<Option<PollRow>>> + Send;
     /// Every poll of a group, oldest first.
     fn polls_of_group(&self, group_id: &str) -> impl Future<Output = Result<Vec<PollRow>>> + Send;
+    /// Whether a member joined this poll.
+    fn is_member(&self, poll_id: &str, member: &TokenHash) -> impl Future<Output = Result<bool>> + Send;
     /// Records that a member joined an open poll (idempotent).
     fn join(
         &self,
         poll_id: &str,
         member: &TokenHash,
     ) -> impl Future<Output = Result<std::result::Result<(), Refused>>> + Send;
-    /// Stores or replaces a member's answers while the poll is open; returns the revision (1 for
-    /// the first answer). Committed before it returns.
+    /// Stores or replaces the answers of a member who joined this poll, while it is open; returns
+    /// the revision (1 for the first answer). Committed before it returns.
     fn put_response(
         &self,
         poll_id: &str,
         member: &TokenHash,
         answers_json: &str,
     ) -> impl Future<Output = Result<std::result::Result<i64, Refused>>> + Send;
-    /// Members joined and every member's answers (JSON), in no particular order: for aggregation only.
+    /// Members joined, every member's answers (JSON) and the last release: for aggregation only.
     fn tally(&self, poll_id: &str) -> impl Future<Output = Result<Tally>> + Send;
+    /// Stores `release` with the answers it holds (`included`, by member), if it directly follows
+    /// the poll's last release (`release.seq` is one more); `false`, and nothing stored, when
+    /// another release came first.
+    fn release(
+        &self,
+        poll_id: &str,
+        release: &Release,
+        included: &[(TokenHash, String)],
+    ) -> impl Future<Output = Result<bool>> + Send;
     /// Closes a poll and retires its code; returns the poll as closed (idempotent).
     fn close_poll(&self, poll_id: &str) -> impl Future<Output = Result<Option<PollRow>>> + Send;
 }
@@ -127,10 +183,24 @@ pub struct Sqlite {
     write: SqlitePool,
     jobs: mpsc::Sender<Job>,
     loads: mpsc::Sender<(String, oneshot::Sender<Result<Tally>>)>,
+    releases: mpsc::Sender<ReleaseJob>,
     tallies: Arc<Mutex<Tallies>>,
-    /// Polls already read, by id: every answer and every snapshot needs its poll, and a poll changes
-    /// only when this process closes it. (One server process per database file.)
+    /// Open polls already read, by id: every answer and every snapshot needs its poll, and a poll
+    /// changes only when this process closes it (one server process per database file). Closed
+    /// polls leave it, and it holds at most [`MAX_CACHED_POLLS`].
     polls: Arc<RwLock<HashMap<String, PollRow>>>,
+}
+
+/// Most open polls kept in [`Sqlite`]'s cache; past it, one leaves for each that comes in.
+const MAX_CACHED_POLLS: usize = 20_000;
+
+/// A release for the writer task (see [`Storage::release`]).
+#[derive(Debug)]
+struct ReleaseJob {
+    poll: String,
+    release: Release,
+    included: Vec<(TokenHash, String)>,
+    reply: oneshot::Sender<Result<bool>>,
 }
 
 /// Most joins and answers committed in one transaction.
@@ -140,11 +210,14 @@ const MAX_BATCH: usize = 512;
 /// one is dropped and read again from the file when next needed.
 const MAX_TALLIES: usize = 20_000;
 
-/// An open poll's members and answers, as committed.
+/// An open poll's members, answers and last release, as committed.
 #[derive(Debug, Default)]
 struct Counted {
     members: HashSet<TokenHash>,
     answers: HashMap<TokenHash, String>,
+    /// Each member's answers as the last release holds them.
+    released: HashMap<TokenHash, String>,
+    release: Option<Release>,
 }
 
 impl Tallies {
@@ -157,7 +230,16 @@ impl Tallies {
 impl Counted {
     fn tally(&self) -> Tally {
         let joined = u32::try_from(self.members.len()).unwrap_or(u32::MAX);
-        Tally { joined, answers: self.answers.values().cloned().collect() }
+        let answers = self
+            .answers
+            .iter()
+            .map(|(member, answers)| Answered {
+                member: *member,
+                answers: answers.clone(),
+                released: self.released.get(member).cloned(),
+            })
+            .collect();
+        Tally { joined, answers, release: self.release.clone() }
     }
 }
 
@@ -168,20 +250,36 @@ struct Tallies {
     polls: HashMap<String, Counted>,
 }
 
-/// Every member who joined a poll or answered it (some did both), with the answers.
-const TALLY_ROWS: &str = "SELECT member_hash, NULL FROM members WHERE poll_id = ?1
-                          UNION ALL SELECT member_hash, answers FROM responses WHERE poll_id = ?1";
+/// Every member who joined a poll or answered it (answers stored before joining was required
+/// count as joined), with the answers and the answers of the last release.
+const TALLY_ROWS: &str = "SELECT member_hash, NULL, NULL FROM members WHERE poll_id = ?1
+                          UNION ALL SELECT member_hash, answers, released FROM responses WHERE poll_id = ?1";
+
+const LAST_RELEASE: &str =
+    "SELECT seq, n, stats, released_at FROM releases WHERE poll_id = ? ORDER BY seq DESC LIMIT 1";
 
 async fn read_counted(pool: &SqlitePool, poll: &str) -> std::result::Result<Counted, sqlx::Error> {
-    let rows: Vec<(Vec<u8>, Option<String>)> = sqlx::query_as(TALLY_ROWS).bind(poll).fetch_all(pool).await?;
+    let rows: Vec<(Vec<u8>, Option<String>, Option<String>)> =
+        sqlx::query_as(TALLY_ROWS).bind(poll).fetch_all(pool).await?;
     let mut counted = Counted::default();
-    for (member, answers) in rows {
+    for (member, answers, released) in rows {
         let member = hash_from(member);
         counted.members.insert(member);
         if let Some(a) = answers {
             counted.answers.insert(member, a);
         }
+        if let Some(r) = released {
+            counted.released.insert(member, r);
+        }
     }
+    counted.release = sqlx::query_as(LAST_RELEASE).bind(poll).fetch_optional(pool).await?.map(
+        |(seq, n, stats, at): (i64, i64, String, i64)| Release {
+            seq,
+            n: u32::try_from(n).unwrap_or(0),
+            stats,
+            at,
+        },
+    );
     Ok(counted)
 }
 
@@ -225,17 +323,20 @@ async fn commit_batch(pool: &SqlitePool, batch: &[Job]) -> std::result::Result<V
             .await?
             .into_iter()
             .collect();
-    let verdict = |job: &Job| match open.get(&poll_of(job)) {
-        None => Err(Refused::UnknownPoll),
-        Some(false) => Err(Refused::Closed),
-        Some(true) => Ok(()),
-    };
-    // Joins, in one statement. (A member who answers without having joined first counts as joined
-    // too: the tally is the union of both tables.)
+    let mut verdicts: Vec<std::result::Result<(), Refused>> = batch
+        .iter()
+        .map(|job| match open.get(&poll_of(job)) {
+            None => Err(Refused::UnknownPoll),
+            Some(false) => Err(Refused::Closed),
+            Some(true) => Ok(()),
+        })
+        .collect();
+    // Joins, in one statement.
     let members: Vec<(String, String)> = batch
         .iter()
-        .filter(|job| verdict(job).is_ok())
-        .filter_map(|job| match job {
+        .zip(&verdicts)
+        .filter(|(_, v)| v.is_ok())
+        .filter_map(|(job, _)| match job {
             Job::Join { poll, member, .. } => Some((poll.clone(), hex(member))),
             Job::Put { .. } => None,
         })
@@ -249,11 +350,39 @@ async fn commit_batch(pool: &SqlitePool, batch: &[Job]) -> std::result::Result<V
         .execute(&mut *tx)
         .await?;
     }
+    // Answers only from members who joined that poll (in this batch or before): one statement.
+    let asking: Vec<(String, String)> = batch
+        .iter()
+        .zip(&verdicts)
+        .filter(|(_, v)| v.is_ok())
+        .filter_map(|(job, _)| match job {
+            Job::Put { poll, member, .. } => Some((poll.clone(), hex(member))),
+            Job::Join { .. } => None,
+        })
+        .collect();
+    if !asking.is_empty() {
+        let joined: HashSet<(String, String)> = sqlx::query_as(
+            "SELECT value ->> 0, value ->> 1 FROM json_each(?) WHERE EXISTS
+                 (SELECT 1 FROM members WHERE poll_id = value ->> 0 AND member_hash = unhex(value ->> 1))",
+        )
+        .bind(serde_json::to_string(&asking).unwrap_or_default())
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .collect();
+        for (job, v) in batch.iter().zip(verdicts.iter_mut()) {
+            if let (Job::Put { poll, member, .. }, Ok(())) = (job, &v) {
+                if !joined.contains(&(poll.clone(), hex(member))) {
+                    *v = Err(Refused::NotMember);
+                }
+            }
+        }
+    }
     // The answers, in rounds in which each member appears once (a member's revision in one batch
     // goes in the next round), so that every returned revision belongs to exactly one job.
     let mut revision: Vec<Option<i64>> = vec![None; batch.len()];
     let mut pending: Vec<usize> =
-        (0..batch.len()).filter(|&k| matches!(batch[k], Job::Put { .. }) && verdict(&batch[k]).is_ok()).collect();
+        (0..batch.len()).filter(|&k| matches!(batch[k], Job::Put { .. }) && verdicts[k].is_ok()).collect();
     while !pending.is_empty() {
         let mut round: HashMap<(&str, &TokenHash), usize> = HashMap::new();
         let mut later = Vec::new();
@@ -290,7 +419,8 @@ async fn commit_batch(pool: &SqlitePool, batch: &[Job]) -> std::result::Result<V
     let lost = batch
         .iter()
         .zip(&revision)
-        .any(|(job, rev)| matches!(job, Job::Put { .. }) && verdict(job).is_ok() && rev.is_none());
+        .zip(&verdicts)
+        .any(|((job, rev), v)| matches!(job, Job::Put { .. }) && v.is_ok() && rev.is_none());
     if lost {
         // Dropping the transaction rolls it back; every job in the batch is told it failed.
         return Err(sqlx::Error::Protocol("an answer was not stored".into()));
@@ -299,9 +429,10 @@ async fn commit_batch(pool: &SqlitePool, batch: &[Job]) -> std::result::Result<V
     Ok(batch
         .iter()
         .zip(revision)
-        .map(|(job, rev)| match job {
-            Job::Join { .. } => Done::Join(verdict(job)),
-            Job::Put { .. } => Done::Put(verdict(job).map(|()| rev.unwrap_or_default())),
+        .zip(verdicts)
+        .map(|((job, rev), v)| match job {
+            Job::Join { .. } => Done::Join(v),
+            Job::Put { .. } => Done::Put(v.map(|()| rev.unwrap_or_default())),
         })
         .collect())
 }
@@ -318,7 +449,6 @@ fn record(tallies: &Mutex<Tallies>, batch: &[Job], done: &[Done]) {
             }
             (Job::Put { poll, member, answers, .. }, Done::Put(Ok(_))) => {
                 if let Some(c) = tallies.polls.get_mut(poll) {
-                    c.members.insert(*member);
                     c.answers.insert(*member, answers.clone());
                 }
             }
@@ -346,6 +476,46 @@ async fn load(pool: &SqlitePool, tallies: &Mutex<Tallies>, poll: &str) -> Result
     Ok(tally)
 }
 
+/// Stores a release if it directly follows the poll's last one (see [`Storage::release`]), then
+/// brings the poll's tally in memory up to date with it. Runs on the writer task.
+async fn apply_release(pool: &SqlitePool, tallies: &Mutex<Tallies>, job: &ReleaseJob) -> Result<bool> {
+    let ReleaseJob { poll, release, included, .. } = job;
+    let mut tx: Tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let stored = sqlx::query(
+        "INSERT INTO releases (poll_id, seq, n, stats, released_at) SELECT ?1, ?2, ?3, ?4, ?5
+         WHERE ?2 = (SELECT coalesce(max(seq), 0) + 1 FROM releases WHERE poll_id = ?1)",
+    )
+    .bind(poll)
+    .bind(release.seq)
+    .bind(i64::from(release.n))
+    .bind(&release.stats)
+    .bind(release.at)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if !stored {
+        return Ok(false);
+    }
+    let rows: Vec<(String, &str)> = included.iter().map(|(m, a)| (hex(m), a.as_str())).collect();
+    sqlx::query(
+        "UPDATE responses SET released = value ->> 1 FROM json_each(?2)
+         WHERE poll_id = ?1 AND member_hash = unhex(value ->> 0)",
+    )
+    .bind(poll)
+    .bind(serde_json::to_string(&rows).unwrap_or_default())
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    if let Ok(mut t) = tallies.lock() {
+        if let Some(c) = t.polls.get_mut(poll) {
+            c.released.extend(included.iter().cloned());
+            c.release = Some(release.clone());
+        }
+    }
+    Ok(true)
+}
+
 fn writer_gone() -> StorageError {
     StorageError::new("the writer has stopped")
 }
@@ -355,6 +525,7 @@ async fn writer(
     pool: SqlitePool,
     mut jobs: mpsc::Receiver<Job>,
     mut loads: mpsc::Receiver<(String, oneshot::Sender<Result<Tally>>)>,
+    mut releases: mpsc::Receiver<ReleaseJob>,
     tallies: Arc<Mutex<Tallies>>,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
@@ -368,6 +539,11 @@ async fn writer(
             }
             Some((poll, reply)) = loads.recv() => {
                 drop(reply.send(load(&pool, &tallies, &poll).await));
+                continue;
+            }
+            Some(job) = releases.recv() => {
+                let done = apply_release(&pool, &tallies, &job).await;
+                drop(job.reply.send(done));
                 continue;
             }
         }
@@ -397,9 +573,22 @@ async fn writer(
 
 impl Sqlite {
     fn remember(&self, poll: &PollRow) {
+        if !poll.open {
+            return;
+        }
         if let Ok(mut polls) = self.polls.write() {
+            if polls.len() >= MAX_CACHED_POLLS && !polls.contains_key(&poll.id) {
+                if let Some(k) = polls.keys().next().cloned() {
+                    polls.remove(&k);
+                }
+            }
             polls.insert(poll.id.clone(), poll.clone());
         }
+    }
+
+    /// Open polls in the cache (for tests and diagnostics).
+    pub fn cached_polls(&self) -> usize {
+        self.polls.read().map_or(0, |p| p.len())
     }
 
     async fn submit<T>(
@@ -417,6 +606,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_polls.sql"),
     include_str!("../migrations/0002_custom_questions.sql"),
     include_str!("../migrations/0003_stems.sql"),
+    include_str!("../migrations/0004_releases.sql"),
 ];
 
 impl Sqlite {
@@ -435,11 +625,20 @@ impl Sqlite {
         let read = pool(8).connect_with(options.clone()).await?;
         let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
         let (loads_tx, loads_rx) = mpsc::channel(MAX_BATCH);
+        let (releases_tx, releases_rx) = mpsc::channel(MAX_BATCH);
         let tallies = Arc::<Mutex<Tallies>>::default();
-        let store = Sqlite { read, write, jobs: tx, loads: loads_tx, tallies: tallies.clone(), polls: Arc::default() };
+        let store = Sqlite {
+            read,
+            write,
+            jobs: tx,
+            loads: loads_tx,
+            releases: releases_tx,
+            tallies: tallies.clone(),
+            polls: Arc::default(),
+        };
         store.migrate().await?;
         let batches = pool(1).connect_with(options).await?;
-        tokio::spawn(writer(batches, rx, loads_rx, tallies));
+        tokio::spawn(writer(batches, rx, loads_rx, releases_rx, tallies));
         Ok(store)
     }
 
@@ -565,6 +764,18 @@ impl Storage for Sqlite {
         Ok(rows.iter().map(poll_from).collect::<std::result::Result<_, _>>()?)
     }
 
+    async fn is_member(&self, poll_id: &str, member: &TokenHash) -> Result<bool> {
+        if let Some(known) = self.tallies.lock().ok().and_then(|t| t.polls.get(poll_id).map(|c| c.members.contains(member))) {
+            return Ok(known);
+        }
+        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM members WHERE poll_id = ? AND member_hash = ?")
+            .bind(poll_id)
+            .bind(&member[..])
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(found.is_some())
+    }
+
     async fn join(&self, poll_id: &str, member: &TokenHash) -> Result<std::result::Result<(), Refused>> {
         let (reply, rx) = oneshot::channel();
         self.submit(Job::Join { poll: poll_id.to_string(), member: *member, reply }, rx).await
@@ -594,6 +805,14 @@ impl Storage for Sqlite {
             // A closed poll's tally no longer changes (nor does an unknown one's): read, not kept.
             _ => Ok(read_counted(&self.read, poll_id).await?.tally()),
         }
+    }
+
+    async fn release(&self, poll_id: &str, release: &Release, included: &[(TokenHash, String)]) -> Result<bool> {
+        let (reply, rx) = oneshot::channel();
+        let job =
+            ReleaseJob { poll: poll_id.to_string(), release: release.clone(), included: included.to_vec(), reply };
+        self.releases.send(job).await.map_err(|_| writer_gone())?;
+        rx.await.map_err(|_| writer_gone())?
     }
 
     async fn close_poll(&self, poll_id: &str) -> Result<Option<PollRow>> {
