@@ -201,7 +201,7 @@ async fn main() -> anyhow::Result<()> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let addr = format!("127.0.0.1:{port}");
     let mut server = tokio::process::Command::new(&bin)
-        .args(["--addr", &addr, "--joins-per-minute", "0", "--database"])
+        .args(["--addr", &addr, "--joins-per-minute", "0", "--groups-per-minute", "0", "--database"])
         .arg(dir.path().join("load.db"))
         .stdout(std::process::Stdio::null())
         .kill_on_drop(true)

@@ -165,18 +165,6 @@ impl<S> AppState<S> {
         self.sockets = Arc::new(caps);
         self
     }
-
-    /// The client address of a request: the connection's peer, or, behind a trusted proxy, the
-    /// address it forwarded for (see [`client_address`]). In-process callers (no connection) are
-    /// `0.0.0.0`.
-    pub(crate) fn client(&self, parts: &axum::http::request::Parts) -> std::net::IpAddr {
-        let peer = parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
-        let forwarded = parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
-        client_address(peer, forwarded, &self.limits.trusted_proxies)
-    }
 }
 
 /// An error response: a status and `{"error": {"code", "message"}}`.
@@ -610,7 +598,9 @@ async fn list_polls<S: Storage>(
     Ok(Json(json!({"group": {"id": group, "name": name}, "polls": polls.iter().map(view).collect::<Vec<_>>()})))
 }
 
-/// The client's address (see [`AppState::client`]).
+/// The client's address: the connection's peer, or, behind a trusted proxy, the address it
+/// forwarded for (see [`client_address`]). In-process callers without connect info are `0.0.0.0`.
+#[derive(Debug, Clone, Copy)]
 pub struct Client(pub std::net::IpAddr);
 
 impl<S: Storage> FromRequestParts<AppState<S>> for Client {
@@ -620,7 +610,11 @@ impl<S: Storage> FromRequestParts<AppState<S>> for Client {
         parts: &mut axum::http::request::Parts,
         state: &AppState<S>,
     ) -> Result<Client, Self::Rejection> {
-        Ok(Client(state.client(parts)))
+        let peer = axum::extract::ConnectInfo::<std::net::SocketAddr>::from_request_parts(parts, state)
+            .await
+            .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
+        let forwarded = parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+        Ok(Client(client_address(peer, forwarded, &state.limits.trusted_proxies)))
     }
 }
 

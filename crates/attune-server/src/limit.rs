@@ -5,8 +5,8 @@
 //!
 //! Keys live only in memory, never in the database, and the table is bounded: buckets that are full
 //! again are forgotten once a minute (or as soon as the table is full, at most once a second), and
-//! while it is still full, new keys share one bucket, so a flood of new addresses slows only itself
-//! and the clients already known keep their own. IPv6 addresses are limited per /64, the block one
+//! while it is still full, requests share one bucket: a flood of new addresses cannot grow memory,
+//! and it lasts only until the flood's own buckets refill and are forgotten. IPv6 addresses are limited per /64, the block one
 //! home or phone is given, so changing the last 64 bits does not buy a new bucket.
 
 use std::hash::Hash;
@@ -62,8 +62,8 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
         let full = buckets.len() >= self.max_keys;
         self.sweep(buckets, full);
         if buckets.len() >= self.max_keys {
-            // Still full: a key already known keeps its bucket; a new one shares the overflow's.
-            // (`check_key` on an unknown key would add it.)
+            // Still full: the request takes from the shared bucket (`check_key` on an unknown key
+            // would add it, and governor cannot tell a known key without adding it).
             slot = Slot::Overflow;
         }
         buckets.check_key(&slot).map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
@@ -197,8 +197,8 @@ mod tests {
             refused += usize::from(limit.check(&IpAddr::from(k.to_be_bytes())).is_err());
         }
         assert!(limit.len() <= 101, "{} keys", limit.len());
-        assert!(refused > 900, "new keys past the bound share one bucket of 5: {refused} refused");
-        assert!(limit.check(&known).is_ok(), "a known key keeps its own bucket");
+        // 99 keys fit beside the known one; the other 901 share one bucket of 5.
+        assert!((890..=896).contains(&refused), "new keys past the bound share one bucket: {refused} refused");
     }
 
     #[test]

@@ -161,11 +161,20 @@ async fn a_session_from_group_to_trend_shows_aggregates_only_from_three_members(
     }
     assert_eq!(agg["stats"], serde_json::to_value(want.finish()).expect("json"));
 
-    // A member revises; the aggregate follows.
+    assert_eq!((agg["pending"].as_u64(), agg["released"]["seq"].as_u64(), agg["released"]["n"].as_u64()), (Some(0), Some(1), Some(3)));
+
+    // A member revises: the count moves at once, the statistics only once `min_n` members'
+    // answers changed since the last release (else the change would be that member's answers).
     let (st, v) = answer(app, &p, &members[0], ucla(3, 3, 3)).await;
     assert_eq!((st, v["revision"].as_i64()), (StatusCode::OK, Some(2)));
+    let (_, held) = aggregate(app, &p, &host).await;
+    assert_eq!((held["answered"].as_u64(), held["pending"].as_u64()), (Some(3), Some(1)));
+    assert_eq!(held["stats"], agg["stats"], "one member's change is not released");
+    for (m, a) in members[1..].iter().zip([ucla(2, 3, 2), ucla(3, 2, 2)]) {
+        answer(app, &p, m, a).await;
+    }
     let (_, agg) = aggregate(app, &p, &host).await;
-    assert_eq!(agg["answered"], 3);
+    assert_eq!((agg["pending"].as_u64(), agg["released"]["seq"].as_u64()), (Some(0), Some(2)));
     assert_eq!(agg["stats"]["scores"]["total"]["max"], 9);
 
     // Closing freezes the poll and retires its code.
@@ -209,7 +218,7 @@ async fn no_route_returns_a_members_answers() {
     }
     let (_, agg) = aggregate(app, &p, &host).await;
     let keys: Vec<&str> = agg.as_object().expect("object").keys().map(String::as_str).collect();
-    assert_eq!(keys, ["answered", "joined", "poll", "stats", "withheld"]);
+    assert_eq!(keys, ["answered", "joined", "pending", "poll", "released", "stats", "withheld"]);
     let stat_keys: Vec<&str> = agg["stats"].as_object().expect("object").keys().map(String::as_str).collect();
     assert_eq!(stat_keys, ["instrument", "items", "n", "scores", "suppressed"]);
     // Member tokens never come back, and a member sees only whether the poll is open.

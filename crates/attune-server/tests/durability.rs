@@ -60,7 +60,8 @@ fn http(
 fn start(db: &std::ffi::OsStr, port: u16) -> (Child, SocketAddr) {
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
     let child = Command::new(env!("CARGO_BIN_EXE_attune-server"))
-        .args(["--addr", &addr.to_string(), "--database"])
+        // Phones here answer as fast as they can: the per-member answer limit is off.
+        .args(["--addr", &addr.to_string(), "--answers-per-minute", "0", "--database"])
         .arg(db)
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())

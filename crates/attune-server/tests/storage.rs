@@ -1,9 +1,9 @@
 //! The SQLite storage's group commit: many joins and answers at once land in shared transactions,
 //! and each caller still gets its own outcome: revisions counted per member (also when one member's
-//! two answers share a batch), refusals for unknown and closed polls beside accepted answers, and
-//! joined counts that include members who answered without joining.
+//! two answers share a batch), refusals for unknown and closed polls and for members who did not join
+//! beside accepted answers; and releases that only ever follow the last one.
 
-use attune_server::{PollRow, Refused, Sqlite, Storage, TokenHash};
+use attune_server::{PollRow, Refused, Release, Sqlite, Storage, TokenHash};
 
 fn poll(id: &str, code: &str) -> PollRow {
     PollRow {
@@ -36,9 +36,16 @@ async fn concurrent_writes_share_commits_and_keep_their_own_outcomes() {
     // The open poll's tally is now kept in memory and must follow every commit from here on.
     assert_eq!(store.tally("open").await.expect("tally"), attune_server::Tally::default());
 
-    // 40 members answer the open poll twice each, all at once; member 40 only joins; others
-    // answer a closed and an unknown poll in the same stream of jobs.
+    // 40 members join, then answer the open poll twice each, all at once; member 40 only joins;
+    // members 50-59 never joined; others answer a closed and an unknown poll in the same stream.
+    for k in 0..40u8 {
+        assert_eq!(store.join("open", &member(k)).await.expect("join"), Ok(()));
+    }
     let mut tasks = tokio::task::JoinSet::new();
+    for k in 50..60u8 {
+        let s = store.clone();
+        tasks.spawn(async move { (k, "stranger", s.put_response("open", &member(k), "{\"1\":1}").await.expect("ran")) });
+    }
     for k in 0..40u8 {
         for round in 0..2 {
             let s = store.clone();
@@ -59,6 +66,7 @@ async fn concurrent_writes_share_commits_and_keep_their_own_outcomes() {
         match done.expect("task") {
             (k, "open", Ok(rev)) => revisions.entry(k).or_default().push(rev),
             (_, "shut", outcome) => assert_eq!(outcome, Err(Refused::Closed)),
+            (_, "stranger", outcome) => assert_eq!(outcome, Err(Refused::NotMember)),
             (_, "none", outcome) => assert_eq!(outcome, Err(Refused::UnknownPoll)),
             other => panic!("unexpected outcome {other:?}"),
         }
@@ -74,18 +82,35 @@ async fn concurrent_writes_share_commits_and_keep_their_own_outcomes() {
     }
     let tally = store.tally("open").await.expect("tally");
     assert_eq!(tally.joined, 41, "40 who answered and 1 who only joined");
-    assert_eq!(tally.answers.len(), 40, "one response per member");
+    assert_eq!(tally.answers.len(), 40, "one response per member; none from those who did not join");
+    assert!(store.is_member("open", &member(3)).await.expect("read"));
+    assert!(!store.is_member("open", &member(55)).await.expect("read"));
     let closed = store.tally("shut").await.expect("tally");
     assert_eq!((closed.joined, closed.answers.len()), (0, 0), "nothing stored for a closed poll");
 
-    let mut latest: Vec<String> = tally.answers.clone();
+    let mut latest: Vec<(TokenHash, String)> = tally.answers.iter().map(|a| (a.member, a.answers.clone())).collect();
     latest.sort();
-    assert!(latest.iter().all(|a| a == "{\"1\":0}" || a == "{\"1\":1}"));
+    assert!(latest.iter().all(|(_, a)| a == "{\"1\":0}" || a == "{\"1\":1}"));
+    assert_eq!(tally.pending(), 40, "nothing released yet");
+
+    // A release follows the last one or is refused; it marks exactly the answers it holds.
+    let first = Release { seq: 1, n: 3, stats: "{\"n\":3}".into(), at: 5 };
+    let held: Vec<(TokenHash, String)> = latest[..3].to_vec();
+    assert!(store.release("open", &first, &held).await.expect("release"));
+    assert!(!store.release("open", &first, &held).await.expect("release"), "seq 1 again is refused");
+    let skip = Release { seq: 3, ..first.clone() };
+    assert!(!store.release("open", &skip, &held).await.expect("release"), "seq 3 does not follow 1");
+    let tally = store.tally("open").await.expect("tally");
+    assert_eq!(tally.release.as_ref(), Some(&first));
+    assert_eq!(tally.pending(), 37);
 
     // What memory says is what the file holds, as a fresh process reads it.
     drop(store);
     let again = Sqlite::open(&dir.path().join("s.db")).await.expect("reopen");
-    let mut from_file = again.tally("open").await.expect("tally");
-    from_file.answers.sort();
-    assert_eq!((from_file.joined, from_file.answers), (41, latest));
+    let from_file = again.tally("open").await.expect("tally");
+    let mut answers: Vec<(TokenHash, String)> =
+        from_file.answers.iter().map(|a| (a.member, a.answers.clone())).collect();
+    answers.sort();
+    assert_eq!((from_file.joined, answers), (41, latest));
+    assert_eq!((from_file.pending(), from_file.release), (37, Some(first)));
 }
