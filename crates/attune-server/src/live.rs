@@ -66,13 +66,17 @@ pub const DEFAULT_MAX_SOCKETS: usize = 20_000;
 /// clinic's whole Wi-Fi may share one address.
 pub const DEFAULT_SOCKETS_PER_ADDRESS: usize = 500;
 
-/// Caps on open WebSockets, overall and per client address. A connection holds a [`SocketPermit`]
-/// for as long as it is open.
+/// Caps on open WebSockets, overall and per client address, and their timeouts. A connection holds
+/// a [`SocketPermit`] for as long as it is open.
 #[derive(Debug)]
 pub struct SocketCaps {
     total: usize,
     per_address: usize,
     open: Mutex<(usize, HashMap<std::net::IpAddr, usize>)>,
+    /// [`PING_EVERY`], [`SILENT_AFTER`], [`MEMBER_IDLE`] unless set otherwise (tests shorten them).
+    ping_every: Duration,
+    silent_after: Duration,
+    member_idle: Duration,
 }
 
 impl Default for SocketCaps {
@@ -105,7 +109,23 @@ impl SocketCaps {
     /// At most `total` open sockets, `per_address` from one address; 0 means no cap.
     pub fn new(total: usize, per_address: usize) -> SocketCaps {
         let cap = |n: usize| if n == 0 { usize::MAX } else { n };
-        SocketCaps { total: cap(total), per_address: cap(per_address), open: Mutex::default() }
+        SocketCaps {
+            total: cap(total),
+            per_address: cap(per_address),
+            open: Mutex::default(),
+            ping_every: PING_EVERY,
+            silent_after: SILENT_AFTER,
+            member_idle: MEMBER_IDLE,
+        }
+    }
+
+    /// The same caps with other timeouts: a ping every `ping_every`, a connection dropped after
+    /// `silent_after` without a frame, a member's closed after `member_idle` without a message.
+    pub fn with_timeouts(mut self, ping_every: Duration, silent_after: Duration, member_idle: Duration) -> SocketCaps {
+        self.ping_every = ping_every.max(Duration::from_millis(10));
+        self.silent_after = silent_after;
+        self.member_idle = member_idle;
+        self
     }
 
     /// A place for one more socket from `addr`, or the error to answer with.
@@ -373,7 +393,8 @@ async fn run<S: Storage>(
     // The first message goes at once; after that, a change waits `SNAPSHOT_GATHER` for the answers
     // arriving with it, and for a token.
     let mut due = Some(Instant::now());
-    let mut pings = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
+    let caps = &state.sockets;
+    let mut pings = tokio::time::interval_at(Instant::now() + caps.ping_every, caps.ping_every);
     // When anything at all last came from the client, and when a message from a member's page did.
     let (mut heard, mut spoke) = (Instant::now(), Instant::now());
     loop {
@@ -407,10 +428,10 @@ async fn run<S: Storage>(
             }
             () = tokio::time::sleep_until(wait), if due.is_some() => {}
             _ = pings.tick() => {
-                if heard.elapsed() >= SILENT_AFTER {
+                if heard.elapsed() >= caps.silent_after {
                     return;
                 }
-                if !dashboard && spoke.elapsed() >= MEMBER_IDLE {
+                if !dashboard && spoke.elapsed() >= caps.member_idle {
                     let _ = socket.send(Message::Close(Some(CloseFrame { code: 1000, reason: "idle".into() }))).await;
                     return;
                 }

@@ -52,9 +52,12 @@ impl Site {
         match files.try_call(req).await {
             Ok(res) => {
                 let mut res = res.map(Body::new);
-                let h = res.headers_mut();
-                h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
-                h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+                // Errors get the API's policy and JSON body (see `json_errors`).
+                if !(res.status().is_client_error() || res.status().is_server_error()) {
+                    let h = res.headers_mut();
+                    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+                    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+                }
                 res
             }
             Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("the file could not be read: {e}")).into_response(),

@@ -639,3 +639,177 @@ async fn every_poll_has_a_stem_and_says_whose_words_it_is() {
         assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
     }
 }
+
+/// Only the join route makes member tokens: a made-up token, another poll's token or a closed
+/// poll's token answers nothing, and a token sent to join is kept only if this poll gave it.
+#[tokio::test]
+async fn answers_come_only_from_tokens_this_poll_gave() {
+    let s = server().await;
+    let app = &s.app;
+    let (g, host) = group(app).await;
+    let (p, code) = poll(app, &g, &host, json!({"instrument": "ucla3"})).await;
+    let (other, other_code) = poll(app, &g, &host, json!({"instrument": "ucla3"})).await;
+    let theirs = join(app, &other_code).await;
+    let (closed, closed_code) = poll(app, &g, &host, json!({"instrument": "ucla3"})).await;
+    let old = join(app, &closed_code).await;
+    call(app, "POST", &format!("/api/polls/{closed}/close"), &[("authorization", &bearer(&host))], None).await;
+
+    let made_up = "A".repeat(64);
+    for (token, status, code) in [
+        (made_up.as_str(), StatusCode::UNAUTHORIZED, "not_a_member"),
+        (theirs.as_str(), StatusCode::UNAUTHORIZED, "not_a_member"),
+        (old.as_str(), StatusCode::UNAUTHORIZED, "not_a_member"),
+    ] {
+        let (st, v) = answer(app, &p, token, ucla(1, 1, 1)).await;
+        assert_eq!((st, v["error"]["code"].as_str()), (status, Some(code)), "{v}");
+    }
+    let (st, v) = answer(app, &closed, &old, ucla(1, 1, 1)).await;
+    assert_eq!((st, v["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("poll_closed")));
+    let (_, agg) = aggregate(app, &p, &host).await;
+    assert_eq!((agg["joined"].as_u64(), agg["answered"].as_u64()), (Some(0), Some(0)), "nothing stored: {agg}");
+
+    // Join ignores a token this poll did not give (it makes a new one) and keeps one it did.
+    for sent in [made_up.as_str(), theirs.as_str()] {
+        let (st, v) = call(app, "POST", &format!("/api/join/{code}"), &[("x-attune-member", sent)], None).await;
+        assert_eq!(st, StatusCode::OK);
+        let fresh = v["member_token"].as_str().expect("a new token");
+        assert_ne!(fresh, sent);
+    }
+    let mine = join(app, &code).await;
+    let (st, v) = call(app, "POST", &format!("/api/join/{code}"), &[("x-attune-member", &mine)], None).await;
+    assert_eq!((st, v.get("member_token")), (StatusCode::OK, None), "a reload keeps its token: {v}");
+    let (st, _) = answer(app, &p, &mine, ucla(2, 2, 2)).await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, v) = answer(app, &other, &mine, ucla(2, 2, 2)).await;
+    assert_eq!((st, v["error"]["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("not_a_member")), "bound to its poll");
+    let (_, agg) = aggregate(app, &p, &host).await;
+    assert_eq!((agg["joined"].as_u64(), agg["answered"].as_u64()), (Some(3), Some(1)), "{agg}");
+}
+
+/// Group creation is limited per client address and answers per member token (each a 429 with
+/// `Retry-After` and a JSON error), and a refused request stores nothing.
+#[tokio::test]
+async fn group_creation_and_answers_are_rate_limited() {
+    use attune_server::{Limiter, Limits};
+    use axum::extract::connect_info::MockConnectInfo;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Sqlite::open(&dir.path().join("attune.db")).await.expect("database");
+    let limits = Limits {
+        joins: Limiter::new(0, 0),
+        groups: Limiter::new(2, 2),
+        answers: Limiter::new(3, 3),
+        trusted_proxies: vec!["10.9.0.0/16".parse().expect("cidr")],
+    };
+    let state = AppState::new(store, Catalog::embedded()).with_limits(limits);
+    let from = |ip: [u8; 4]| app(state.clone()).layer(MockConnectInfo(std::net::SocketAddr::from((ip, 40000))));
+    let (one, two, proxy) = (from([10, 0, 0, 1]), from([10, 0, 0, 2]), from([10, 9, 0, 1]));
+    let (g, host) = group(&one).await;
+    group(&one).await;
+    let (st, v) = call(&one, "POST", "/api/groups", &[], Some(json!({"name": "third"}).to_string())).await;
+    assert_eq!((st, v["error"]["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited")), "{v}");
+    group(&two).await;
+    // Behind a trusted proxy each forwarded address has its own bucket; a stranger's
+    // X-Forwarded-For is not believed (10.0.0.1 is still limited).
+    for client in ["198.51.100.1", "198.51.100.1", "198.51.100.2"] {
+        let (st, _) = call(&proxy, "POST", "/api/groups", &[("x-forwarded-for", client)], Some(json!({"name": "p"}).to_string())).await;
+        assert_eq!(st, StatusCode::CREATED, "{client}");
+    }
+    let (st, _) = call(&proxy, "POST", "/api/groups", &[("x-forwarded-for", "198.51.100.1")], Some(json!({"name": "p"}).to_string())).await;
+    assert_eq!(st, StatusCode::TOO_MANY_REQUESTS);
+    let (st, _) = call(&one, "POST", "/api/groups", &[("x-forwarded-for", "198.51.100.9")], Some(json!({"name": "p"}).to_string())).await;
+    assert_eq!(st, StatusCode::TOO_MANY_REQUESTS, "X-Forwarded-For from a client that is not a trusted proxy");
+
+    let (p, code) = poll(&one, &g, &host, json!({"instrument": "ucla3"})).await;
+    let m = join(&one, &code).await;
+    for k in 1..=3 {
+        let (st, v) = answer(&one, &p, &m, ucla(1, 1, k)).await;
+        assert_eq!((st, v["revision"].as_i64()), (StatusCode::OK, Some(k)));
+    }
+    let req = Request::builder()
+        .method("PUT")
+        .uri(format!("/api/polls/{p}/response"))
+        .header("x-attune-member", &m)
+        .header("content-type", "application/json")
+        .body(Body::from(json!({"answers": ucla(3, 3, 3)}).to_string()))
+        .expect("request");
+    let res = one.clone().oneshot(req).await.expect("response");
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(res.headers().contains_key("retry-after"));
+    // Another member is not held up; the limited one's fourth answer was not stored.
+    let other = join(&one, &code).await;
+    let (st, v) = answer(&one, &p, &other, ucla(2, 2, 2)).await;
+    assert_eq!((st, v["revision"].as_i64()), (StatusCode::OK, Some(1)));
+    let (_, agg) = aggregate(&one, &p, &host).await;
+    assert_eq!(agg["answered"], 2);
+}
+
+/// Every error response, whoever makes it (a handler, the router's 404 and 405, a path that does
+/// not decode, a body over the limit, the static files), is a JSON error; every response carries
+/// `nosniff`, `Referrer-Policy: no-referrer` and a Content-Security-Policy.
+#[tokio::test]
+async fn every_error_is_json_and_every_response_has_the_security_headers() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let www = dir.path().join("www");
+    std::fs::create_dir_all(www.join("join")).expect("www");
+    std::fs::write(www.join("index.html"), "<!doctype html><title>t</title>").expect("file");
+    std::fs::write(www.join("join/index.html"), "<!doctype html><title>join</title>").expect("file");
+    std::fs::write(www.join(".env"), "SECRET=1").expect("file");
+    let store = Sqlite::open(&dir.path().join("attune.db")).await.expect("database");
+    let app = app(AppState::new(store, Catalog::embedded()).with_site(&www));
+    let (g, host) = group(&app).await;
+    let (p, code) = poll(&app, &g, &host, json!({"instrument": "ucla3"})).await;
+
+    let big = format!("{{\"name\": \"{}\"}}", "x".repeat(20_000));
+    let errors: Vec<(&str, String, Option<String>, StatusCode, &str)> = vec![
+        ("GET", "/api/groups".into(), None, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+        ("DELETE", format!("/api/polls/{p}/aggregate"), None, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+        ("GET", "/api/nope".into(), None, StatusCode::NOT_FOUND, "not_found"),
+        ("GET", "/api/polls/%FF%FE/aggregate".into(), None, StatusCode::BAD_REQUEST, "bad_request"),
+        ("POST", "/api/groups".into(), Some(big), StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+        ("GET", "/missing.js".into(), None, StatusCode::NOT_FOUND, "not_found"),
+        ("GET", "/.env".into(), None, StatusCode::NOT_FOUND, "not_found"),
+        ("GET", "/%2eenv".into(), None, StatusCode::NOT_FOUND, "not_found"),
+        ("POST", "/index.html".into(), None, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+    ];
+    for (method, uri, body, status, code) in errors {
+        let mut req = Request::builder().method(method).uri(&uri);
+        if body.is_some() {
+            req = req.header("content-type", "application/json");
+        }
+        let res = app.clone().oneshot(req.body(body.map_or_else(Body::empty, Body::from)).expect("req")).await.expect("res");
+        assert_eq!(res.status(), status, "{method} {uri}");
+        assert_eq!(res.headers()["content-type"], "application/json", "{method} {uri}");
+        security_headers(res.headers(), "default-src 'none'", &uri);
+        let v: Value = serde_json::from_slice(&res.into_body().collect().await.expect("body").to_bytes()).expect("JSON");
+        assert_eq!(v["error"]["code"], code, "{method} {uri}: {v}");
+        assert!(v["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{v}");
+    }
+    // Successes too: the API's JSON, the QR code, the site's files (with the site's own policy),
+    // and HEAD on a file (its length, no body).
+    for (method, uri, auth, policy) in [
+        ("GET", format!("/api/polls/{p}/aggregate"), true, "default-src 'none'"),
+        ("GET", format!("/api/join/{code}/qr.svg"), false, "default-src 'none'"),
+        ("GET", "/".to_string(), false, "script-src 'self' 'wasm-unsafe-eval'"),
+        ("GET", "/join/".to_string(), false, "script-src 'self' 'wasm-unsafe-eval'"),
+        ("HEAD", "/index.html".to_string(), false, "script-src 'self' 'wasm-unsafe-eval'"),
+    ] {
+        let mut req = Request::builder().method(method).uri(&uri);
+        if auth {
+            req = req.header("authorization", bearer(&host));
+        }
+        let res = app.clone().oneshot(req.body(Body::empty()).expect("req")).await.expect("res");
+        assert_eq!(res.status(), StatusCode::OK, "{method} {uri}");
+        security_headers(res.headers(), policy, &uri);
+        if method == "HEAD" {
+            assert_eq!(res.headers()["content-length"], "31");
+            assert!(res.into_body().collect().await.expect("body").to_bytes().is_empty());
+        }
+    }
+}
+
+fn security_headers(h: &axum::http::HeaderMap, policy: &str, uri: &str) {
+    assert_eq!(h.get("x-content-type-options").map(|v| v.as_bytes()), Some(&b"nosniff"[..]), "{uri}");
+    assert_eq!(h.get("referrer-policy").map(|v| v.as_bytes()), Some(&b"no-referrer"[..]), "{uri}");
+    let csp = h.get("content-security-policy").and_then(|v| v.to_str().ok()).unwrap_or("");
+    assert!(csp.contains(policy) && csp.contains("frame-ancestors 'none'"), "{uri}: {csp}");
+}
