@@ -244,11 +244,8 @@ impl From<Refused> for ApiError {
 /// A 429 with `Retry-After`, for a rate limit of `what`.
 fn rate_limited(what: &str, wait: std::time::Duration) -> ApiError {
     let secs = wait.as_secs().max(1);
-    let mut err = ApiError::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        "rate_limited",
-        format!("too many {what}; try again in {secs} s"),
-    );
+    let mut err =
+        ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", format!("too many {what}; try again in {secs} s"));
     err.retry_after = Some(secs);
     err
 }
@@ -413,7 +410,11 @@ async fn create_group<S: Storage>(
     Client(addr): Client,
     Body(req): Body<NewGroup>,
 ) -> ApiResult<impl IntoResponse> {
-    state.limits.groups.check(&address_key(addr)).map_err(|wait| rate_limited("groups created from this address", wait))?;
+    state
+        .limits
+        .groups
+        .check(&address_key(addr))
+        .map_err(|wait| rate_limited("groups created from this address", wait))?;
     let name = req.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(ApiError::invalid_json("the group needs a name of 1 to 100 characters"));
@@ -625,7 +626,11 @@ async fn open_poll_by_code<S: Storage>(
     code: &str,
     addr: std::net::IpAddr,
 ) -> ApiResult<(String, PollRow)> {
-    state.limits.joins.check(&address_key(addr)).map_err(|wait| rate_limited("join attempts from this address", wait))?;
+    state
+        .limits
+        .joins
+        .check(&address_key(addr))
+        .map_err(|wait| rate_limited("join attempts from this address", wait))?;
     let code = code.trim().to_ascii_uppercase();
     let poll = state.store.poll_by_code(&code).await?.ok_or_else(|| ApiError::not_found("open poll with that code"))?;
     Ok((code, poll))

@@ -223,7 +223,10 @@ mod tests {
         assert_eq!(client_address(proxy, None, &trusted), proxy);
         assert_eq!(client_address(proxy, Some("junk, 198.51.100.7"), &trusted), IpAddr::from([198, 51, 100, 7]));
         assert_eq!(client_address(proxy, Some("198.51.100.7, junk"), &trusted), proxy);
-        assert_eq!(client_address("::1".parse().expect("ip"), Some("2001:db8::1"), &trusted), "2001:db8::1".parse::<IpAddr>().expect("ip"));
+        assert_eq!(
+            client_address("::1".parse().expect("ip"), Some("2001:db8::1"), &trusted),
+            "2001:db8::1".parse::<IpAddr>().expect("ip")
+        );
         for bad in ["10.0.0.0/33", "nope", "::/129", ""] {
             assert!(bad.parse::<Cidr>().is_err(), "{bad}");
         }

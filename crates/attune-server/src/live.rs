@@ -22,7 +22,9 @@ use serde_json::Value;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::api::{aggregate_json, host_matches, member_token_hash, state_of, store_answers, ApiError, AppState, Client};
+use crate::api::{
+    aggregate_json, host_matches, member_token_hash, state_of, store_answers, ApiError, AppState, Client,
+};
 use crate::storage::Storage;
 
 /// How long a change waits for the ones arriving with it before a snapshot goes out: members

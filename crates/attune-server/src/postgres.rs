@@ -10,10 +10,8 @@ use sqlx::Row;
 use crate::storage::{now, Answered, PollRow, Refused, Release, Result, Storage, StorageError, Tally, TokenHash};
 
 /// Migrations, embedded and applied in order at start-up; `attune_schema_version` records how far.
-const MIGRATIONS: &[&str] = &[
-    include_str!("../migrations/postgres/0001_schema.sql"),
-    include_str!("../migrations/postgres/0002_releases.sql"),
-];
+const MIGRATIONS: &[&str] =
+    &[include_str!("../migrations/postgres/0001_schema.sql"), include_str!("../migrations/postgres/0002_releases.sql")];
 
 /// A pool of connections to one PostgreSQL database.
 #[derive(Debug, Clone)]

@@ -273,12 +273,7 @@ async fn read_counted(pool: &SqlitePool, poll: &str) -> std::result::Result<Coun
         }
     }
     counted.release = sqlx::query_as(LAST_RELEASE).bind(poll).fetch_optional(pool).await?.map(
-        |(seq, n, stats, at): (i64, i64, String, i64)| Release {
-            seq,
-            n: u32::try_from(n).unwrap_or(0),
-            stats,
-            at,
-        },
+        |(seq, n, stats, at): (i64, i64, String, i64)| Release { seq, n: u32::try_from(n).unwrap_or(0), stats, at },
     );
     Ok(counted)
 }
@@ -765,7 +760,9 @@ impl Storage for Sqlite {
     }
 
     async fn is_member(&self, poll_id: &str, member: &TokenHash) -> Result<bool> {
-        if let Some(known) = self.tallies.lock().ok().and_then(|t| t.polls.get(poll_id).map(|c| c.members.contains(member))) {
+        if let Some(known) =
+            self.tallies.lock().ok().and_then(|t| t.polls.get(poll_id).map(|c| c.members.contains(member)))
+        {
             return Ok(known);
         }
         let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM members WHERE poll_id = ? AND member_hash = ?")

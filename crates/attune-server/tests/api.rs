@@ -161,7 +161,10 @@ async fn a_session_from_group_to_trend_shows_aggregates_only_from_three_members(
     }
     assert_eq!(agg["stats"], serde_json::to_value(want.finish()).expect("json"));
 
-    assert_eq!((agg["pending"].as_u64(), agg["released"]["seq"].as_u64(), agg["released"]["n"].as_u64()), (Some(0), Some(1), Some(3)));
+    assert_eq!(
+        (agg["pending"].as_u64(), agg["released"]["seq"].as_u64(), agg["released"]["n"].as_u64()),
+        (Some(0), Some(1), Some(3))
+    );
 
     // A member revises: the count moves at once, the statistics only once `min_n` members'
     // answers changed since the last release (else the change would be that member's answers).
@@ -681,7 +684,11 @@ async fn answers_come_only_from_tokens_this_poll_gave() {
     let (st, _) = answer(app, &p, &mine, ucla(2, 2, 2)).await;
     assert_eq!(st, StatusCode::OK);
     let (st, v) = answer(app, &other, &mine, ucla(2, 2, 2)).await;
-    assert_eq!((st, v["error"]["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("not_a_member")), "bound to its poll");
+    assert_eq!(
+        (st, v["error"]["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("not_a_member")),
+        "bound to its poll"
+    );
     let (_, agg) = aggregate(app, &p, &host).await;
     assert_eq!((agg["joined"].as_u64(), agg["answered"].as_u64()), (Some(3), Some(1)), "{agg}");
 }
@@ -711,12 +718,28 @@ async fn group_creation_and_answers_are_rate_limited() {
     // Behind a trusted proxy each forwarded address has its own bucket; a stranger's
     // X-Forwarded-For is not believed (10.0.0.1 is still limited).
     for client in ["198.51.100.1", "198.51.100.1", "198.51.100.2"] {
-        let (st, _) = call(&proxy, "POST", "/api/groups", &[("x-forwarded-for", client)], Some(json!({"name": "p"}).to_string())).await;
+        let (st, _) =
+            call(&proxy, "POST", "/api/groups", &[("x-forwarded-for", client)], Some(json!({"name": "p"}).to_string()))
+                .await;
         assert_eq!(st, StatusCode::CREATED, "{client}");
     }
-    let (st, _) = call(&proxy, "POST", "/api/groups", &[("x-forwarded-for", "198.51.100.1")], Some(json!({"name": "p"}).to_string())).await;
+    let (st, _) = call(
+        &proxy,
+        "POST",
+        "/api/groups",
+        &[("x-forwarded-for", "198.51.100.1")],
+        Some(json!({"name": "p"}).to_string()),
+    )
+    .await;
     assert_eq!(st, StatusCode::TOO_MANY_REQUESTS);
-    let (st, _) = call(&one, "POST", "/api/groups", &[("x-forwarded-for", "198.51.100.9")], Some(json!({"name": "p"}).to_string())).await;
+    let (st, _) = call(
+        &one,
+        "POST",
+        "/api/groups",
+        &[("x-forwarded-for", "198.51.100.9")],
+        Some(json!({"name": "p"}).to_string()),
+    )
+    .await;
     assert_eq!(st, StatusCode::TOO_MANY_REQUESTS, "X-Forwarded-For from a client that is not a trusted proxy");
 
     let (p, code) = poll(&one, &g, &host, json!({"instrument": "ucla3"})).await;
@@ -776,11 +799,13 @@ async fn every_error_is_json_and_every_response_has_the_security_headers() {
         if body.is_some() {
             req = req.header("content-type", "application/json");
         }
-        let res = app.clone().oneshot(req.body(body.map_or_else(Body::empty, Body::from)).expect("req")).await.expect("res");
+        let res =
+            app.clone().oneshot(req.body(body.map_or_else(Body::empty, Body::from)).expect("req")).await.expect("res");
         assert_eq!(res.status(), status, "{method} {uri}");
         assert_eq!(res.headers()["content-type"], "application/json", "{method} {uri}");
         security_headers(res.headers(), "default-src 'none'", &uri);
-        let v: Value = serde_json::from_slice(&res.into_body().collect().await.expect("body").to_bytes()).expect("JSON");
+        let v: Value =
+            serde_json::from_slice(&res.into_body().collect().await.expect("body").to_bytes()).expect("JSON");
         assert_eq!(v["error"]["code"], code, "{method} {uri}: {v}");
         assert!(v["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{v}");
     }

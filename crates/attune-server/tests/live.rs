@@ -310,3 +310,229 @@ async fn members_answer_on_their_socket_with_the_http_routes_checks() {
     .await;
     assert_eq!(agg["answered"], 3);
 }
+
+/// The state of every member's answers after each step, as the test made them.
+type State = std::collections::BTreeMap<String, Value>;
+
+/// Members whose answers differ between two states (added or changed).
+fn changed(a: &State, b: &State) -> usize {
+    b.iter().filter(|(m, v)| a.get(*m) != Some(*v)).count()
+}
+
+/// Whether `stats` are the group statistics of `state`: the same n and the same answer counts
+/// for every item (exact), and the same means (to rounding: the server adds members in its own
+/// order).
+fn stats_of_state(stats: &Value, state: &State) -> bool {
+    let inst = Catalog::embedded().get("ucla3").expect("ucla3");
+    let mut group = attune_core::Group::new(inst, 3).expect("group");
+    for answers in state.values() {
+        group.add_json(answers.as_object().expect("object")).expect("member");
+    }
+    let want = serde_json::to_value(group.finish()).expect("json");
+    let close = |a: &Value, b: &Value| match (a.as_f64(), b.as_f64()) {
+        (Some(x), Some(y)) => (x - y).abs() < 1e-9,
+        _ => a == b,
+    };
+    stats["n"] == want["n"]
+        && stats["items"] == want["items"]
+        && want["scores"]
+            .as_object()
+            .is_some_and(|scores| scores.iter().all(|(id, s)| close(&stats["scores"][id]["mean"], &s["mean"])))
+}
+
+/// The release rule, watched from outside: members answer one at a time (new answers, revisions,
+/// the same answers sent again), dashboards reconnect, and the host reads the aggregate after
+/// every step. Every release seen (by either route) is the statistics of the answers at the step
+/// after which it first appeared; any two releases in a row differ in the answers of at least
+/// `min_n` members; the first holds at least `min_n`; a release number always shows the same
+/// statistics; and between releases the statistics do not move.
+#[tokio::test]
+async fn no_two_releases_differ_by_fewer_than_min_n_members() {
+    let s = live_server().await;
+    let (host, poll, code) = session(&s.app).await;
+    let auth = format!("Bearer {host}");
+    let mut tokens = Vec::new();
+    for _ in 0..6 {
+        let (_, j) = call(&s.app, "POST", &format!("/api/join/{code}"), &[], None).await;
+        tokens.push(j["member_token"].as_str().expect("member token").to_string());
+    }
+    // One step per line: (member, answers). A deterministic mix of first answers, revisions and
+    // repeats, chosen so that releases come at different points of the sequence.
+    let mut seed = 7u64;
+    let mut next_value = move || {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        1 + (seed >> 33) % 3
+    };
+    let mut steps: Vec<(usize, Value)> = Vec::new();
+    for k in 0..40usize {
+        let member = match k {
+            0..=1 => k,
+            2..=4 => k % 2,   // the first two revise before a third arrives
+            5..=8 => k - 3,   // members 2 to 5 arrive
+            _ => (k * 5) % 6, // then everyone revises in turn
+        };
+        let answers = if k % 9 == 4 && !steps.is_empty() {
+            // The same answers again: a revision that changes nothing.
+            steps
+                .iter()
+                .rev()
+                .find(|(m, _)| *m == member)
+                .map_or_else(|| json!({"1": 1, "2": 1, "3": 1}), |(_, a)| a.clone())
+        } else {
+            json!({"1": next_value(), "2": next_value(), "3": next_value()})
+        };
+        steps.push((member, answers));
+    }
+
+    let snapshots: std::sync::Arc<tokio::sync::Mutex<Vec<Value>>> = std::sync::Arc::default();
+    let watch = |addr, poll: String, host: String, seen: std::sync::Arc<tokio::sync::Mutex<Vec<Value>>>| {
+        tokio::spawn(async move {
+            let mut ws = connect(addr, &poll, json!({"type": "dashboard", "token": host})).await;
+            while let Some(m) = next(&mut ws).await {
+                seen.lock().await.push(m["aggregate"].clone());
+            }
+        })
+    };
+    let mut dash = watch(s.addr, poll.clone(), host.clone(), snapshots.clone());
+    let mut states: Vec<State> = vec![State::new()];
+    let mut releases: Vec<(u64, usize, Value)> = Vec::new(); // (seq, step, stats)
+    for (step, (member, answers)) in steps.iter().enumerate() {
+        let (st, v) = call(
+            &s.app,
+            "PUT",
+            &format!("/api/polls/{poll}/response"),
+            &[("x-attune-member", &tokens[*member])],
+            Some(json!({"answers": answers})),
+        )
+        .await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        let mut state = states.last().cloned().unwrap_or_default();
+        state.insert(tokens[*member].clone(), answers.clone());
+        states.push(state);
+        if step % 11 == 10 {
+            // A dashboard drops and another connects.
+            dash.abort();
+            dash = watch(s.addr, poll.clone(), host.clone(), snapshots.clone());
+        }
+        // Time for the dashboards' snapshots (25 ms gather), which may make the release themselves.
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        let (_, agg) =
+            call(&s.app, "GET", &format!("/api/polls/{poll}/aggregate"), &[("authorization", &auth)], None).await;
+        let seq = agg["released"]["seq"].as_u64().unwrap_or(0);
+        if seq > releases.last().map_or(0, |r| r.0) {
+            assert_eq!(seq, releases.last().map_or(0, |r| r.0) + 1, "releases are numbered one by one");
+            releases.push((seq, step + 1, agg["stats"].clone()));
+        } else if let Some((_, _, stats)) = releases.last() {
+            assert_eq!(&agg["stats"], stats, "step {step}: the statistics move only with a release");
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    dash.abort();
+
+    assert!(releases.len() >= 4, "the sequence makes several releases: {}", releases.len());
+    for (k, (seq, at, stats)) in releases.iter().enumerate() {
+        assert!(stats_of_state(stats, &states[*at]), "release {seq} is the answers after step {at}");
+        let before = if k == 0 { State::new() } else { states[releases[k - 1].1].clone() };
+        let n = changed(&before, &states[*at]);
+        assert!(n >= 3, "release {seq} differs from the one before in {n} members' answers");
+    }
+    // Every snapshot any dashboard received shows one of these releases, or no statistic values.
+    let seen = snapshots.lock().await;
+    assert!(seen.len() >= steps.len(), "a snapshot for every step or so: {} snapshots", seen.len());
+    for snap in seen.iter() {
+        match snap["released"]["seq"].as_u64() {
+            Some(seq) => assert_eq!(&snap["stats"], &releases[seq as usize - 1].2, "snapshot of release {seq}"),
+            None => assert!(snap["stats"]["scores"]["total"]["mean"].is_null(), "{snap}"),
+        }
+    }
+}
+
+/// Open sockets are capped per address and overall (a JSON 429 / 503 before the upgrade), and a
+/// place is given back when a socket closes. A member's socket that says nothing is closed
+/// ("idle", 1000); one from which not even a pong comes is dropped.
+#[tokio::test]
+async fn sockets_are_capped_and_idle_ones_are_closed() {
+    use attune_server::SocketCaps;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Sqlite::open(&dir.path().join("attune.db")).await.expect("database");
+    let caps = SocketCaps::new(3, 2).with_timeouts(
+        Duration::from_millis(100),
+        Duration::from_secs(60),
+        Duration::from_millis(700),
+    );
+    let app = app(AppState::new(store, Catalog::embedded()).with_socket_caps(caps));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let served = app.clone().into_make_service_with_connect_info::<std::net::SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, served).await });
+    let (host, poll, _) = session(&app).await;
+
+    let mut a = connect(addr, &poll, json!({"type": "dashboard", "token": host})).await;
+    let mut b = connect(addr, &poll, json!({"type": "member"})).await;
+    assert_eq!(next(&mut b).await.expect("status")["type"], "status");
+    let url = format!("ws://{addr}/api/polls/{poll}/live");
+    let err = tokio_tungstenite::connect_async(&url).await.expect_err("a third from one address");
+    assert!(err.to_string().contains("429"), "{err}");
+    // Another address (127.0.0.2 is loopback too) still has room, up to the overall cap.
+    let from = |ip: [u8; 4]| {
+        let url = url.clone();
+        async move {
+            let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+            socket.bind(std::net::SocketAddr::from((ip, 0))).expect("bind");
+            let stream = socket.connect(addr).await.expect("connect");
+            tokio_tungstenite::client_async(url, stream).await.map(|(ws, _)| ws)
+        }
+    };
+    let mut c = from([127, 0, 0, 2]).await.expect("a socket from another address");
+    let err = from([127, 0, 0, 3]).await.expect_err("over the overall cap");
+    assert!(err.to_string().contains("503"), "{err}");
+
+    // The member's socket says nothing: closed as idle, and its place is free again. The dashboard
+    // answers pings (its client does, as browsers do) and stays.
+    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match b.next().await {
+                Some(Ok(Message::Close(frame))) => return frame,
+                Some(Ok(_)) => {}
+                _ => return None,
+            }
+        }
+    })
+    .await
+    .expect("closed within 5 s");
+    assert_eq!(closed.map(|f| (u16::from(f.code), f.reason.to_string())), Some((1000, "idle".to_string())));
+    c.send(Message::text(json!({"type": "member"}).to_string())).await.expect("hello");
+    let mut d = from([127, 0, 0, 3]).await.expect("a place was given back");
+    d.send(Message::text(json!({"type": "member"}).to_string())).await.expect("hello");
+    a.send(Message::text(json!({"type": "ping"}).to_string())).await.expect("ping");
+    loop {
+        let m = next(&mut a).await.expect("the dashboard is still open");
+        if m["type"] == "pong" {
+            break;
+        }
+    }
+}
+
+/// A message over 16 KiB (here 1 MB) gets an error message and a clean close with 1009, and the
+/// server carries on.
+#[tokio::test]
+async fn a_message_too_big_gets_an_error_and_close_1009() {
+    let s = live_server().await;
+    let (host, poll, _) = session(&s.app).await;
+    let mut ws = connect(s.addr, &poll, json!({"type": "member"})).await;
+    assert_eq!(next(&mut ws).await.expect("status")["type"], "status");
+    ws.send(Message::text("x".repeat(1_000_000))).await.expect("send 1 MB");
+    let err = next(&mut ws).await.expect("an error message");
+    assert_eq!((err["type"].as_str(), err["error"]["code"].as_str()), (Some("error"), Some("message_too_big")));
+    let close = loop {
+        match tokio::time::timeout(Duration::from_secs(5), ws.next()).await.expect("a close frame") {
+            Some(Ok(Message::Close(frame))) => break frame,
+            Some(Ok(_)) => {}
+            other => panic!("no close frame: {other:?}"),
+        }
+    };
+    assert_eq!(close.map(|f| u16::from(f.code)), Some(1009));
+    // The server carries on.
+    let mut dash = connect(s.addr, &poll, json!({"type": "dashboard", "token": host})).await;
+    assert_eq!(next(&mut dash).await.expect("snapshot")["type"], "snapshot");
+}

@@ -44,7 +44,8 @@ async fn concurrent_writes_share_commits_and_keep_their_own_outcomes() {
     let mut tasks = tokio::task::JoinSet::new();
     for k in 50..60u8 {
         let s = store.clone();
-        tasks.spawn(async move { (k, "stranger", s.put_response("open", &member(k), "{\"1\":1}").await.expect("ran")) });
+        tasks
+            .spawn(async move { (k, "stranger", s.put_response("open", &member(k), "{\"1\":1}").await.expect("ran")) });
     }
     for k in 0..40u8 {
         for round in 0..2 {
