@@ -1,10 +1,13 @@
 // The therapist's page: create a group once (the demo keeps its host token in localStorage), then
-// the dashboard element runs polls for it. ?group=...&token=... opens a given group instead.
+// the dashboard element runs polls for it. #group=...&token=... opens a given group instead: the
+// token travels in the fragment, which browsers never send to a server nor put in a Referer, and
+// it is taken out of the address bar (and so of the history) at once.
 import "../node_modules/attune/poll.js";
 
 const dashboard = document.getElementById("dashboard");
 const info = document.getElementById("group-info");
-const params = new URLSearchParams(location.search);
+const params = new URLSearchParams(location.hash.slice(1));
+if (location.hash) history.replaceState(null, "", location.pathname + location.search);
 const KEY = "attune-demo-group";
 
 function open(group) {

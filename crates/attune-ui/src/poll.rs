@@ -21,6 +21,9 @@ pub enum JoinStage {
         note: Option<String>,
         /// What happened to the last submission: (saved, message).
         status: Option<(bool, String)>,
+        /// Whether the last submission failed in a way that trying again may fix (no network, no
+        /// answer from the server): a "Try again" button is shown.
+        retry: bool,
     },
     /// The poll is closed.
     Closed,
@@ -35,6 +38,9 @@ pub struct PollJoinProps {
     pub code: AttrValue,
     /// Called with the code the member submits.
     pub on_code: Callback<String>,
+    /// Called when the member asks to send the last answers again.
+    #[prop_or_default]
+    pub on_retry: Callback<()>,
 }
 
 /// The member's page: a code, then the questionnaire, then a confirmation; revise until close.
@@ -64,7 +70,7 @@ pub fn poll_join(props: &PollJoinProps) -> Html {
                         if let Some(e) = error {
                             <p id="code-error" class="warn" role="alert">{ e }</p>
                         }
-                        <p class="note">{ "No name or account: your answers are anonymous, and the therapist sees only the group's totals once at least three people have answered." }</p>
+                        <p class="note">{ "No name or account: your answers are anonymous. The therapist sees only the group's totals, once at least three people have answered, and after that only when at least three people's answers are new or changed, so no one's answer can be read from a change." }</p>
                         <div class="nav">
                             <button type="submit" class="primary" part="button" disabled={*busy}>{ if *busy { "Joining…" } else { "Join" } }</button>
                         </div>
@@ -72,17 +78,25 @@ pub fn poll_join(props: &PollJoinProps) -> Html {
                 </div>
             }
         }
-        JoinStage::Answer { questionnaire, note, status } => html! {
-            <div class="poll-answer">
-                if let Some(n) = note {
-                    <p class="note unvalidated" part="note">{ n }</p>
-                }
-                <Questionnaire ..(**questionnaire).clone() />
-                <p class={classes!("status", status.as_ref().map(|s| if s.0 { "ok" } else { "warn" }))} role="status">
-                    { status.as_ref().map(|s| s.1.clone()).unwrap_or_default() }
-                </p>
-            </div>
-        },
+        JoinStage::Answer { questionnaire, note, status, retry } => {
+            let onretry = props.on_retry.reform(|_: MouseEvent| ());
+            html! {
+                <div class="poll-answer">
+                    if let Some(n) = note {
+                        <p class="note unvalidated" part="note">{ n }</p>
+                    }
+                    <Questionnaire ..(**questionnaire).clone() />
+                    <p class={classes!("status", status.as_ref().map(|s| if s.0 { "ok" } else { "warn" }))} role="status">
+                        { status.as_ref().map(|s| s.1.clone()).unwrap_or_default() }
+                    </p>
+                    if *retry {
+                        <div class="nav">
+                            <button type="button" class="primary" part="button" onclick={onretry}>{ "Try again" }</button>
+                        </div>
+                    }
+                </div>
+            }
+        }
         JoinStage::Closed => html! {
             <div class="attune" part="root" lang="en">
                 <h2 class="title" part="title">{ "This poll is closed" }</h2>
@@ -125,6 +139,8 @@ pub struct PollPanel {
     pub answered: u64,
     /// Why aggregates are not shown yet, in words.
     pub withheld: Option<String>,
+    /// Which answers the results shown hold, and why newer ones are not in them yet.
+    pub release_note: Option<String>,
     pub scores: Vec<ScoreAgg>,
     pub items: Vec<ItemAgg>,
 }
@@ -245,6 +261,9 @@ fn results(p: &PollPanel) -> Html {
     html! {
         <section class="results" part="results" aria-labelledby="agg-title">
             <h3 id="agg-title">{ "The group's answers" }</h3>
+            if let Some(note) = &p.release_note {
+                <p class="note">{ note }</p>
+            }
             <table class="agg">
                 <caption class="sr-only">{ "Scores: members answered, mean, standard deviation, range and agreement" }</caption>
                 <thead><tr><th scope="col">{ "Score" }</th><th scope="col">{ "n" }</th><th scope="col">{ "Mean" }</th><th scope="col">{ "SD" }</th><th scope="col">{ "Min–max" }</th><th scope="col">{ "r_wg" }</th></tr></thead>
@@ -398,6 +417,7 @@ fn new_poll_form(props: &NewPollFormProps) -> Html {
                 <input id="hide" ref={hide} type="checkbox" />
                 <label for="hide">{ "Hide results until I close the poll" }</label>
             </div>
+            <p class="note">{ "Live results change only when at least that many members' answers are new or changed, so no one's answer can be read from a change. Hidden results appear all at once when you close the poll." }</p>
             <div class="nav">
                 <button type="submit" class="primary" part="button" disabled={props.busy}>{ "Start poll" }</button>
             </div>

@@ -162,11 +162,16 @@ export function defineSimple(tag, css, observed, mount) {
   return true;
 }
 
+/** How long a request may take before it counts as a network failure. */
+const REQUEST_TIMEOUT_MS = 10_000;
+
 /**
- * One HTTP request to the poll server. Resolves to JSON text `{ status, body }`; a network failure
- * is status 0 with an error body, never a rejection. No cookies are sent.
+ * One HTTP request to the poll server. Resolves to JSON text `{ status, body }`; a network failure,
+ * or no answer within 10 s, is status 0 with an error body, never a rejection. No cookies are sent.
  */
 export async function request(method, url, headers, body) {
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(new Error("no answer from the server")), REQUEST_TIMEOUT_MS);
   try {
     const res = await fetch(url, {
       method,
@@ -174,6 +179,7 @@ export async function request(method, url, headers, body) {
       body: body ?? undefined,
       credentials: "omit",
       cache: "no-store",
+      signal: abort.signal,
     });
     const text = await res.text();
     let parsed = null;
@@ -181,7 +187,14 @@ export async function request(method, url, headers, body) {
     return JSON.stringify({ status: res.status, body: parsed });
   } catch (e) {
     return JSON.stringify({ status: 0, body: { error: { code: "network", message: String(e?.message ?? e) } } });
+  } finally {
+    clearTimeout(timer);
   }
+}
+
+/** A promise that resolves after `ms` milliseconds. */
+export function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /**

@@ -24,6 +24,8 @@ extern "C" {
     pub fn absolute(server: &str, path: &str, ws: bool) -> String;
     /// A Unix time as a local date.
     pub fn day(seconds: f64) -> String;
+    #[wasm_bindgen(js_name = sleep)]
+    fn js_sleep(ms: u32) -> js_sys::Promise;
 }
 
 /// A response: HTTP status (0 when the server could not be reached) and JSON body.
@@ -41,6 +43,11 @@ impl Reply {
             .map(String::from)
             .unwrap_or_else(|| format!("the server answered {}", self.status))
     }
+}
+
+/// Waits `ms` milliseconds.
+pub async fn sleep(ms: u32) {
+    let _ = JsFuture::from(js_sleep(ms)).await;
 }
 
 /// Sends one request; never fails (a network failure is status 0).

@@ -85,6 +85,27 @@ fn panel(server: &str, poll: &Value, agg: Option<&Value>) -> PollPanel {
         "hidden_until_closed" => "Results are hidden until you close the poll.".to_string(),
         _ => format!("Results appear when {min_n} members have answered ({answered} so far)."),
     });
+    // Results move in steps of at least `min_n` members' new or changed answers, so that no change
+    // on the screen is one person's answers (the server's release rule): say what is shown.
+    let release_note = agg.filter(|a| a["released"].is_object()).map(|a| {
+        let n = a["released"]["n"].as_u64().unwrap_or(0);
+        let pending = a["pending"].as_u64().unwrap_or(0);
+        let closed = poll["status"] == "closed";
+        match (pending, closed) {
+            (0, _) => format!("From {n} members' answers."),
+            (p, false) => format!(
+                "From {n} members' answers. {p} new or changed {} will show once {min_n} have come in, so that no \
+                 one's answer can be read from a change.",
+                if p == 1 { "answer" } else { "answers" }
+            ),
+            (p, true) => format!(
+                "From {n} members' answers. {p} later {} fewer than {min_n}, so {} not shown: no one's answer can \
+                 be read from a change.",
+                if p == 1 { "answer is" } else { "answers are" },
+                if p == 1 { "it is" } else { "they are" }
+            ),
+        }
+    });
     let score_label = |sid: &str| {
         inst.and_then(|i| i.definition().scores.iter().find(|s| s.id == sid))
             .and_then(|s| s.label.as_deref().map(str::to_string))
@@ -175,6 +196,7 @@ fn panel(server: &str, poll: &Value, agg: Option<&Value>) -> PollPanel {
         joined: agg.and_then(|a| a["joined"].as_u64()).unwrap_or(0),
         answered,
         withheld,
+        release_note,
         scores,
         items,
     }

@@ -27,8 +27,12 @@ struct Inner {
     stage: Stage,
     live: Option<Live>,
     /// Answers sent on the live socket and not yet acknowledged: sent again over HTTP if the
-    /// socket drops before the server's reply.
+    /// socket drops before the server's reply, or if no reply comes within [`ACK_WAIT_MS`].
     pending: Option<serde_json::Map<String, Value>>,
+    /// Bumped by every submission, so a late timer of an earlier one does nothing.
+    sent: u32,
+    /// The last answers submitted, for "Try again" after a failure.
+    last: Option<serde_json::Map<String, Value>>,
     /// Bumped by every join, so a late answer from an older one is ignored.
     generation: u32,
 }
@@ -45,9 +49,13 @@ enum Stage {
         evaluator: Evaluator,
         note: Option<String>,
         status: Option<(bool, String)>,
+        retry: bool,
     },
     Closed,
 }
+
+/// How long answers sent on the socket wait for the server's `stored` before they go over HTTP.
+const ACK_WAIT_MS: u32 = 4_000;
 
 /// The Rust side of one `<attune-poll-join>`.
 /// Internal to the element's JavaScript shell: not part of the typed API.
@@ -66,7 +74,7 @@ fn props(me: &Inner, weak: &Weak<RefCell<Inner>>) -> PollJoinProps {
     let stage = match &me.stage {
         Stage::Code { error, busy } => JoinStage::Code { error: error.clone(), busy: *busy },
         Stage::Closed => JoinStage::Closed,
-        Stage::Answer { form, evaluator, note, status, .. } => JoinStage::Answer {
+        Stage::Answer { form, evaluator, note, status, retry, .. } => JoinStage::Answer {
             questionnaire: Box::new(QuestionnaireProps {
                 form: form.clone(),
                 evaluator: evaluator.clone(),
@@ -92,6 +100,7 @@ fn props(me: &Inner, weak: &Weak<RefCell<Inner>>) -> PollJoinProps {
             }),
             note: note.clone(),
             status: status.clone(),
+            retry: *retry,
         },
     };
     PollJoinProps {
@@ -100,6 +109,23 @@ fn props(me: &Inner, weak: &Weak<RefCell<Inner>>) -> PollJoinProps {
         on_code: {
             let weak = weak.clone();
             Callback::from(move |code: String| join(&weak, code))
+        },
+        on_retry: {
+            let weak = weak.clone();
+            Callback::from(move |()| {
+                let Some(this) = weak.upgrade() else { return };
+                let last = this.borrow().last.clone();
+                if let Some(answers) = last {
+                    update(&weak, |me| {
+                        if let Stage::Answer { status, retry, .. } = &mut me.stage {
+                            *status = Some((true, "Saving your answer…".into()));
+                            *retry = false;
+                        }
+                    });
+                    let weak = weak.clone();
+                    wasm_bindgen_futures::spawn_local(async move { put_over_http(weak, answers).await });
+                }
+            })
         },
     }
 }
@@ -228,7 +254,15 @@ fn join(weak: &Weak<RefCell<Inner>>, typed: String) {
                             Ok((form, evaluator, note)) => {
                                 let live = listen(&weak, &server, id);
                                 this.borrow_mut().live = Some(live);
-                                Stage::Answer { poll: id.to_string(), token, form, evaluator, note, status: None }
+                                Stage::Answer {
+                                    poll: id.to_string(),
+                                    token,
+                                    form,
+                                    evaluator,
+                                    note,
+                                    status: None,
+                                    retry: false,
+                                }
                             }
                             Err(m) => Stage::Code {
                                 error: Some(format!("This poll cannot be shown here: {m}.")),
@@ -309,18 +343,29 @@ fn listen(weak: &Weak<RefCell<Inner>>, server: &str, poll: &str) -> Live {
 }
 
 fn saved(me: &mut Inner, revision: u64) {
-    if let Stage::Answer { status, .. } = &mut me.stage {
+    if let Stage::Answer { status, retry, .. } = &mut me.stage {
+        *retry = false;
         let how = if revision > 1 { "Your changed answer is saved" } else { "Your answer is saved" };
         *status = Some((true, format!("{how}. You can change it until the poll closes.")));
     }
 }
 
 fn not_saved(me: &mut Inner, why: &str) {
-    if let Stage::Answer { status, .. } = &mut me.stage {
+    if let Stage::Answer { status, retry, .. } = &mut me.stage {
+        *retry = false;
         *status = Some((
             false,
             format!("Your answer could not be saved ({why}). Choose \"Change answers\", then Finish to try again."),
         ));
+    }
+}
+
+/// The answers did not reach the server, or it did not answer: nothing is wrong with them, so the
+/// member may simply send them again.
+fn not_reached(me: &mut Inner, why: &str) {
+    if let Stage::Answer { status, retry, .. } = &mut me.stage {
+        *retry = true;
+        *status = Some((false, format!("Your answer is not saved yet: {why}. Check your connection, then try again.")));
     }
 }
 
@@ -330,8 +375,9 @@ async fn submit(weak: Weak<RefCell<Inner>>, answers: Answers) {
     let Some(this) = weak.upgrade() else { return };
     let obj = {
         let mut me = this.borrow_mut();
-        let Stage::Answer { token, form, status, .. } = &mut me.stage else { return };
+        let Stage::Answer { token, form, status, retry, .. } = &mut me.stage else { return };
         *status = Some((true, "Saving your answer…".into()));
+        *retry = false;
         let obj: serde_json::Map<String, Value> = form
             .questions
             .iter()
@@ -343,6 +389,8 @@ async fn submit(weak: Weak<RefCell<Inner>>, answers: Answers) {
             (Some(live), Ok(text)) => live.send(&text),
             _ => false,
         };
+        me.sent = me.sent.wrapping_add(1);
+        me.last = Some(obj.clone());
         if sent {
             me.pending = Some(obj);
             None
@@ -350,10 +398,25 @@ async fn submit(weak: Weak<RefCell<Inner>>, answers: Answers) {
             Some(obj)
         }
     };
+    let sent = this.borrow().sent;
     render(&this);
     drop(this);
-    if let Some(obj) = obj {
-        put_over_http(weak, obj).await;
+    match obj {
+        Some(obj) => put_over_http(weak, obj).await,
+        None => {
+            // The socket is open but the server may never answer on it: after a few seconds
+            // without `stored`, the answers go over HTTP instead.
+            net::sleep(ACK_WAIT_MS).await;
+            let Some(this) = weak.upgrade() else { return };
+            let unanswered = {
+                let mut me = this.borrow_mut();
+                if me.sent == sent { me.pending.take() } else { None }
+            };
+            drop(this);
+            if let Some(obj) = unanswered {
+                put_over_http(weak, obj).await;
+            }
+        }
     }
 }
 
@@ -370,6 +433,8 @@ async fn put_over_http(weak: Weak<RefCell<Inner>>, answers: serde_json::Map<Stri
     update(&weak, |me| match reply.status {
         409 => me.stage = Stage::Closed,
         200 => saved(me, reply.body["revision"].as_u64().unwrap_or(1)),
+        0 => not_reached(me, "the server could not be reached"),
+        429 | 500..=599 => not_reached(me, &reply.message()),
         _ => not_saved(me, &reply.message()),
     });
 }
@@ -388,6 +453,8 @@ impl PollJoinElement {
                 stage: Stage::Code { error: None, busy: false },
                 live: None,
                 pending: None,
+                sent: 0,
+                last: None,
                 generation: 0,
             })),
         }
