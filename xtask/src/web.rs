@@ -131,8 +131,10 @@ pub const ENTRIES: [Entry; 4] = [
         dir: "pkg-poll",
         loader: "poll.js",
         budget: Some(180_000),
-        // Measured 245,491 bytes (2026-12-04): the poll elements still read JSON with serde_json.
-        ceiling: Some(246_500),
+        // Measured 248,392 bytes (2026-12-04, with the join page's retry and the dashboard's release
+        // note of the poll-trust work; 245,491 before): the poll elements still read JSON with
+        // serde_json.
+        ceiling: Some(249_000),
     },
 ];
 
