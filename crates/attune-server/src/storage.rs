@@ -471,44 +471,62 @@ async fn load(pool: &SqlitePool, tallies: &Mutex<Tallies>, poll: &str) -> Result
     Ok(tally)
 }
 
-/// Stores a release if it directly follows the poll's last one (see [`Storage::release`]), then
-/// brings the poll's tally in memory up to date with it. Runs on the writer task.
-async fn apply_release(pool: &SqlitePool, tallies: &Mutex<Tallies>, job: &ReleaseJob) -> Result<bool> {
-    let ReleaseJob { poll, release, included, .. } = job;
+/// Stores the releases of a batch in one transaction (see [`Storage::release`]): each that directly
+/// follows its poll's last release, the first of several with the same number; then brings the
+/// tallies in memory up to date. Two statements whatever the batch's size. Runs on the writer task.
+async fn apply_releases(pool: &SqlitePool, tallies: &Mutex<Tallies>, jobs: &[ReleaseJob]) -> Result<Vec<bool>> {
     let mut tx: Tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    let stored = sqlx::query(
-        "INSERT INTO releases (poll_id, seq, n, stats, released_at) SELECT ?1, ?2, ?3, ?4, ?5
-         WHERE ?2 = (SELECT coalesce(max(seq), 0) + 1 FROM releases WHERE poll_id = ?1)",
+    let rows: Vec<(&str, i64, i64, &str, i64)> = jobs
+        .iter()
+        .map(|j| (j.poll.as_str(), j.release.seq, i64::from(j.release.n), j.release.stats.as_str(), j.release.at))
+        .collect();
+    // The SELECT is read before any row goes in, so two jobs for one poll both see its last
+    // release; the primary key lets only the first in.
+    let stored: HashSet<(String, i64)> = sqlx::query_as(
+        "INSERT INTO releases (poll_id, seq, n, stats, released_at)
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 FROM json_each(?1)
+         WHERE value ->> 1 = (SELECT coalesce(max(seq), 0) + 1 FROM releases WHERE poll_id = value ->> 0)
+         ON CONFLICT DO NOTHING
+         RETURNING poll_id, seq",
     )
-    .bind(poll)
-    .bind(release.seq)
-    .bind(i64::from(release.n))
-    .bind(&release.stats)
-    .bind(release.at)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected()
-        == 1;
-    if !stored {
-        return Ok(false);
-    }
-    let rows: Vec<(String, &str)> = included.iter().map(|(m, a)| (hex(m), a.as_str())).collect();
-    sqlx::query(
-        "UPDATE responses SET released = value ->> 1 FROM json_each(?2)
-         WHERE poll_id = ?1 AND member_hash = unhex(value ->> 0)",
-    )
-    .bind(poll)
     .bind(serde_json::to_string(&rows).unwrap_or_default())
-    .execute(&mut *tx)
-    .await?;
+    .fetch_all(&mut *tx)
+    .await?
+    .into_iter()
+    .collect();
+    let mut taken = HashSet::new();
+    let done: Vec<bool> = jobs
+        .iter()
+        .map(|j| {
+            let key = (j.poll.clone(), j.release.seq);
+            stored.contains(&key) && taken.insert(key)
+        })
+        .collect();
+    let marks: Vec<(&str, String, &str)> = jobs
+        .iter()
+        .zip(&done)
+        .filter(|(_, d)| **d)
+        .flat_map(|(j, _)| j.included.iter().map(|(m, a)| (j.poll.as_str(), hex(m), a.as_str())))
+        .collect();
+    if !marks.is_empty() {
+        sqlx::query(
+            "UPDATE responses SET released = j.value ->> 2 FROM json_each(?1) AS j
+             WHERE responses.poll_id = j.value ->> 0 AND responses.member_hash = unhex(j.value ->> 1)",
+        )
+        .bind(serde_json::to_string(&marks).unwrap_or_default())
+        .execute(&mut *tx)
+        .await?;
+    }
     tx.commit().await?;
     if let Ok(mut t) = tallies.lock() {
-        if let Some(c) = t.polls.get_mut(poll) {
-            c.released.extend(included.iter().cloned());
-            c.release = Some(release.clone());
+        for (j, _) in jobs.iter().zip(&done).filter(|(_, d)| **d) {
+            if let Some(c) = t.polls.get_mut(&j.poll) {
+                c.released.extend(j.included.iter().cloned());
+                c.release = Some(j.release.clone());
+            }
         }
     }
-    Ok(true)
+    Ok(done)
 }
 
 fn writer_gone() -> StorageError {
@@ -524,9 +542,30 @@ async fn writer(
     tallies: Arc<Mutex<Tallies>>,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut released = Vec::new();
     loop {
         tokio::select! {
+            // Releases first: they are few, batched, and a dashboard's snapshot waits for its
+            // release; answers that arrive meanwhile gather into a larger batch.
             biased;
+            n = releases.recv_many(&mut released, MAX_BATCH) => {
+                if n == 0 {
+                    return;
+                }
+                match apply_releases(&pool, &tallies, &released).await {
+                    Ok(done) => {
+                        for (job, d) in released.drain(..).zip(done) {
+                            drop(job.reply.send(Ok(d)));
+                        }
+                    }
+                    Err(e) => {
+                        for job in released.drain(..) {
+                            drop(job.reply.send(Err(e.clone())));
+                        }
+                    }
+                }
+                continue;
+            }
             n = jobs.recv_many(&mut batch, MAX_BATCH) => {
                 if n == 0 {
                     return;
@@ -534,11 +573,6 @@ async fn writer(
             }
             Some((poll, reply)) = loads.recv() => {
                 drop(reply.send(load(&pool, &tallies, &poll).await));
-                continue;
-            }
-            Some(job) = releases.recv() => {
-                let done = apply_release(&pool, &tallies, &job).await;
-                drop(job.reply.send(done));
                 continue;
             }
         }
