@@ -22,7 +22,7 @@ use attune_protocol::{
 
 use crate::limit::{address_key, client_address, Cidr, Limiter};
 use crate::live::{live, Hub, SocketCaps};
-use crate::storage::{now, PollRow, Refused, Release, Storage, StorageError, Tally, TokenHash};
+use crate::storage::{now, PollRow, Release, Storage, StorageError, Tally, TokenHash};
 
 /// Largest request body accepted, in bytes. A full answer set is well under a kilobyte.
 pub const MAX_BODY: usize = 16 * 1024;
@@ -227,16 +227,13 @@ impl IntoResponse for ApiError {
 
 impl From<StorageError> for ApiError {
     fn from(e: StorageError) -> ApiError {
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "storage", format!("not stored: {e}"))
-    }
-}
-
-impl From<Refused> for ApiError {
-    fn from(r: Refused) -> ApiError {
-        match r {
-            Refused::UnknownPoll => ApiError::not_found("poll"),
-            Refused::Closed => ApiError::closed(),
-            Refused::NotMember => ApiError::not_a_member(),
+        match e {
+            StorageError::UnknownPoll => ApiError::not_found("poll"),
+            StorageError::Closed => ApiError::closed(),
+            StorageError::NotMember => ApiError::not_a_member(),
+            StorageError::Database(_) => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "storage", format!("not stored: {e}"))
+            }
         }
     }
 }
@@ -660,7 +657,7 @@ async fn join<S: Storage>(
         (None, Some(h)) => h,
         (None, None) => return Err(ApiError::not_a_member()),
     };
-    state.store.join(&poll.id, &member).await??;
+    state.store.join(&poll.id, &member).await?;
     state.hub.notify(&poll.id);
     let mut body = json!({"poll": {"id": poll.id, "instrument": poll.instrument, "status": "open",
         "question": question_view(&poll), "stem": stem_view(&poll)}});
@@ -740,7 +737,7 @@ pub(crate) async fn store_answers<S: Storage>(
         .filter_map(|(item, v)| v.map(|v| (item.id.as_ref(), v)))
         .collect();
     let text = serde_json::to_string(&canonical).map_err(|e| ApiError::invalid_json(e.to_string()))?;
-    let revision = state.store.put_response(&poll.id, member, &text).await??;
+    let revision = state.store.put_response(&poll.id, member, &text).await?;
     state.hub.notify(&poll.id);
     Ok(revision)
 }

@@ -8,7 +8,6 @@
 mod api;
 mod limit;
 mod live;
-mod postgres;
 pub mod site;
 mod storage;
 
@@ -21,5 +20,4 @@ pub use live::{
     Hub, SnapshotBudget, SocketCaps, DEFAULT_MAX_SOCKETS, DEFAULT_SOCKETS_PER_ADDRESS, MAX_MESSAGE, MEMBER_IDLE,
     PING_EVERY, SILENT_AFTER, SNAPSHOT_BURST, SNAPSHOT_EVERY,
 };
-pub use postgres::Postgres;
-pub use storage::{Answered, PollRow, Refused, Release, Sqlite, Storage, StorageError, Tally, TokenHash};
+pub use storage::{Answered, PollRow, Postgres, Release, Sqlite, Storage, StorageError, Tally, TokenHash};

@@ -3,7 +3,7 @@
 //! two answers share a batch), refusals for unknown and closed polls and for members who did not join
 //! beside accepted answers; and releases that only ever follow the last one.
 
-use attune_server::{PollRow, Refused, Release, Sqlite, Storage, TokenHash};
+use attune_server::{PollRow, Release, Sqlite, Storage, StorageError, TokenHash};
 
 fn poll(id: &str, code: &str) -> PollRow {
     PollRow {
@@ -39,42 +39,41 @@ async fn concurrent_writes_share_commits_and_keep_their_own_outcomes() {
     // 40 members join, then answer the open poll twice each, all at once; member 40 only joins;
     // members 50-59 never joined; others answer a closed and an unknown poll in the same stream.
     for k in 0..40u8 {
-        assert_eq!(store.join("open", &member(k)).await.expect("join"), Ok(()));
+        store.join("open", &member(k)).await.expect("join");
     }
     let mut tasks = tokio::task::JoinSet::new();
     for k in 50..60u8 {
         let s = store.clone();
-        tasks
-            .spawn(async move { (k, "stranger", s.put_response("open", &member(k), "{\"1\":1}").await.expect("ran")) });
+        tasks.spawn(async move { (k, "stranger", s.put_response("open", &member(k), "{\"1\":1}").await) });
     }
     for k in 0..40u8 {
         for round in 0..2 {
             let s = store.clone();
             tasks.spawn(async move {
                 let answers = format!("{{\"1\":{round}}}");
-                (k, "open", s.put_response("open", &member(k), &answers).await.expect("stored"))
+                (k, "open", s.put_response("open", &member(k), &answers).await)
             });
         }
         let s = store.clone();
-        tasks.spawn(async move { (k, "shut", s.put_response("shut", &member(k), "{\"1\":1}").await.expect("ran")) });
+        tasks.spawn(async move { (k, "shut", s.put_response("shut", &member(k), "{\"1\":1}").await) });
         let s = store.clone();
-        tasks.spawn(async move { (k, "none", s.put_response("none", &member(k), "{\"1\":1}").await.expect("ran")) });
+        tasks.spawn(async move { (k, "none", s.put_response("none", &member(k), "{\"1\":1}").await) });
     }
     let s = store.clone();
-    let joined = tokio::spawn(async move { s.join("open", &member(40)).await.expect("join") });
+    let joined = tokio::spawn(async move { s.join("open", &member(40)).await });
     let mut revisions: std::collections::HashMap<u8, Vec<i64>> = std::collections::HashMap::new();
     while let Some(done) = tasks.join_next().await {
         match done.expect("task") {
             (k, "open", Ok(rev)) => revisions.entry(k).or_default().push(rev),
-            (_, "shut", outcome) => assert_eq!(outcome, Err(Refused::Closed)),
-            (_, "stranger", outcome) => assert_eq!(outcome, Err(Refused::NotMember)),
-            (_, "none", outcome) => assert_eq!(outcome, Err(Refused::UnknownPoll)),
+            (_, "shut", outcome) => assert_eq!(outcome, Err(StorageError::Closed)),
+            (_, "stranger", outcome) => assert_eq!(outcome, Err(StorageError::NotMember)),
+            (_, "none", outcome) => assert_eq!(outcome, Err(StorageError::UnknownPoll)),
             other => panic!("unexpected outcome {other:?}"),
         }
     }
     assert_eq!(joined.await.expect("task"), Ok(()));
-    assert_eq!(store.join("shut", &member(41)).await.expect("ran"), Err(Refused::Closed));
-    assert_eq!(store.join("none", &member(41)).await.expect("ran"), Err(Refused::UnknownPoll));
+    assert_eq!(store.join("shut", &member(41)).await, Err(StorageError::Closed));
+    assert_eq!(store.join("none", &member(41)).await, Err(StorageError::UnknownPoll));
 
     for k in 0..40u8 {
         let mut r = revisions.remove(&k).expect("both answers acknowledged");

@@ -1,171 +1,16 @@
-//! Storage behind one trait, so that handlers never see SQL: SQLite today (one file, WAL,
-//! `synchronous=FULL`), or PostgreSQL for several replicas (`crate::Postgres`). Every write that a client is told
-//! about has been committed first.
+//! SQLite storage: one file, one writer task that group-commits joins, answers and releases, and
+//! the tallies of open polls kept in memory after each commit.
 
 use std::collections::{HashMap, HashSet};
-use std::future::Future;
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::Row;
 use tokio::sync::{mpsc, oneshot};
 
-/// A storage failure: the request cannot be served, nothing was changed.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("storage: {0}")]
-pub struct StorageError(String);
-
-impl StorageError {
-    pub(crate) fn new(message: &str) -> StorageError {
-        StorageError(message.to_string())
-    }
-}
-
-impl From<sqlx::Error> for StorageError {
-    fn from(e: sqlx::Error) -> StorageError {
-        StorageError(e.to_string())
-    }
-}
-
-pub type Result<T> = std::result::Result<T, StorageError>;
-
-/// A member or host is known by the SHA-256 of its token, never the token itself.
-pub type TokenHash = [u8; 32];
-
-/// A poll as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PollRow {
-    pub id: String,
-    pub group_id: String,
-    pub instrument: String,
-    /// The join code; `None` once the poll is closed.
-    pub code: Option<String>,
-    pub min_n: u32,
-    pub hide_until_closed: bool,
-    pub open: bool,
-    pub created_at: i64,
-    pub closed_at: Option<i64>,
-    /// For a custom question: the generated one-item definition (JSON); `None` for catalog instruments.
-    pub question: Option<String>,
-    /// The stem shown above the items and whose wording it is (`therapist`, `instrument`, `attune`).
-    pub stem: Option<(String, String)>,
-}
-
-/// One member's stored answers, and the answers of that member that the poll's last release
-/// holds (`None` when it holds none).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Answered {
-    /// Whose answers (the member token's hash).
-    pub member: TokenHash,
-    /// The answers as stored now (canonical JSON).
-    pub answers: String,
-    /// The answers as the last release holds them.
-    pub released: Option<String>,
-}
-
-impl Answered {
-    /// Whether these answers differ from the ones in the last release (or are not in it).
-    pub fn pending(&self) -> bool {
-        self.released.as_deref() != Some(self.answers.as_str())
-    }
-}
-
-/// Statistics released to the host: computed from the stored answers at one moment, and replaced
-/// only by a release whose answers differ in those of at least `min_n` members (see
-/// `crate::api`'s release rule). Stored, so the rule holds across restarts and replicas.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Release {
-    /// 1 for a poll's first release, then 2, 3, ...
-    pub seq: i64,
-    /// Members whose answers it holds.
-    pub n: u32,
-    /// The group statistics (JSON text of `attune_core::GroupStats`).
-    pub stats: String,
-    /// Unix seconds.
-    pub at: i64,
-}
-
-/// What a poll's aggregate is computed from.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Tally {
-    /// Members who joined.
-    pub joined: u32,
-    /// Each answering member's answers, as stored, in no particular order.
-    pub answers: Vec<Answered>,
-    /// The last release, if any.
-    pub release: Option<Release>,
-}
-
-impl Tally {
-    /// Members whose answers were added or changed since the last release.
-    pub fn pending(&self) -> usize {
-        self.answers.iter().filter(|a| a.pending()).count()
-    }
-}
-
-/// Why an answer (or a join) was not stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refused {
-    /// No such poll.
-    UnknownPoll,
-    /// The poll is closed.
-    Closed,
-    /// The member token did not join this poll (answers only).
-    NotMember,
-}
-
-/// Seconds since the Unix epoch.
-pub fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
-}
-
-/// What the poll server needs from a database.
-pub trait Storage: Clone + Send + Sync + 'static {
-    /// Creates a group with its host token's hash; returns nothing the caller did not give.
-    fn create_group(&self, id: &str, name: &str, host: &TokenHash) -> impl Future<Output = Result<()>> + Send;
-    /// The group's name and host token hash.
-    fn group(&self, id: &str) -> impl Future<Output = Result<Option<(String, TokenHash)>>> + Send;
-    /// Creates an open poll. Returns `false` if the join code is taken (the caller draws another).
-    fn create_poll(&self, poll: &PollRow) -> impl Future<Output = Result<bool>> + Send;
-    /// One poll by id.
-    fn poll(&self, id: &str) -> impl Future<Output = Result<Option<PollRow>>> + Send;
-    /// The open poll with this join code.
-    fn poll_by_code(&self, code: &str) -> impl Future<Output = Result<Option<PollRow>>> + Send;
-    /// Every poll of a group, oldest first.
-    fn polls_of_group(&self, group_id: &str) -> impl Future<Output = Result<Vec<PollRow>>> + Send;
-    /// Whether a member joined this poll.
-    fn is_member(&self, poll_id: &str, member: &TokenHash) -> impl Future<Output = Result<bool>> + Send;
-    /// Records that a member joined an open poll (idempotent).
-    fn join(
-        &self,
-        poll_id: &str,
-        member: &TokenHash,
-    ) -> impl Future<Output = Result<std::result::Result<(), Refused>>> + Send;
-    /// Stores or replaces the answers of a member who joined this poll, while it is open; returns
-    /// the revision (1 for the first answer). Committed before it returns.
-    fn put_response(
-        &self,
-        poll_id: &str,
-        member: &TokenHash,
-        answers_json: &str,
-    ) -> impl Future<Output = Result<std::result::Result<i64, Refused>>> + Send;
-    /// Members joined, every member's answers (JSON) and the last release: for aggregation only.
-    fn tally(&self, poll_id: &str) -> impl Future<Output = Result<Tally>> + Send;
-    /// Stores `release` with the answers it holds (`included`, by member), if it directly follows
-    /// the poll's last release (`release.seq` is one more); `false`, and nothing stored, when
-    /// another release came first.
-    fn release(
-        &self,
-        poll_id: &str,
-        release: &Release,
-        included: &[(TokenHash, String)],
-    ) -> impl Future<Output = Result<bool>> + Send;
-    /// Closes a poll and retires its code; returns the poll as closed (idempotent).
-    fn close_poll(&self, poll_id: &str) -> impl Future<Output = Result<Option<PollRow>>> + Send;
-}
+use super::{hash_from, now, poll_from, Answered, PollRow, Release, Result, Storage, StorageError, Tally, TokenHash};
 
 /// SQLite storage in one file. Members' joins and answers, the bulk of the writes, go to one writer
 /// task that commits them in batches (group commit): every answer that arrived while the last
@@ -278,7 +123,7 @@ async fn read_counted(pool: &SqlitePool, poll: &str) -> std::result::Result<Coun
     Ok(counted)
 }
 
-type Reply<T> = oneshot::Sender<Result<std::result::Result<T, Refused>>>;
+type Reply<T> = oneshot::Sender<Result<T>>;
 
 /// A write for the group-commit task.
 #[derive(Debug)]
@@ -289,8 +134,8 @@ enum Job {
 
 /// The outcome of one job inside a batch, sent once the batch committed.
 enum Done {
-    Join(std::result::Result<(), Refused>),
-    Put(std::result::Result<i64, Refused>),
+    Join(Result<()>),
+    Put(Result<i64>),
 }
 
 type Tx = sqlx::Transaction<'static, sqlx::Sqlite>;
@@ -318,11 +163,11 @@ async fn commit_batch(pool: &SqlitePool, batch: &[Job]) -> std::result::Result<V
             .await?
             .into_iter()
             .collect();
-    let mut verdicts: Vec<std::result::Result<(), Refused>> = batch
+    let mut verdicts: Vec<Result<()>> = batch
         .iter()
         .map(|job| match open.get(&poll_of(job)) {
-            None => Err(Refused::UnknownPoll),
-            Some(false) => Err(Refused::Closed),
+            None => Err(StorageError::UnknownPoll),
+            Some(false) => Err(StorageError::Closed),
             Some(true) => Ok(()),
         })
         .collect();
@@ -368,7 +213,7 @@ async fn commit_batch(pool: &SqlitePool, batch: &[Job]) -> std::result::Result<V
         for (job, v) in batch.iter().zip(verdicts.iter_mut()) {
             if let (Job::Put { poll, member, .. }, Ok(())) = (job, &v) {
                 if !joined.contains(&(poll.clone(), hex(member))) {
-                    *v = Err(Refused::NotMember);
+                    *v = Err(StorageError::NotMember);
                 }
             }
         }
@@ -581,8 +426,8 @@ async fn writer(
                 record(&tallies, &batch, &done);
                 for (job, d) in batch.drain(..).zip(done) {
                     match (job, d) {
-                        (Job::Join { reply, .. }, Done::Join(r)) => drop(reply.send(Ok(r))),
-                        (Job::Put { reply, .. }, Done::Put(r)) => drop(reply.send(Ok(r))),
+                        (Job::Join { reply, .. }, Done::Join(r)) => drop(reply.send(r)),
+                        (Job::Put { reply, .. }, Done::Put(r)) => drop(reply.send(r)),
                         _ => {}
                     }
                 }
@@ -620,11 +465,7 @@ impl Sqlite {
         self.polls.read().map_or(0, |p| p.len())
     }
 
-    async fn submit<T>(
-        &self,
-        job: Job,
-        reply: oneshot::Receiver<Result<std::result::Result<T, Refused>>>,
-    ) -> Result<std::result::Result<T, Refused>> {
+    async fn submit<T>(&self, job: Job, reply: oneshot::Receiver<Result<T>>) -> Result<T> {
         self.jobs.send(job).await.map_err(|_| writer_gone())?;
         reply.await.map_err(|_| writer_gone())?
     }
@@ -632,10 +473,10 @@ impl Sqlite {
 
 /// Migrations, embedded and applied in order at start-up; `user_version` records how far.
 const MIGRATIONS: &[&str] = &[
-    include_str!("../migrations/0001_polls.sql"),
-    include_str!("../migrations/0002_custom_questions.sql"),
-    include_str!("../migrations/0003_stems.sql"),
-    include_str!("../migrations/0004_releases.sql"),
+    include_str!("../../migrations/0001_polls.sql"),
+    include_str!("../../migrations/0002_custom_questions.sql"),
+    include_str!("../../migrations/0003_stems.sql"),
+    include_str!("../../migrations/0004_releases.sql"),
 ];
 
 impl Sqlite {
@@ -681,33 +522,6 @@ impl Sqlite {
         tx.commit().await?;
         Ok(())
     }
-}
-
-fn hash_from(bytes: Vec<u8>) -> TokenHash {
-    let mut h = [0u8; 32];
-    if bytes.len() == 32 {
-        h.copy_from_slice(&bytes);
-    }
-    h
-}
-
-fn poll_from(row: &sqlx::sqlite::SqliteRow) -> std::result::Result<PollRow, sqlx::Error> {
-    Ok(PollRow {
-        id: row.try_get("id")?,
-        group_id: row.try_get("group_id")?,
-        instrument: row.try_get("instrument")?,
-        code: row.try_get("code")?,
-        min_n: row.try_get::<i64, _>("min_n")?.clamp(0, i64::from(u32::MAX)) as u32,
-        hide_until_closed: row.try_get::<i64, _>("hide_until_closed")? != 0,
-        open: row.try_get::<String, _>("status")? == "open",
-        created_at: row.try_get("created_at")?,
-        closed_at: row.try_get("closed_at")?,
-        question: row.try_get("question")?,
-        stem: match (row.try_get::<Option<String>, _>("stem")?, row.try_get::<Option<String>, _>("stem_source")?) {
-            (Some(text), Some(source)) => Some((text, source)),
-            _ => None,
-        },
-    })
 }
 
 const POLL_COLUMNS: &str =
@@ -807,17 +621,12 @@ impl Storage for Sqlite {
         Ok(found.is_some())
     }
 
-    async fn join(&self, poll_id: &str, member: &TokenHash) -> Result<std::result::Result<(), Refused>> {
+    async fn join(&self, poll_id: &str, member: &TokenHash) -> Result<()> {
         let (reply, rx) = oneshot::channel();
         self.submit(Job::Join { poll: poll_id.to_string(), member: *member, reply }, rx).await
     }
 
-    async fn put_response(
-        &self,
-        poll_id: &str,
-        member: &TokenHash,
-        answers_json: &str,
-    ) -> Result<std::result::Result<i64, Refused>> {
+    async fn put_response(&self, poll_id: &str, member: &TokenHash, answers_json: &str) -> Result<i64> {
         let (reply, rx) = oneshot::channel();
         let job = Job::Put { poll: poll_id.to_string(), member: *member, answers: answers_json.to_string(), reply };
         self.submit(job, rx).await

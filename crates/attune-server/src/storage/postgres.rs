@@ -4,14 +4,16 @@
 //! that would store them (the poll row is locked `FOR SHARE`, so a concurrent close waits), and no
 //! poll state is cached in the process, so replicas agree.
 
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::Row;
 
-use crate::storage::{now, Answered, PollRow, Refused, Release, Result, Storage, StorageError, Tally, TokenHash};
+use super::{hash_from, now, poll_from, Answered, PollRow, Release, Result, Storage, StorageError, Tally, TokenHash};
 
 /// Migrations, embedded and applied in order at start-up; `attune_schema_version` records how far.
-const MIGRATIONS: &[&str] =
-    &[include_str!("../migrations/postgres/0001_schema.sql"), include_str!("../migrations/postgres/0002_releases.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/postgres/0001_schema.sql"),
+    include_str!("../../migrations/postgres/0002_releases.sql"),
+];
 
 /// A pool of connections to one PostgreSQL database.
 #[derive(Debug, Clone)]
@@ -19,49 +21,26 @@ pub struct Postgres {
     pool: PgPool,
 }
 
-const POLL_COLUMNS: &str =
-    "id, group_id, instrument, code, min_n, hide_until_closed, status, created_at, closed_at, question, stem, stem_source";
-
-fn poll_from(row: &PgRow) -> std::result::Result<PollRow, sqlx::Error> {
-    Ok(PollRow {
-        id: row.try_get("id")?,
-        group_id: row.try_get("group_id")?,
-        instrument: row.try_get("instrument")?,
-        code: row.try_get("code")?,
-        min_n: u32::try_from(row.try_get::<i32, _>("min_n")?).unwrap_or(0),
-        hide_until_closed: row.try_get("hide_until_closed")?,
-        open: row.try_get::<String, _>("status")? == "open",
-        created_at: row.try_get("created_at")?,
-        closed_at: row.try_get("closed_at")?,
-        question: row.try_get("question")?,
-        stem: match (row.try_get::<Option<String>, _>("stem")?, row.try_get::<Option<String>, _>("stem_source")?) {
-            (Some(text), Some(source)) => Some((text, source)),
-            _ => None,
-        },
-    })
-}
-
-fn hash_from(bytes: Vec<u8>) -> TokenHash {
-    let mut h = [0u8; 32];
-    if bytes.len() == 32 {
-        h.copy_from_slice(&bytes);
-    }
-    h
-}
+/// The columns of a poll for [`poll_from`], with `min_n` and `hide_until_closed` as 64-bit
+/// integers as SQLite gives them.
+const POLL_COLUMNS: &str = "id, group_id, instrument, code, min_n::BIGINT AS min_n, \
+                            hide_until_closed::INT::BIGINT AS hide_until_closed, status, created_at, closed_at, \
+                            question, stem, stem_source";
 
 type Tx = sqlx::Transaction<'static, sqlx::Postgres>;
 
-/// Locks the poll row against a concurrent close for the rest of the transaction.
-async fn open_poll(tx: &mut Tx, poll: &str) -> std::result::Result<std::result::Result<(), Refused>, sqlx::Error> {
+/// Locks the poll row against a concurrent close for the rest of the transaction; refuses an
+/// unknown or closed poll.
+async fn open_poll(tx: &mut Tx, poll: &str) -> Result<()> {
     let status: Option<String> = sqlx::query_scalar("SELECT status FROM polls WHERE id = $1 FOR SHARE")
         .bind(poll)
         .fetch_optional(&mut **tx)
         .await?;
-    Ok(match status.as_deref() {
-        None => Err(Refused::UnknownPoll),
+    match status.as_deref() {
+        None => Err(StorageError::UnknownPoll),
         Some("open") => Ok(()),
-        Some(_) => Err(Refused::Closed),
-    })
+        Some(_) => Err(StorageError::Closed),
+    }
 }
 
 impl Postgres {
@@ -198,32 +177,23 @@ impl Storage for Postgres {
         Ok(found.is_some())
     }
 
-    async fn join(&self, poll_id: &str, member: &TokenHash) -> Result<std::result::Result<(), Refused>> {
+    async fn join(&self, poll_id: &str, member: &TokenHash) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        if let Err(r) = open_poll(&mut tx, poll_id).await? {
-            return Ok(Err(r));
-        }
+        open_poll(&mut tx, poll_id).await?;
         sqlx::query("INSERT INTO members (poll_id, member_hash) VALUES ($1, $2) ON CONFLICT DO NOTHING")
             .bind(poll_id)
             .bind(&member[..])
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(Ok(()))
+        Ok(())
     }
 
-    async fn put_response(
-        &self,
-        poll_id: &str,
-        member: &TokenHash,
-        answers_json: &str,
-    ) -> Result<std::result::Result<i64, Refused>> {
+    async fn put_response(&self, poll_id: &str, member: &TokenHash, answers_json: &str) -> Result<i64> {
         let mut tx = self.pool.begin().await?;
-        if let Err(r) = open_poll(&mut tx, poll_id).await? {
-            return Ok(Err(r));
-        }
+        open_poll(&mut tx, poll_id).await?;
         if !self.is_member_in(&mut tx, poll_id, member).await? {
-            return Ok(Err(Refused::NotMember));
+            return Err(StorageError::NotMember);
         }
         let revision: i64 = sqlx::query_scalar(
             "INSERT INTO responses (poll_id, member_hash, answers, revision) VALUES ($1, $2, $3, 1)
@@ -238,7 +208,7 @@ impl Storage for Postgres {
         .await?;
         // Acknowledged only after this returns: the commit is durable (synchronous_commit = on).
         tx.commit().await?;
-        Ok(Ok(revision))
+        Ok(revision)
     }
 
     async fn tally(&self, poll_id: &str) -> Result<Tally> {
