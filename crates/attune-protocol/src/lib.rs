@@ -233,6 +233,105 @@ pub struct Aggregate {
     pub stats: Option<Value>,
 }
 
+/// A group as its host sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(Tsify), tsify(missing_as_null))]
+#[serde(deny_unknown_fields)]
+pub struct GroupInfo {
+    /// Group id.
+    pub id: String,
+    /// The name the therapist gave it.
+    pub name: String,
+}
+
+/// `GET /api/groups/{group}/polls`: a group's polls, oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(Tsify), tsify(missing_as_null))]
+#[serde(deny_unknown_fields)]
+pub struct PollList {
+    /// The group.
+    pub group: GroupInfo,
+    /// Its polls, oldest first.
+    pub polls: Vec<Poll>,
+}
+
+/// One score's mean in one session of the trend.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(Tsify), tsify(missing_as_null))]
+#[serde(deny_unknown_fields)]
+pub struct ScoreMean {
+    /// Members with a value for the score.
+    pub n: u64,
+    /// Their mean; `null` before the poll's first release.
+    pub mean: Option<f64>,
+}
+
+/// One session (poll) of a group's trend: its last release.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(Tsify), tsify(missing_as_null))]
+#[serde(deny_unknown_fields)]
+pub struct TrendSession {
+    /// Poll id.
+    pub poll: String,
+    /// Catalog instrument id, or `"custom"`.
+    pub instrument: String,
+    /// `false` for a custom question.
+    pub validated: bool,
+    /// A custom question's wording and options.
+    pub question: Option<CustomQuestion>,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds, once closed.
+    pub closed_at: Option<i64>,
+    /// Members in the release.
+    pub n: u64,
+    /// `true` before the first release (means are null).
+    pub suppressed: bool,
+    /// Each score's n and mean, by score id.
+    pub scores: std::collections::BTreeMap<String, ScoreMean>,
+}
+
+/// `GET /api/groups/{group}/trend`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(Tsify), tsify(missing_as_null))]
+#[serde(deny_unknown_fields)]
+pub struct Trend {
+    /// Group id.
+    pub group: String,
+    /// Its sessions, oldest first; polls hidden until closed appear once closed.
+    pub sessions: Vec<TrendSession>,
+}
+
+/// The poll a member joined: what the join page needs to show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(Tsify), tsify(missing_as_null))]
+#[serde(deny_unknown_fields)]
+pub struct JoinedPoll {
+    /// Poll id.
+    pub id: String,
+    /// Catalog instrument id, or `"custom"`.
+    pub instrument: String,
+    /// Open (a closed poll cannot be joined).
+    pub status: PollState,
+    /// A custom question's wording and options (`null` for catalog instruments).
+    pub question: Option<CustomQuestion>,
+    /// The stem above the items; `null` for custom questions.
+    pub stem: Option<Stem>,
+}
+
+/// `POST /api/join/{code}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(Tsify))]
+#[serde(deny_unknown_fields)]
+pub struct Joined {
+    /// The poll.
+    pub poll: JoinedPoll,
+    /// A new member token, shown once; absent when the member sent the token this poll gave it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "typescript", tsify(optional))]
+    pub member_token: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

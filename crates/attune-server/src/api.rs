@@ -17,7 +17,8 @@ use subtle::ConstantTimeEq;
 use std::sync::Arc;
 
 use attune_protocol::{
-    CustomQuestion as QuestionView, Poll, PollState, QuestionOption, Released, Stem, StemSource, Withheld,
+    CustomQuestion as QuestionView, GroupInfo, Joined, JoinedPoll, Poll, PollList, PollState, QuestionOption, Released,
+    ScoreMean, Stem, StemSource, Trend, TrendSession, Withheld,
 };
 
 use crate::limit::{address_key, client_address, Cidr, Limiter};
@@ -593,7 +594,7 @@ async fn list_polls<S: Storage>(
 ) -> ApiResult<impl IntoResponse> {
     let name = authorize(&state, &headers, &group).await?;
     let polls = state.store.polls_of_group(&group).await?;
-    Ok(Json(json!({"group": {"id": group, "name": name}, "polls": polls.iter().map(view).collect::<Vec<_>>()})))
+    Ok(Json(PollList { group: GroupInfo { id: group, name }, polls: polls.iter().map(view).collect() }))
 }
 
 /// The client's address: the connection's peer, or, behind a trusted proxy, the address it
@@ -659,12 +660,14 @@ async fn join<S: Storage>(
     };
     state.store.join(&poll.id, &member).await?;
     state.hub.notify(&poll.id);
-    let mut body = json!({"poll": {"id": poll.id, "instrument": poll.instrument, "status": "open",
-        "question": question_view(&poll), "stem": stem_view(&poll)}});
-    if let Some(t) = token {
-        body["member_token"] = Value::String(t);
-    }
-    Ok(Json(body))
+    let joined = JoinedPoll {
+        id: poll.id.clone(),
+        instrument: poll.instrument.clone(),
+        status: PollState::Open,
+        question: question_view(&poll),
+        stem: stem_view(&poll),
+    };
+    Ok(Json(Joined { poll: joined, member_token: token }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -925,33 +928,40 @@ async fn trend<S: Storage>(
         }
         // The trend shows what the aggregate shows: the last release (see `released`).
         let (tally, _, suppressed) = shown(&state, &poll, inst).await?;
-        let released: Option<Value> = match &tally.release {
-            Some(r) => Some(serde_json::from_str(&r.stats).map_err(|e| ApiError::invalid_json(e.to_string()))?),
-            None => None,
-        };
-        let (n, is_suppressed, scores): (Value, bool, Map<String, Value>) = match (&released, &suppressed) {
-            (Some(stats), _) => (
-                stats["n"].clone(),
-                false,
-                stats["scores"]
+        let mean = |s: &Value| ScoreMean { n: s["n"].as_u64().unwrap_or(0), mean: s["mean"].as_f64() };
+        let (n, is_suppressed, scores) = match (&tally.release, &suppressed) {
+            (Some(r), _) => {
+                let stats: Value = serde_json::from_str(&r.stats).map_err(|e| ApiError::invalid_json(e.to_string()))?;
+                let scores = stats["scores"]
                     .as_object()
-                    .map(|m| m.iter().map(|(id, s)| (id.clone(), json!({"n": s["n"], "mean": s["mean"]}))).collect())
-                    .unwrap_or_default(),
-            ),
+                    .map(|m| m.iter().map(|(id, s)| (id.clone(), mean(s))).collect())
+                    .unwrap_or_default();
+                (u64::from(r.n), false, scores)
+            }
             (None, Some(stats)) => (
-                stats.n.into(),
+                stats.n as u64,
                 true,
-                stats.scores.iter().map(|(id, s)| (id.to_string(), json!({"n": s.n, "mean": s.mean}))).collect(),
+                stats
+                    .scores
+                    .iter()
+                    .map(|(id, s)| (id.to_string(), ScoreMean { n: s.n as u64, mean: s.mean }))
+                    .collect(),
             ),
             (None, None) => continue,
         };
-        sessions.push(json!({
-            "poll": poll.id, "instrument": poll.instrument, "validated": poll.question.is_none(),
-            "question": question_view(&poll), "created_at": poll.created_at,
-            "closed_at": poll.closed_at, "n": n, "suppressed": is_suppressed, "scores": scores,
-        }));
+        sessions.push(TrendSession {
+            validated: poll.question.is_none(),
+            question: question_view(&poll),
+            created_at: poll.created_at,
+            closed_at: poll.closed_at,
+            n,
+            suppressed: is_suppressed,
+            scores,
+            poll: poll.id,
+            instrument: poll.instrument,
+        });
     }
-    Ok(Json(json!({"group": group, "sessions": sessions})))
+    Ok(Json(Trend { group, sessions }))
 }
 
 /// The join page's address for an open poll's code as a QR code (SVG, made here), for the

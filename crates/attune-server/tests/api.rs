@@ -96,7 +96,15 @@ async fn poll(app: &Router, group: &str, token: &str, body: Value) -> (String, S
 async fn join(app: &Router, code: &str) -> String {
     let (s, v) = call(app, "POST", &format!("/api/join/{code}"), &[], None).await;
     assert_eq!(s, StatusCode::OK, "{v}");
+    round_trip::<attune_protocol::Joined>(&v);
     v["member_token"].as_str().expect("member token").into()
+}
+
+/// Reads `v` as the shared protocol type `T` (exported to TypeScript), with no field left over,
+/// and writes it back to the same JSON.
+fn round_trip<T: serde::de::DeserializeOwned + serde::Serialize>(v: &Value) {
+    let typed: T = serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("{e}: {v}"));
+    assert_eq!(&serde_json::to_value(&typed).expect("serialize"), v, "round trip");
 }
 
 async fn answer(app: &Router, poll: &str, member: &str, answers: Value) -> (StatusCode, Value) {
@@ -196,6 +204,7 @@ async fn a_session_from_group_to_trend_shows_aggregates_only_from_three_members(
     let (p2, _) = poll(app, &g, &host, json!({"instrument": "ucla3"})).await;
     let (st, t) = call(app, "GET", &format!("/api/groups/{g}/trend"), &[("authorization", &bearer(&host))], None).await;
     assert_eq!(st, StatusCode::OK);
+    round_trip::<attune_protocol::Trend>(&t);
     let sessions = t["sessions"].as_array().expect("sessions");
     assert_eq!(sessions.len(), 2);
     assert_eq!((sessions[0]["poll"].as_str(), sessions[0]["n"].as_u64()), (Some(p.as_str()), Some(3)));
@@ -205,6 +214,7 @@ async fn a_session_from_group_to_trend_shows_aggregates_only_from_three_members(
     let (_, list) =
         call(app, "GET", &format!("/api/groups/{g}/polls"), &[("authorization", &bearer(&host))], None).await;
     assert_eq!(list["polls"].as_array().map(Vec::len), Some(2));
+    round_trip::<attune_protocol::PollList>(&list);
 }
 
 #[tokio::test]

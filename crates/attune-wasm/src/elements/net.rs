@@ -36,6 +36,11 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// The body as one of the server's typed answers (`attune_protocol`), if it is one.
+    pub fn parse<T: serde::de::DeserializeOwned>(&self) -> Option<T> {
+        T::deserialize(&self.body).ok()
+    }
+
     /// The server's error message, or a description of the failure.
     pub fn message(&self) -> String {
         self.body["error"]["message"]

@@ -7,7 +7,7 @@ use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
 use attune_core::Catalog;
-use attune_protocol::{LiveMessage, PollState};
+use attune_protocol::{Aggregate, LiveMessage, Poll, PollList, PollState, StemSource, Trend, TrendSession, Withheld};
 use attune_ui::poll::{DashboardProps, ItemAgg, NewPoll, PollDashboard, PollPanel, ScoreAgg, TrendSeries};
 use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
@@ -18,9 +18,9 @@ use super::show;
 
 #[derive(Default)]
 struct State {
-    polls: Vec<Value>,
-    aggregate: Option<Value>,
-    trend: Vec<Value>,
+    polls: Vec<Poll>,
+    aggregate: Option<Aggregate>,
+    trend: Vec<TrendSession>,
     connection: String,
     error: Option<String>,
     busy: bool,
@@ -68,29 +68,27 @@ fn f(v: &Value) -> Option<f64> {
 }
 
 /// What the dashboard shows of a poll and its latest aggregate.
-fn panel(server: &str, poll: &Value, agg: Option<&Value>) -> PollPanel {
-    let id = poll["instrument"].as_str().unwrap_or_default();
+fn panel(server: &str, poll: &Poll, agg: Option<&Aggregate>) -> PollPanel {
+    let id = poll.instrument.as_str();
     let inst = Catalog::embedded_instrument(id);
-    let question = poll["question"].is_object().then(|| &poll["question"]);
+    let question = poll.question.as_ref();
     let title = match (question, inst) {
-        (Some(q), _) => format!("quick question \"{}\"", q["text"].as_str().unwrap_or_default()),
+        (Some(q), _) => format!("quick question \"{}\"", q.text),
         (None, Some(i)) => format!("{} ({})", i.definition().short_name, i.definition().name),
         (None, None) => id.to_string(),
     };
-    let code = poll["code"].as_str().map(String::from);
-    let stats = agg.map(|a| &a["stats"]).filter(|s| s.is_object());
-    let min_n = poll["min_n"].as_u64().unwrap_or(3);
-    let answered = agg.and_then(|a| a["answered"].as_u64()).unwrap_or(0);
-    let withheld = agg.and_then(|a| a["withheld"].as_str()).map(|w| match w {
-        "hidden_until_closed" => "Results are hidden until you close the poll.".to_string(),
-        _ => format!("Results appear when {min_n} members have answered ({answered} so far)."),
+    let code = poll.code.clone();
+    let stats = agg.and_then(|a| a.stats.as_ref()).filter(|s| s.is_object());
+    let min_n = poll.min_n;
+    let answered = agg.map_or(0, |a| a.answered);
+    let withheld = agg.and_then(|a| a.withheld).map(|w| match w {
+        Withheld::HiddenUntilClosed => "Results are hidden until you close the poll.".to_string(),
+        Withheld::BelowMinN => format!("Results appear when {min_n} members have answered ({answered} so far)."),
     });
     // Results move in steps of at least `min_n` members' new or changed answers, so that no change
     // on the screen is one person's answers (the server's release rule): say what is shown.
-    let release_note = agg.filter(|a| a["released"].is_object()).map(|a| {
-        let n = a["released"]["n"].as_u64().unwrap_or(0);
-        let pending = a["pending"].as_u64().unwrap_or(0);
-        let closed = poll["status"] == "closed";
+    let release_note = agg.and_then(|a| a.released.map(|r| (r.n, a.pending))).map(|(n, pending)| {
+        let closed = poll.status == PollState::Closed;
         match (pending, closed) {
             (0, _) => format!("From {n} members' answers."),
             (p, false) => format!(
@@ -140,13 +138,11 @@ fn panel(server: &str, poll: &Value, agg: Option<&Value>) -> PollPanel {
         .collect();
     let option_label = |item: &str, value: &str| -> String {
         if let Some(q) = question {
-            return q["options"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .find(|o| o["value"].as_i64().is_some() && o["value"].as_i64() == value.parse::<i64>().ok())
-                .and_then(|o| o["label"].as_str())
-                .map_or_else(|| value.to_string(), |l| format!("{l} ({value})"));
+            return q
+                .options
+                .iter()
+                .find(|o| Some(o.value) == value.parse::<i64>().ok())
+                .map_or_else(|| value.to_string(), |o| format!("{} ({value})", o.label));
         }
         inst.and_then(|i| {
             let d = i.definition();
@@ -158,7 +154,7 @@ fn panel(server: &str, poll: &Value, agg: Option<&Value>) -> PollPanel {
     };
     let item_label = |item: &str| -> String {
         if let Some(q) = question {
-            return q["text"].as_str().unwrap_or_default().to_string();
+            return q.text.clone();
         }
         let text = inst
             .and_then(|i| i.definition().items.iter().find(|x| x.id == item))
@@ -181,19 +177,19 @@ fn panel(server: &str, poll: &Value, agg: Option<&Value>) -> PollPanel {
         .collect();
     PollPanel {
         title,
-        open: poll["status"] == "open",
+        open: poll.status == PollState::Open,
         join_url: code.as_ref().map(|c| net::absolute(server, &format!("/join/?code={c}"), false)),
         qr_url: code.as_ref().map(|c| net::absolute(server, &format!("/api/join/{c}/qr.svg"), false)),
         code,
-        stem: poll["stem"]["text"].as_str().map(|t| {
-            if poll["stem"]["source"] == "attune" {
-                format!("{t} (Attune's wording)")
+        stem: poll.stem.as_ref().map(|stem| {
+            if stem.source == StemSource::Attune {
+                format!("{} (Attune's wording)", stem.text)
             } else {
-                t.to_string()
+                stem.text.clone()
             }
         }),
-        note: question.and_then(|q| q["note"].as_str()).map(String::from),
-        joined: agg.and_then(|a| a["joined"].as_u64()).unwrap_or(0),
+        note: question.map(|q| q.note.clone()),
+        joined: agg.map_or(0, |a| a.joined),
         answered,
         withheld,
         release_note,
@@ -203,14 +199,14 @@ fn panel(server: &str, poll: &Value, agg: Option<&Value>) -> PollPanel {
 }
 
 /// Each score's mean per session, for the instrument of the latest poll.
-fn trend(sessions: &[Value], latest: Option<&Value>) -> Vec<TrendSeries> {
+fn trend(sessions: &[TrendSession], latest: Option<&Poll>) -> Vec<TrendSeries> {
     let Some(latest) = latest else { return Vec::new() };
-    let id = latest["instrument"].as_str().unwrap_or_default();
-    if latest["question"].is_object() {
+    let id = latest.instrument.as_str();
+    if latest.question.is_some() {
         return Vec::new();
     }
     let Some(inst) = Catalog::embedded_instrument(id) else { return Vec::new() };
-    let mine: Vec<&Value> = sessions.iter().filter(|s| s["instrument"] == id).collect();
+    let mine: Vec<&TrendSession> = sessions.iter().filter(|s| s.instrument == id).collect();
     inst.definition()
         .scores
         .iter()
@@ -220,12 +216,8 @@ fn trend(sessions: &[Value], latest: Option<&Value>) -> Vec<TrendSeries> {
             points: mine
                 .iter()
                 .map(|s| {
-                    let sc = &s["scores"][sd.id.as_ref()];
-                    (
-                        net::day(s["created_at"].as_f64().unwrap_or(0.0)),
-                        sc["mean"].as_f64(),
-                        sc["n"].as_u64().unwrap_or(0),
-                    )
+                    let sc = s.scores.get(sd.id.as_ref());
+                    (net::day(s.created_at as f64), sc.and_then(|m| m.mean), sc.map_or(0, |m| m.n))
                 })
                 .collect(),
         })
@@ -235,7 +227,7 @@ fn trend(sessions: &[Value], latest: Option<&Value>) -> Vec<TrendSeries> {
 fn props(me: &Inner, weak: &Weak<RefCell<Inner>>) -> DashboardProps {
     let s = &me.state;
     let latest = s.polls.last();
-    let agg = s.aggregate.as_ref().filter(|a| latest.is_some_and(|p| a["poll"]["id"] == p["id"]));
+    let agg = s.aggregate.as_ref().filter(|a| latest.is_some_and(|p| a.poll.id == p.id));
     DashboardProps {
         instruments: instruments(),
         group: AttrValue::from(me.group.clone()),
@@ -309,7 +301,12 @@ fn load(weak: &Weak<RefCell<Inner>>) {
             render(&this);
             return;
         }
-        let list = polls.body["polls"].as_array().cloned().unwrap_or_default();
+        let Some(list) = polls.parse::<PollList>() else {
+            this.borrow_mut().state.error = Some("The server's list of polls could not be read.".into());
+            render(&this);
+            return;
+        };
+        let list = list.polls;
         let latest = list.last().cloned();
         {
             let mut me = this.borrow_mut();
@@ -319,22 +316,22 @@ fn load(weak: &Weak<RefCell<Inner>>) {
         render(&this);
         drop(this);
         if let Some(p) = &latest {
-            let id = p["id"].as_str().unwrap_or_default().to_string();
+            let id = p.id.clone();
             let agg_url = net::absolute(&server, &format!("/api/polls/{id}/aggregate"), false);
             let agg = net::request("GET", &agg_url, &headers, None).await;
-            if agg.status == 200 {
+            if let Some(agg) = agg.parse::<Aggregate>().filter(|_| agg.status == 200) {
                 if let Some(this) = current(&weak) {
-                    this.borrow_mut().state.aggregate = Some(agg.body);
+                    this.borrow_mut().state.aggregate = Some(agg);
                     render(&this);
                 }
             }
-            if p["status"] == "open" {
+            if p.status == PollState::Open {
                 follow(&weak, &server, &id, &token);
             }
         }
         let trend = net::request("GET", &trend_url, &headers, None).await;
         if let Some(this) = current(&weak) {
-            this.borrow_mut().state.trend = trend.body["sessions"].as_array().cloned().unwrap_or_default();
+            this.borrow_mut().state.trend = trend.parse::<Trend>().map(|t| t.sessions).unwrap_or_default();
             render(&this);
         }
     });
@@ -354,12 +351,11 @@ fn follow(weak: &Weak<RefCell<Inner>>, server: &str, poll: &str, token: &str) {
             // The server's messages are the shared protocol types; anything else is ignored.
             let Ok(LiveMessage::Snapshot { aggregate }) = serde_json::from_value::<LiveMessage>(m) else { return };
             let closed = aggregate.poll.status == PollState::Closed;
-            let Ok(agg) = serde_json::to_value(&aggregate) else { return };
             update(&w1, |me| {
-                if let Some(p) = me.state.polls.iter_mut().find(|p| p["id"] == agg["poll"]["id"]) {
-                    *p = agg["poll"].clone();
+                if let Some(p) = me.state.polls.iter_mut().find(|p| p.id == aggregate.poll.id) {
+                    *p = aggregate.poll.clone();
                 }
-                me.state.aggregate = Some(agg);
+                me.state.aggregate = Some(*aggregate);
             });
             if closed {
                 load(&w1);
@@ -422,7 +418,7 @@ fn close(weak: &Weak<RefCell<Inner>>) {
     let (url, token) = {
         let mut me = this.borrow_mut();
         me.state.busy = true;
-        let id = me.state.polls.last().and_then(|p| p["id"].as_str()).unwrap_or_default().to_string();
+        let id = me.state.polls.last().map(|p| p.id.clone()).unwrap_or_default();
         (net::absolute(&me.server, &format!("/api/polls/{id}/close"), false), me.token.clone())
     };
     render(&this);

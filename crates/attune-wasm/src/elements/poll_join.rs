@@ -7,7 +7,7 @@ use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
 use attune_core::Catalog;
-use attune_protocol::{LiveMessage, LiveRequest, PollState};
+use attune_protocol::{Joined, JoinedPoll, LiveMessage, LiveRequest, PollState, StemSource};
 use attune_ui::poll::{JoinStage, PollJoin, PollJoinProps};
 use attune_ui::{Answers, Choice, Crisis, Evaluation, Evaluator, Form, Layout, Question, QuestionnaireProps, Text};
 use serde_json::{json, Value};
@@ -148,43 +148,31 @@ fn update(weak: &Weak<RefCell<Inner>>, f: impl FnOnce(&mut Inner)) {
 }
 
 /// The form of a poll: a catalog instrument with the poll's stem, or a custom question.
-fn poll_form(poll: &Value) -> Result<(Rc<Form>, Evaluator, Option<String>), String> {
-    let stem = poll["stem"]["text"].as_str().map(|t| {
-        let mut t = t.to_string();
-        if poll["stem"]["source"] == "attune" {
+fn poll_form(poll: &JoinedPoll) -> Result<(Rc<Form>, Evaluator, Option<String>), String> {
+    let stem = poll.stem.as_ref().map(|stem| {
+        let mut t = stem.text.clone();
+        if stem.source == StemSource::Attune {
             t.push_str(" (Attune's wording)");
         }
         Text::plain(t)
     });
-    if poll["question"].is_object() {
-        let q = &poll["question"];
-        let choices = q["options"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|o| {
-                Some(Choice { value: o["value"].as_i64()?, label: Text::plain(o["label"].as_str()?.to_string()) })
-            })
-            .collect();
+    if let Some(q) = &poll.question {
+        let choices =
+            q.options.iter().map(|o| Choice { value: o.value, label: Text::plain(o.label.clone()) }).collect();
         let form = Form {
             id: "custom".into(),
             title: "A quick question from your therapist".into(),
             instructions: None,
-            questions: vec![Question {
-                id: "1".into(),
-                text: Text::plain(q["text"].as_str().unwrap_or_default()),
-                choices,
-            }],
+            questions: vec![Question { id: "1".into(), text: Text::plain(q.text.clone()), choices }],
             citation: "Written by your therapist for this session.".into(),
             attribution: None,
             terms: None,
             english_fallback: false,
         };
         let evaluator = Evaluator(Rc::new(|_: &[Option<i64>]| Evaluation::default()));
-        let note = q["note"].as_str().map(String::from);
-        return Ok((Rc::new(form), evaluator, note));
+        return Ok((Rc::new(form), evaluator, Some(q.note.clone())));
     }
-    let id = poll["instrument"].as_str().unwrap_or_default();
+    let id = poll.instrument.as_str();
     let inst =
         Catalog::embedded_instrument(id).ok_or_else(|| format!("this page does not know the instrument `{id}`"))?;
     let mut form = text_pack::form(inst, "en", None).map_err(|p| p.message)?;
@@ -245,17 +233,17 @@ fn join(weak: &Weak<RefCell<Inner>>, typed: String) {
         }
         let stage = match reply.status {
             200 | 201 => {
-                let token = reply.body["member_token"].as_str().map(String::from).or(kept);
-                let poll = &reply.body["poll"];
-                match (token, poll["id"].as_str()) {
-                    (Some(token), Some(id)) if poll["status"] == "open" => {
+                let joined = reply.parse::<Joined>();
+                let token = joined.as_ref().and_then(|j| j.member_token.clone()).or(kept);
+                match (token, joined.map(|j| j.poll)) {
+                    (Some(token), Some(poll)) if poll.status == PollState::Open => {
                         net::member_token(&code, Some(token.clone()));
-                        match poll_form(poll) {
+                        match poll_form(&poll) {
                             Ok((form, evaluator, note)) => {
-                                let live = listen(&weak, &server, id);
+                                let live = listen(&weak, &server, &poll.id);
                                 this.borrow_mut().live = Some(live);
                                 Stage::Answer {
-                                    poll: id.to_string(),
+                                    poll: poll.id,
                                     token,
                                     form,
                                     evaluator,
@@ -270,7 +258,7 @@ fn join(weak: &Weak<RefCell<Inner>>, typed: String) {
                             },
                         }
                     }
-                    (_, Some(_)) if poll["status"] == "closed" => Stage::Closed,
+                    (_, Some(poll)) if poll.status == PollState::Closed => Stage::Closed,
                     _ => Stage::Code { error: Some("The server's answer could not be read.".into()), busy: false },
                 }
             }
@@ -410,7 +398,11 @@ async fn submit(weak: Weak<RefCell<Inner>>, answers: Answers) {
             let Some(this) = weak.upgrade() else { return };
             let unanswered = {
                 let mut me = this.borrow_mut();
-                if me.sent == sent { me.pending.take() } else { None }
+                if me.sent == sent {
+                    me.pending.take()
+                } else {
+                    None
+                }
             };
             drop(this);
             if let Some(obj) = unanswered {
