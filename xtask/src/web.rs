@@ -131,10 +131,11 @@ pub const ENTRIES: [Entry; 4] = [
         dir: "pkg-poll",
         loader: "poll.js",
         budget: Some(180_000),
-        // Measured 248,392 bytes (2026-12-04, with the join page's retry and the dashboard's release
-        // note of the poll-trust work; 245,491 before): the poll elements still read JSON with
+        // Measured 258,503 bytes (2026-12-04; 245,491 before the poll-trust work: +2.9 KB for the
+        // join page's retry and the release note, +10.1 KB for reading the server's answers as
+        // attune_protocol types with serde's derives): the poll elements still read JSON with
         // serde_json.
-        ceiling: Some(249_000),
+        ceiling: Some(259_000),
     },
 ];
 

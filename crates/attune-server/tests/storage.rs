@@ -126,3 +126,24 @@ async fn concurrent_writes_share_commits_and_keep_their_own_outcomes() {
     assert_eq!((from_file.joined, answers), (41, latest));
     assert_eq!((from_file.pending(), from_file.release), (0, Some(second)));
 }
+
+/// The SQLite process cache holds open polls only: a closed poll leaves it (and is read from the
+/// file when asked for), so closed polls do not pile up in memory.
+#[tokio::test]
+async fn closed_polls_leave_the_cache() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Sqlite::open(&dir.path().join("s.db")).await.expect("open");
+    store.create_group("g", "group", &[9; 32]).await.expect("group");
+    for k in 0..5u8 {
+        let code = format!("CODE{k}A");
+        assert!(store.create_poll(&poll(&format!("p{k}"), &code)).await.expect("poll"));
+    }
+    assert_eq!(store.cached_polls(), 5);
+    for k in 0..3u8 {
+        store.close_poll(&format!("p{k}")).await.expect("close");
+    }
+    assert_eq!(store.cached_polls(), 2, "closed polls left the cache");
+    let closed = store.poll("p1").await.expect("read").expect("the file still has it");
+    assert!(!closed.open);
+    assert_eq!(store.cached_polls(), 2, "reading a closed poll does not put it back");
+}
