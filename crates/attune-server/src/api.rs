@@ -1002,7 +1002,7 @@ async fn method_not_allowed() -> ApiError {
 
 /// The router, for the server binary and for in-process tests.
 pub fn app<S: Storage>(state: AppState<S>) -> Router {
-    Router::new()
+    let router = Router::new()
         .route("/api/groups", post(create_group::<S>))
         .route("/api/groups/{group}/polls", post(create_poll::<S>).get(list_polls::<S>))
         .route("/api/groups/{group}/trend", get(trend::<S>))
@@ -1016,8 +1016,8 @@ pub fn app<S: Storage>(state: AppState<S>) -> Router {
         .fallback(fallback::<S>)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
-        .layer(axum::middleware::map_response(crate::site::json_errors))
-        .with_state(state)
+        .layer(axum::middleware::map_response(crate::site::json_errors));
+    crate::site::security_headers(router).with_state(state)
 }
 
 #[cfg(test)]

@@ -171,6 +171,8 @@ async fn serve<S: Storage>(store: S, args: Args) -> anyhow::Result<()> {
                     HeaderName::from_static("x-attune-member"),
                 ]),
         );
+        // The CORS layer answers preflight requests itself: they get the security headers too.
+        router = attune_server::site::security_headers(router);
     }
     let listener = listen(args.addr)?;
     // The database is named without a password that a URL might carry.

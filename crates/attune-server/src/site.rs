@@ -84,9 +84,9 @@ fn code_of(status: StatusCode) -> &'static str {
 const MESSAGE_LIMIT: usize = 1024;
 
 /// Gives every error response without a JSON body one (`{"error": {"code", "message"}}`, the
-/// message from its text or its status), and every response the security headers.
+/// message from its text or its status).
 pub async fn json_errors(res: Response) -> Response {
-    let mut res = if needs_json(&res) {
+    if needs_json(&res) {
         let (mut parts, body) = res.into_parts();
         let text = axum::body::to_bytes(body, MESSAGE_LIMIT).await.unwrap_or_default();
         let text = String::from_utf8_lossy(&text);
@@ -100,14 +100,24 @@ pub async fn json_errors(res: Response) -> Response {
         Response::from_parts(parts, Body::from(body))
     } else {
         res
-    };
-    let h = res.headers_mut();
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
-        h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(API_CSP));
     }
-    res
+}
+
+/// The security headers of every response, as tower-http layers: `nosniff` and
+/// `Referrer-Policy: no-referrer` always, and the API's Content-Security-Policy where the site's
+/// files did not set their own.
+pub fn security_headers<S>(router: axum::Router<S>) -> axum::Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    use tower_http::set_header::SetResponseHeaderLayer;
+    router
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(API_CSP),
+        ))
 }
 
 fn needs_json(res: &Response) -> bool {
