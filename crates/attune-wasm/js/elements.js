@@ -166,17 +166,20 @@ export function defineSimple(tag, css, observed, mount) {
 const REQUEST_TIMEOUT_MS = 10_000;
 
 /**
- * One HTTP request to the poll server. Resolves to JSON text `{ status, body }`; a network failure,
- * or no answer within 10 s, is status 0 with an error body, never a rejection. No cookies are sent.
+ * One HTTP request to the poll server: `headers` a plain object, `body` a plain value sent as JSON
+ * (or `undefined`). Resolves to `{ status, body }` with the body parsed by the browser's JSON
+ * parser (the module carries none); a network failure, or no answer within 10 s, is status 0 with
+ * an error body, never a rejection. No cookies are sent.
  */
 export async function request(method, url, headers, body) {
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(new Error("no answer from the server")), REQUEST_TIMEOUT_MS);
   try {
+    const sent = body === undefined ? undefined : JSON.stringify(body);
     const res = await fetch(url, {
       method,
-      headers: JSON.parse(headers),
-      body: body ?? undefined,
+      headers: sent === undefined ? headers : { ...headers, "content-type": "application/json" },
+      body: sent,
       credentials: "omit",
       cache: "no-store",
       signal: abort.signal,
@@ -184,9 +187,9 @@ export async function request(method, url, headers, body) {
     const text = await res.text();
     let parsed = null;
     try { parsed = text ? JSON.parse(text) : null; } catch { parsed = { error: { code: "invalid_response", message: text.slice(0, 200) } }; }
-    return JSON.stringify({ status: res.status, body: parsed });
+    return { status: res.status, body: parsed };
   } catch (e) {
-    return JSON.stringify({ status: 0, body: { error: { code: "network", message: String(e?.message ?? e) } } });
+    return { status: 0, body: { error: { code: "network", message: String(e?.message ?? e) } } };
   } finally {
     clearTimeout(timer);
   }
@@ -200,8 +203,9 @@ export function sleep(ms) {
 /**
  * A WebSocket that says `hello` on every (re)connection and reconnects by itself with backoff
  * (0.5 s doubling to 10 s) until `close()` or until the server ends it with code 1008 (refused).
- * `onMessage(text)`; `onState("open" | "reconnecting" | "refused" | "closed")`; `send(text)` sends
- * on an open socket and says whether it did.
+ * Messages are plain values both ways (JSON text on the wire): `onMessage(value)` for each message
+ * that parses; `onState("open" | "reconnecting" | "refused" | "closed")`; `send(value)` sends on an
+ * open socket and says whether it did.
  */
 export function live(url, hello, onMessage, onState) {
   let ws = null;
@@ -210,8 +214,13 @@ export function live(url, hello, onMessage, onState) {
   let timer = null;
   const connect = () => {
     ws = new WebSocket(url);
-    ws.onopen = () => { delay = 500; ws.send(hello); onState("open"); };
-    ws.onmessage = (e) => { if (typeof e.data === "string") onMessage(e.data); };
+    ws.onopen = () => { delay = 500; ws.send(JSON.stringify(hello)); onState("open"); };
+    ws.onmessage = (e) => {
+      if (typeof e.data !== "string") return;
+      let message;
+      try { message = JSON.parse(e.data); } catch { return; }
+      onMessage(message);
+    };
     ws.onclose = (e) => {
       if (stopped) return;
       if (e.code === 1008) { onState("refused"); return; }
@@ -224,9 +233,9 @@ export function live(url, hello, onMessage, onState) {
   connect();
   return {
     close() { stopped = true; clearTimeout(timer); ws?.close(1000); },
-    send(text) {
+    send(message) {
       if (stopped || ws?.readyState !== WebSocket.OPEN) return false;
-      ws.send(text);
+      ws.send(JSON.stringify(message));
       return true;
     },
   };

@@ -10,6 +10,8 @@ mod net;
 mod poll_dashboard;
 #[cfg(feature = "poll")]
 mod poll_join;
+#[cfg(feature = "poll")]
+mod protocol;
 mod questionnaire;
 mod text_pack;
 

@@ -1,23 +1,27 @@
 //! The poll elements' network: HTTP requests and self-reconnecting WebSockets, done by the small
-//! JavaScript helpers in `js/elements.js`, with JSON in and out.
+//! JavaScript helpers in `js/elements.js`. Messages are plain JavaScript values both ways: the
+//! browser's own `JSON.parse` and `JSON.stringify` turn them into text and back, so the module
+//! carries no JSON parser; `super::protocol` reads them into the server's types.
 
-use serde_json::Value;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
+
+use crate::read::get;
 
 #[wasm_bindgen(module = "/js/elements.js")]
 extern "C" {
     #[wasm_bindgen(js_name = request)]
-    fn js_request(method: &str, url: &str, headers: &str, body: Option<String>) -> js_sys::Promise;
+    fn js_request(method: &str, url: &str, headers: &JsValue, body: &JsValue) -> js_sys::Promise;
     /// A WebSocket that reconnects by itself; `close()` ends it.
     pub type Live;
     #[wasm_bindgen(js_name = live)]
-    fn js_live(url: &str, hello: &str, on_message: &JsValue, on_state: &JsValue) -> Live;
+    fn js_live(url: &str, hello: &JsValue, on_message: &JsValue, on_state: &JsValue) -> Live;
     #[wasm_bindgen(method)]
     pub fn close(this: &Live);
-    /// Sends a text message if the socket is open; `false` if it is not (nothing was sent).
+    /// Sends a message (a plain value) if the socket is open; `false` if it is not (nothing was
+    /// sent).
     #[wasm_bindgen(method)]
-    pub fn send(this: &Live, text: &str) -> bool;
+    pub fn send(this: &Live, message: &JsValue) -> bool;
     #[wasm_bindgen(js_name = memberToken)]
     pub fn member_token(code: &str, token: Option<String>) -> Option<String>;
     /// An absolute URL on the server; `ws` gives a WebSocket URL.
@@ -28,24 +32,18 @@ extern "C" {
     fn js_sleep(ms: u32) -> js_sys::Promise;
 }
 
-/// A response: HTTP status (0 when the server could not be reached) and JSON body.
+/// A response: HTTP status (0 when the server could not be reached) and its body, parsed.
 #[derive(Debug)]
 pub struct Reply {
     pub status: u16,
-    pub body: Value,
+    pub body: JsValue,
 }
 
 impl Reply {
-    /// The body as one of the server's typed answers (`attune_protocol`), if it is one.
-    pub fn parse<T: serde::de::DeserializeOwned>(&self) -> Option<T> {
-        T::deserialize(&self.body).ok()
-    }
-
     /// The server's error message, or a description of the failure.
     pub fn message(&self) -> String {
-        self.body["error"]["message"]
-            .as_str()
-            .map(String::from)
+        get(&get(&self.body, "error"), "message")
+            .as_string()
             .unwrap_or_else(|| format!("the server answered {}", self.status))
     }
 }
@@ -55,37 +53,28 @@ pub async fn sleep(ms: u32) {
     let _ = JsFuture::from(js_sleep(ms)).await;
 }
 
-/// Sends one request; never fails (a network failure is status 0).
-pub async fn request(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&Value>) -> Reply {
-    let mut h = serde_json::Map::new();
+/// Sends one request with a body (a plain value, sent as JSON) or none; never fails (a network
+/// failure is status 0).
+pub async fn request(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&JsValue>) -> Reply {
+    let h = js_sys::Object::new();
     for (k, v) in headers {
-        h.insert((*k).to_string(), Value::from(*v));
+        crate::js::set(&h, k, &JsValue::from_str(v));
     }
-    if body.is_some() {
-        h.insert("content-type".into(), "application/json".into());
-    }
-    let text = JsFuture::from(js_request(method, url, &Value::Object(h).to_string(), body.map(Value::to_string)))
-        .await
-        .ok()
-        .and_then(|v| v.as_string())
-        .unwrap_or_default();
-    let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-    Reply { status: v["status"].as_u64().and_then(|s| u16::try_from(s).ok()).unwrap_or(0), body: v["body"].clone() }
+    let reply = JsFuture::from(js_request(method, url, &h, body.unwrap_or(&JsValue::UNDEFINED))).await;
+    let reply = reply.unwrap_or(JsValue::NULL);
+    let status = get(&reply, "status").as_f64().map_or(0, |s| s as u16);
+    Reply { status, body: get(&reply, "body") }
 }
 
-/// Opens a live connection; `on_message` gets each JSON message, `on_state` each state change.
+/// Opens a live connection; `on_message` gets each message (a plain value), `on_state` each state
+/// change.
 pub fn live(
     url: &str,
-    hello: &Value,
-    on_message: impl Fn(Value) + 'static,
+    hello: &JsValue,
+    on_message: impl Fn(JsValue) + 'static,
     on_state: impl Fn(String) + 'static,
 ) -> Live {
-    let m = Closure::<dyn Fn(String)>::new(move |text: String| {
-        if let Ok(v) = serde_json::from_str(&text) {
-            on_message(v);
-        }
-    })
-    .into_js_value();
+    let m = Closure::<dyn Fn(JsValue)>::new(on_message).into_js_value();
     let s = Closure::<dyn Fn(String)>::new(on_state).into_js_value();
-    js_live(url, &hello.to_string(), &m, &s)
+    js_live(url, hello, &m, &s)
 }

@@ -7,19 +7,22 @@ use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
 use attune_core::Catalog;
-use attune_protocol::{Aggregate, LiveMessage, Poll, PollList, PollState, StemSource, Trend, TrendSession, Withheld};
+use attune_protocol::{Aggregate, Poll, PollState, StemSource, TrendSession, Withheld};
 use attune_ui::poll::{DashboardProps, ItemAgg, NewPoll, PollDashboard, PollPanel, ScoreAgg, TrendSeries};
-use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
 use yew::{AppHandle, AttrValue, Callback};
 
 use super::net::{self, Live};
+use super::protocol::{self, entries, number, Message};
 use super::show;
+use crate::js::{object, set};
+use crate::read::get;
 
 #[derive(Default)]
 struct State {
     polls: Vec<Poll>,
-    aggregate: Option<Aggregate>,
+    /// The latest aggregate, with its statistics as the server sent them.
+    aggregate: Option<(Aggregate, JsValue)>,
     trend: Vec<TrendSession>,
     connection: String,
     error: Option<String>,
@@ -63,12 +66,9 @@ fn instruments() -> Rc<Vec<(String, String)>> {
     LIST.with(Rc::clone)
 }
 
-fn f(v: &Value) -> Option<f64> {
-    v.as_f64()
-}
-
 /// What the dashboard shows of a poll and its latest aggregate.
-fn panel(server: &str, poll: &Poll, agg: Option<&Aggregate>) -> PollPanel {
+fn panel(server: &str, poll: &Poll, latest: Option<&(Aggregate, JsValue)>) -> PollPanel {
+    let agg = latest.map(|(a, _)| a);
     let id = poll.instrument.as_str();
     let inst = Catalog::embedded_instrument(id);
     let question = poll.question.as_ref();
@@ -78,7 +78,7 @@ fn panel(server: &str, poll: &Poll, agg: Option<&Aggregate>) -> PollPanel {
         (None, None) => id.to_string(),
     };
     let code = poll.code.clone();
-    let stats = agg.and_then(|a| a.stats.as_ref()).filter(|s| s.is_object());
+    let stats = latest.map(|(_, s)| s).filter(|s| s.is_object());
     let min_n = poll.min_n;
     let answered = agg.map_or(0, |a| a.answered);
     let withheld = agg.and_then(|a| a.withheld).map(|w| match w {
@@ -110,13 +110,13 @@ fn panel(server: &str, poll: &Poll, agg: Option<&Aggregate>) -> PollPanel {
             .unwrap_or_else(|| if question.is_some() { "Answer".into() } else { sid.to_string() })
     };
     // JSON objects arrive sorted by key ("1", "10", "11", "2", ...): show the instrument's order.
-    let ordered = |key: &str, order: Vec<String>| -> Vec<(String, Value)> {
-        let map = stats.and_then(|s| s[key].as_object());
-        let mut out: Vec<(String, Value)> =
-            order.iter().filter_map(|k| map.and_then(|m| m.get(k)).map(|v| (k.clone(), v.clone()))).collect();
-        for (k, v) in map.into_iter().flatten() {
-            if !order.contains(k) {
-                out.push((k.clone(), v.clone()));
+    let ordered = |key: &str, order: Vec<String>| -> Vec<(String, JsValue)> {
+        let map = stats.map(|s| entries(&get(s, key))).unwrap_or_default();
+        let mut out: Vec<(String, JsValue)> =
+            order.iter().filter_map(|k| map.iter().find(|(id, _)| id == k).cloned()).collect();
+        for (k, v) in map {
+            if !order.contains(&k) {
+                out.push((k, v));
             }
         }
         out
@@ -128,12 +128,12 @@ fn panel(server: &str, poll: &Poll, agg: Option<&Aggregate>) -> PollPanel {
         .into_iter()
         .map(|(sid, s)| ScoreAgg {
             label: score_label(&sid),
-            n: s["n"].as_u64().unwrap_or(0),
-            mean: f(&s["mean"]),
-            sd: f(&s["sd"]),
-            min: f(&s["min"]),
-            max: f(&s["max"]),
-            rwg: f(&s["rwg"]),
+            n: number(&get(&s, "n")).map_or(0, |n| n as u64),
+            mean: number(&get(&s, "mean")),
+            sd: number(&get(&s, "sd")),
+            min: number(&get(&s, "min")),
+            max: number(&get(&s, "max")),
+            rwg: number(&get(&s, "rwg")),
         })
         .collect();
     let option_label = |item: &str, value: &str| -> String {
@@ -169,9 +169,9 @@ fn panel(server: &str, poll: &Poll, agg: Option<&Aggregate>) -> PollPanel {
         .map(|(iid, it)| ItemAgg {
             label: item_label(&iid),
             bars: {
-                let mut counts: Vec<(&String, &Value)> = it["counts"].as_object().into_iter().flatten().collect();
+                let mut counts = entries(&get(&it, "counts"));
                 counts.sort_by_key(|(v, _)| v.parse::<i64>().unwrap_or(i64::MAX));
-                counts.into_iter().map(|(v, c)| (option_label(&iid, v), c.as_u64().unwrap_or(0))).collect()
+                counts.into_iter().map(|(v, c)| (option_label(&iid, &v), number(&c).map_or(0, |c| c as u64))).collect()
             },
         })
         .collect();
@@ -227,7 +227,7 @@ fn trend(sessions: &[TrendSession], latest: Option<&Poll>) -> Vec<TrendSeries> {
 fn props(me: &Inner, weak: &Weak<RefCell<Inner>>) -> DashboardProps {
     let s = &me.state;
     let latest = s.polls.last();
-    let agg = s.aggregate.as_ref().filter(|a| latest.is_some_and(|p| a.poll.id == p.id));
+    let agg = s.aggregate.as_ref().filter(|(a, _)| latest.is_some_and(|p| a.poll.id == p.id));
     DashboardProps {
         instruments: instruments(),
         group: AttrValue::from(me.group.clone()),
@@ -301,7 +301,7 @@ fn load(weak: &Weak<RefCell<Inner>>) {
             render(&this);
             return;
         }
-        let Some(list) = polls.parse::<PollList>() else {
+        let Some(list) = protocol::poll_list(&polls.body) else {
             this.borrow_mut().state.error = Some("The server's list of polls could not be read.".into());
             render(&this);
             return;
@@ -319,7 +319,7 @@ fn load(weak: &Weak<RefCell<Inner>>) {
             let id = p.id.clone();
             let agg_url = net::absolute(&server, &format!("/api/polls/{id}/aggregate"), false);
             let agg = net::request("GET", &agg_url, &headers, None).await;
-            if let Some(agg) = agg.parse::<Aggregate>().filter(|_| agg.status == 200) {
+            if let Some(agg) = protocol::aggregate(&agg.body).filter(|_| agg.status == 200) {
                 if let Some(this) = current(&weak) {
                     this.borrow_mut().state.aggregate = Some(agg);
                     render(&this);
@@ -331,7 +331,7 @@ fn load(weak: &Weak<RefCell<Inner>>) {
         }
         let trend = net::request("GET", &trend_url, &headers, None).await;
         if let Some(this) = current(&weak) {
-            this.borrow_mut().state.trend = trend.parse::<Trend>().map(|t| t.sessions).unwrap_or_default();
+            this.borrow_mut().state.trend = protocol::trend(&trend.body).map(|t| t.sessions).unwrap_or_default();
             render(&this);
         }
     });
@@ -346,16 +346,16 @@ fn follow(weak: &Weak<RefCell<Inner>>, server: &str, poll: &str, token: &str) {
     let (w1, w2) = (weak.clone(), weak.clone());
     let live = net::live(
         &net::absolute(server, &format!("/api/polls/{poll}/live"), true),
-        &json!({ "type": "dashboard", "token": token }),
-        move |m: Value| {
+        &protocol::hello(Some(token)),
+        move |m: JsValue| {
             // The server's messages are the shared protocol types; anything else is ignored.
-            let Ok(LiveMessage::Snapshot { aggregate }) = serde_json::from_value::<LiveMessage>(m) else { return };
+            let Some(Message::Snapshot(aggregate, stats)) = protocol::message(&m) else { return };
             let closed = aggregate.poll.status == PollState::Closed;
             update(&w1, |me| {
                 if let Some(p) = me.state.polls.iter_mut().find(|p| p.id == aggregate.poll.id) {
                     *p = aggregate.poll.clone();
                 }
-                me.state.aggregate = Some(*aggregate);
+                me.state.aggregate = Some((*aggregate, stats));
             });
             if closed {
                 load(&w1);
@@ -386,16 +386,21 @@ fn create(weak: &Weak<RefCell<Inner>>, p: NewPoll) {
         (endpoint(&me, "/polls"), me.token.clone())
     };
     render(&this);
-    let mut body = json!({ "min_n": p.min_n, "hide_until_closed": p.hide_until_closed });
+    // The request of `POST /api/groups/{group}/polls`.
+    let body = object(&[("min_n", &p.min_n.into()), ("hide_until_closed", &p.hide_until_closed.into())]);
     if let Some(stem) = &p.stem {
-        body["stem"] = json!(stem);
+        set(&body, "stem", &stem.into());
     }
     match (&p.instrument, &p.question) {
-        (Some(i), _) => body["instrument"] = json!(i),
+        (Some(i), _) => set(&body, "instrument", &i.into()),
         (None, Some(q)) if p.options.is_empty() => {
-            body["question"] = json!({ "text": q, "scale": { "min": 0, "max": 10 } })
+            let scale = object(&[("min", &0.into()), ("max", &10.into())]);
+            set(&body, "question", &object(&[("text", &q.into()), ("scale", &scale)]));
         }
-        (None, Some(q)) => body["question"] = json!({ "text": q, "options": p.options }),
+        (None, Some(q)) => {
+            let options = crate::js::strings(p.options.iter().map(String::as_str));
+            set(&body, "question", &object(&[("text", &q.into()), ("options", &options)]));
+        }
         (None, None) => {}
     }
     let weak = weak.clone();

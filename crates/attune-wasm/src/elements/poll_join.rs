@@ -7,15 +7,17 @@ use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
 use attune_core::Catalog;
-use attune_protocol::{Joined, JoinedPoll, LiveMessage, LiveRequest, PollState, StemSource};
+use attune_protocol::{JoinedPoll, PollState, StemSource};
 use attune_ui::poll::{JoinStage, PollJoin, PollJoinProps};
 use attune_ui::{Answers, Choice, Crisis, Evaluation, Evaluator, Form, Layout, Question, QuestionnaireProps, Text};
-use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
 use yew::{AppHandle, AttrValue, Callback};
 
 use super::net::{self, Live};
+use super::protocol::{self, Message};
 use super::{show, text_pack};
+use crate::js::object;
+use crate::read::get;
 
 struct Inner {
     root: web_sys::ShadowRoot,
@@ -28,11 +30,11 @@ struct Inner {
     live: Option<Live>,
     /// Answers sent on the live socket and not yet acknowledged: sent again over HTTP if the
     /// socket drops before the server's reply, or if no reply comes within [`ACK_WAIT_MS`].
-    pending: Option<serde_json::Map<String, Value>>,
+    pending: Option<Vec<(String, i64)>>,
     /// Bumped by every submission, so a late timer of an earlier one does nothing.
     sent: u32,
     /// The last answers submitted, for "Try again" after a failure.
-    last: Option<serde_json::Map<String, Value>>,
+    last: Option<Vec<(String, i64)>>,
     /// Bumped by every join, so a late answer from an older one is ignored.
     generation: u32,
 }
@@ -233,7 +235,7 @@ fn join(weak: &Weak<RefCell<Inner>>, typed: String) {
         }
         let stage = match reply.status {
             200 | 201 => {
-                let joined = reply.parse::<Joined>();
+                let joined = protocol::joined(&reply.body);
                 let token = joined.as_ref().and_then(|j| j.member_token.clone()).or(kept);
                 match (token, joined.map(|j| j.poll)) {
                     (Some(token), Some(poll)) if poll.status == PollState::Open => {
@@ -301,21 +303,21 @@ fn listen(weak: &Weak<RefCell<Inner>>, server: &str, poll: &str) -> Live {
     };
     net::live(
         &net::absolute(server, &format!("/api/polls/{poll}/live"), true),
-        &json!({ "type": "member" }),
-        move |m: Value| match serde_json::from_value::<LiveMessage>(m) {
-            Ok(LiveMessage::Status { poll }) if poll.status == PollState::Closed => update(&w, |me| {
+        &protocol::hello(None),
+        move |m: JsValue| match protocol::message(&m) {
+            Some(Message::Status(poll)) if poll.status == PollState::Closed => update(&w, |me| {
                 me.stage = Stage::Closed;
                 me.pending = None;
                 if let Some(l) = me.live.take() {
                     l.close();
                 }
             }),
-            Ok(LiveMessage::Stored { revision }) => update(&w, |me| {
+            Some(Message::Stored(revision)) => update(&w, |me| {
                 if me.pending.take().is_some() {
                     saved(me, revision);
                 }
             }),
-            Ok(LiveMessage::Error { error }) => update(&w, |me| {
+            Some(Message::Error(error)) => update(&w, |me| {
                 if me.pending.take().is_some() {
                     if error.code == "poll_closed" {
                         me.stage = Stage::Closed;
@@ -366,17 +368,10 @@ async fn submit(weak: Weak<RefCell<Inner>>, answers: Answers) {
         let Stage::Answer { token, form, status, retry, .. } = &mut me.stage else { return };
         *status = Some((true, "Saving your answer…".into()));
         *retry = false;
-        let obj: serde_json::Map<String, Value> = form
-            .questions
-            .iter()
-            .zip(answers.iter())
-            .filter_map(|(q, a)| a.map(|v| (q.id.to_string(), Value::from(v))))
-            .collect();
-        let message = LiveRequest::Answer { token: token.clone(), answers: obj.clone() };
-        let sent = match (&me.live, serde_json::to_string(&message)) {
-            (Some(live), Ok(text)) => live.send(&text),
-            _ => false,
-        };
+        let obj: Vec<(String, i64)> =
+            form.questions.iter().zip(answers.iter()).filter_map(|(q, a)| a.map(|v| (q.id.to_string(), v))).collect();
+        let message = protocol::answer_request(token, &obj);
+        let sent = me.live.as_ref().is_some_and(|live| live.send(&message));
         me.sent = me.sent.wrapping_add(1);
         me.last = Some(obj.clone());
         if sent {
@@ -412,7 +407,7 @@ async fn submit(weak: Weak<RefCell<Inner>>, answers: Answers) {
     }
 }
 
-async fn put_over_http(weak: Weak<RefCell<Inner>>, answers: serde_json::Map<String, Value>) {
+async fn put_over_http(weak: Weak<RefCell<Inner>>, answers: Vec<(String, i64)>) {
     let Some(this) = weak.upgrade() else { return };
     let (url, token) = {
         let me = this.borrow();
@@ -420,11 +415,11 @@ async fn put_over_http(weak: Weak<RefCell<Inner>>, answers: serde_json::Map<Stri
         (net::absolute(&me.server, &format!("/api/polls/{poll}/response"), false), token.clone())
     };
     drop(this);
-    let body = json!({ "answers": answers });
+    let body = object(&[("answers", &protocol::answers(&answers))]);
     let reply = net::request("PUT", &url, &[("x-attune-member", &token)], Some(&body)).await;
     update(&weak, |me| match reply.status {
         409 => me.stage = Stage::Closed,
-        200 => saved(me, reply.body["revision"].as_u64().unwrap_or(1)),
+        200 => saved(me, get(&reply.body, "revision").as_f64().map_or(1, |r| r as u64)),
         0 => not_reached(me, "the server could not be reached"),
         429 | 500..=599 => not_reached(me, &reply.message()),
         _ => not_saved(me, &reply.message()),
