@@ -332,6 +332,40 @@ pub struct Joined {
     pub member_token: Option<String>,
 }
 
+impl PollState {
+    /// The state of its wire name (`"open"`, `"closed"`), as serde writes it.
+    pub fn parse(name: &str) -> Option<PollState> {
+        match name {
+            "open" => Some(PollState::Open),
+            "closed" => Some(PollState::Closed),
+            _ => None,
+        }
+    }
+}
+
+impl StemSource {
+    /// The source of its wire name (`"therapist"`, `"instrument"`, `"attune"`).
+    pub fn parse(name: &str) -> Option<StemSource> {
+        match name {
+            "therapist" => Some(StemSource::Therapist),
+            "instrument" => Some(StemSource::Instrument),
+            "attune" => Some(StemSource::Attune),
+            _ => None,
+        }
+    }
+}
+
+impl Withheld {
+    /// The reason of its wire name (`"below_min_n"`, `"hidden_until_closed"`).
+    pub fn parse(name: &str) -> Option<Withheld> {
+        match name {
+            "below_min_n" => Some(Withheld::BelowMinN),
+            "hidden_until_closed" => Some(Withheld::HiddenUntilClosed),
+            _ => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -348,5 +382,22 @@ mod tests {
             json!({"type": "status", "poll": {"id": "p", "status": "closed"}})
         );
         assert_eq!(serde_json::to_value(Withheld::BelowMinN).expect("w"), json!("below_min_n"));
+    }
+
+    #[test]
+    fn wire_names_parse_as_serde_writes_them() {
+        for s in [PollState::Open, PollState::Closed] {
+            let name = serde_json::to_value(s).expect("name");
+            assert_eq!(PollState::parse(name.as_str().expect("string")), Some(s));
+        }
+        for s in [StemSource::Therapist, StemSource::Instrument, StemSource::Attune] {
+            let name = serde_json::to_value(s).expect("name");
+            assert_eq!(StemSource::parse(name.as_str().expect("string")), Some(s));
+        }
+        for w in [Withheld::BelowMinN, Withheld::HiddenUntilClosed] {
+            let name = serde_json::to_value(w).expect("name");
+            assert_eq!(Withheld::parse(name.as_str().expect("string")), Some(w));
+        }
+        assert_eq!(PollState::parse("Open"), None);
     }
 }

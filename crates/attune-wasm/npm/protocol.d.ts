@@ -1,5 +1,6 @@
-// The live poll's messages and aggregate (`GET /api/polls/{poll}/live`, `GET /api/polls/{poll}/aggregate`):
-// declared from the same Rust types the server writes them with (crate attune-protocol, via tsify).
+// The live poll's messages and the poll server's answers (`GET /api/polls/{poll}/live`, the aggregate,
+// the poll list, the trend, the join answer): declared from the same Rust types the server writes them
+// with (crate attune-protocol, via tsify).
 export type {
   LiveHello,
   LiveRequest,
@@ -14,4 +15,12 @@ export type {
   QuestionOption,
   Withheld,
   LiveError,
+  Released,
+  GroupInfo,
+  PollList,
+  ScoreMean,
+  TrendSession,
+  Trend,
+  JoinedPoll,
+  Joined,
 } from "./pkg-poll/attune_wasm.js";

@@ -1,7 +1,7 @@
 // The element and live-poll declarations (`attune/elements`, `attune/poll`), compiled with the same
 // strict settings. Type-only: Node cannot run custom elements.
 import type { AttuneQuestionnaireElement, CompleteDetail, TextPack, ErrorDetail } from "attune/elements";
-import type { LiveMessage, LiveHello, LiveRequest, Aggregate, Poll, Withheld } from "attune/poll";
+import type { LiveMessage, LiveHello, LiveRequest, Aggregate, Poll, Withheld, Joined, PollList, Trend, Released } from "attune/poll";
 
 declare const form: AttuneQuestionnaireElement;
 const pack: TextPack = { terms: "By permission", languages: { en: { items: { "1": "An item" }, options: { agree5: { "1": "No" } } } } };
@@ -28,8 +28,9 @@ function answered(m: LiveMessage): number | null {
       const a: Aggregate = m.aggregate;
       const p: Poll = a.poll;
       const w: Withheld | null = a.withheld;
-      void p; void w;
-      return a.answered;
+      const r: Released | null = a.released;
+      void p; void w; void r;
+      return a.answered - a.pending;
     }
     case "status": return m.poll.status === "closed" ? 0 : null;
     case "stored": return m.revision;
@@ -47,3 +48,14 @@ const answer: LiveRequest = { type: "answer", token: "member-token", answers: { 
 // @ts-expect-error: answers are numbers (or null), by item id
 const wrongAnswer: LiveRequest = { type: "answer", token: "member-token", answers: { "1": "3" } };
 void answer; void wrongAnswer;
+// The join answer, the poll list and the trend.
+function token(j: Joined): string | undefined {
+  return j.member_token;
+}
+function latestCode(l: PollList): string | null {
+  return l.polls[l.polls.length - 1]?.code ?? null;
+}
+function means(t: Trend): (number | null)[] {
+  return t.sessions.map((s) => s.scores["total"]?.mean ?? null);
+}
+void token; void latestCode; void means;

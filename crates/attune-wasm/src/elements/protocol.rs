@@ -3,6 +3,9 @@
 //! plain values. The module carries no JSON parser: one of serde's would cost more than the elements
 //! themselves. A value that is not of the documented shape reads as `None`.
 //!
+//! The wire names of the protocol's enums come from `attune_protocol` itself (`PollState::parse`,
+//! ...), which also links that crate's TypeScript declarations into this build.
+//!
 //! An aggregate's statistics (`group-statistics.md`'s object) stay the plain value the server sent:
 //! the dashboard reads the few numbers it shows from it ([`number`], [`entries`]).
 
@@ -82,21 +85,11 @@ fn list<T>(v: &JsValue, key: &str, read: impl Fn(&JsValue) -> Option<T>) -> Opti
 }
 
 fn poll_state(v: &JsValue) -> Option<PollState> {
-    match v.as_string()?.as_str() {
-        "open" => Some(PollState::Open),
-        "closed" => Some(PollState::Closed),
-        _ => None,
-    }
+    PollState::parse(&v.as_string()?)
 }
 
 fn stem(v: &JsValue) -> Option<Stem> {
-    let source = match string(v, "source")?.as_str() {
-        "therapist" => StemSource::Therapist,
-        "instrument" => StemSource::Instrument,
-        "attune" => StemSource::Attune,
-        _ => return None,
-    };
-    Some(Stem { text: string(v, "text")?, source })
+    Some(Stem { text: string(v, "text")?, source: StemSource::parse(&string(v, "source")?)? })
 }
 
 fn question(v: &JsValue) -> Option<CustomQuestion> {
@@ -129,12 +122,7 @@ pub fn poll(v: &JsValue) -> Option<Poll> {
 
 /// An aggregate, with its statistics as sent (`null` when there are none).
 pub fn aggregate(v: &JsValue) -> Option<(Aggregate, JsValue)> {
-    let withheld = match get(v, "withheld").as_string().as_deref() {
-        None => None,
-        Some("below_min_n") => Some(Withheld::BelowMinN),
-        Some("hidden_until_closed") => Some(Withheld::HiddenUntilClosed),
-        Some(_) => return None,
-    };
+    let withheld = nullable(v, "withheld", |w| Withheld::parse(&w.as_string()?))?;
     let released = nullable(v, "released", |r| {
         Some(Released { seq: count(r, "seq")?, n: count(r, "n")?, at: integer(r, "at")? })
     })?;
