@@ -287,7 +287,8 @@ pub struct TrendSession {
     pub n: u64,
     /// `true` before the first release (means are null).
     pub suppressed: bool,
-    /// Each score's n and mean, by score id.
+    /// Each score's n and mean, by score id (a plain object on the wire).
+    #[cfg_attr(feature = "typescript", tsify(type = "Record<string, ScoreMean>"))]
     pub scores: std::collections::BTreeMap<String, ScoreMean>,
 }
 
