@@ -131,7 +131,7 @@ pub const ENTRIES: [Entry; 4] = [
         dir: "pkg-poll",
         loader: "poll.js",
         budget: Some(180_000),
-        // Measured 208,200 bytes (2026-12-04): the server's messages are parsed by the browser and
+        // Measured 208,232 bytes (2026-12-04): the server's messages are parsed by the browser and
         // read into attune_protocol's types without serde (245,491 bytes with serde_json).
         ceiling: Some(208_500),
     },
