@@ -227,6 +227,26 @@ impl<'a> Group<'a> {
         GroupStats { instrument: inst.id(), n, suppressed, scores, items }
     }
 
+    /// What one member's answers contribute to each statistic of [`Group::finish`], one text per
+    /// statistic: each score first (in [`Instrument::score_ids`] order: its value, and the raw
+    /// answers to its items that r_wg(j) reads), then each item (in [`Instrument::item_ids`] order:
+    /// its answer, empty when absent). Two answer sheets with equal texts for a statistic contribute
+    /// the same to it, so comparing texts tells whose answers a change of that statistic holds (the
+    /// poll server's release rule does).
+    pub fn contributions(inst: &Instrument, sheet: &AnswerSheet) -> Vec<String> {
+        let answer = |i: usize| sheet.get(i).map_or_else(String::new, |v| v.to_string());
+        let result = inst.score_sheet(sheet, &ContextValues::default());
+        let scores = result.scores.iter().enumerate().map(|(s, score)| {
+            let items = match &inst.scores[s].calc {
+                Calc::Items { items, .. } => items.iter().map(|&(i, _)| answer(i)).collect::<Vec<_>>().join(","),
+                _ => String::new(),
+            };
+            format!("{:?};{items}", score.value)
+        });
+        let items = (0..inst.item_ids().count()).map(answer);
+        scores.chain(items).collect()
+    }
+
     /// r_wg(j) of James, Demaree & Wolf (1984) as in R `multilevel` 2.8 (`rwg`, `rwg.j`), over the
     /// members counted in the score's n. Null for expressions and lookups, for items that do not
     /// share one response set, below 2 members, or when an item has fewer than 2 answers.

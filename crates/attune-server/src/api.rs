@@ -780,73 +780,152 @@ fn stats_of<'c, 'a>(
 /// How many tries a release gets when other requests release the same poll at the same moment.
 const RELEASE_TRIES: usize = 4;
 
-/// A poll's tally with its statistics released as far as the rule allows.
+/// The statistics of no answers: every statistic present, n 0, no values. What a statistic shows
+/// until its first release.
+fn unreleased(inst: &attune_core::Instrument, answered: usize) -> ApiResult<Value> {
+    let group =
+        Group::new(inst, 1).map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "min_n", e.to_string()))?;
+    let mut v = serde_json::to_value(group.finish()).map_err(|e| ApiError::invalid_json(e.to_string()))?;
+    v["n"] = answered.into();
+    v["suppressed"] = true.into();
+    Ok(v)
+}
+
+/// Where a poll stands against the release rule (see [`release_plan`]).
+struct ReleasePlan {
+    /// Members with a contribution to some statistic that no release has shown yet.
+    pending: usize,
+    /// Per statistic (scores, then items, as `Group::contributions`): whether it is released now.
+    advancing: Vec<bool>,
+    /// Per member: their contributions now, and what every release so far has shown of theirs.
+    members: Vec<(TokenHash, Vec<String>, Vec<Vec<String>>)>,
+}
+
+/// The release rule, per statistic. A member's *contribution* to a statistic is what of their
+/// answers it reads (`Group::contributions`: a score's value and the answers its r_wg reads, an
+/// item's answer). A contribution is *new* when no release has shown it for that member (an
+/// absent answer never is). A statistic is released again only when at least `min_n` members
+/// have a new contribution to it; then it is computed from every member's answers now, and until
+/// then every release repeats its last value.
 ///
-/// **The release rule.** The host never sees statistics computed from the answers at the moment
-/// of asking. It sees the poll's last *release*: statistics computed once, stored, and replaced
-/// only by a new release whose answers differ from the last one's in those of at least `min_n`
-/// members (added or changed). The first release therefore needs `min_n` members, like the old
-/// floor; a poll hidden until closed has its one release at close. So the difference between any
-/// two releases a host can see, however often or whenever it asks, mixes the answers of at least
-/// `min_n` members, and never singles one out. Counts (joined, answered, pending) are not
-/// statistics: they update at once. Answers that arrive after the last release and stay fewer than
-/// `min_n` members when the poll closes are never released (the aggregate says how many).
-async fn released<S: Storage>(state: &AppState<S>, poll: &PollRow, inst: &attune_core::Instrument) -> ApiResult<Tally> {
+/// So between any two releases a host can see, a statistic that differs was released in between
+/// from at least `min_n` members' contributions that neither earlier release showed: the
+/// difference always mixes at least `min_n` members, whatever the sequence (answers that go back to
+/// an earlier value are never new, so they cannot isolate anyone either).
+fn release_plan(poll: &PollRow, inst: &attune_core::Instrument, tally: &Tally) -> ReleasePlan {
+    // What a member who answered nothing contributes: shown by every release (before they joined).
+    let empty = match inst.answer_sheet_from_pairs(std::iter::empty::<(&str, i64)>()) {
+        Ok(blank) => Group::contributions(inst, &blank),
+        Err(_) => return ReleasePlan { pending: 0, advancing: Vec::new(), members: Vec::new() },
+    };
+    let mut members = Vec::with_capacity(tally.answers.len());
+    for a in &tally.answers {
+        // Stored answers are canonical (`put_response`); one that no longer reads contributes
+        // nothing (as in `stats_of`).
+        let Ok(pairs) = serde_json::from_str::<std::collections::BTreeMap<&str, i64>>(&a.answers) else { continue };
+        let Ok(sheet) = inst.answer_sheet_from_pairs(pairs) else { continue };
+        let now = Group::contributions(inst, &sheet);
+        let shown: Vec<Vec<String>> = a
+            .released
+            .as_deref()
+            .and_then(|h| serde_json::from_str(h).ok())
+            .filter(|h: &Vec<Vec<String>>| h.len() == now.len())
+            .unwrap_or_else(|| vec![Vec::new(); now.len()]);
+        members.push((a.member, now, shown));
+    }
+    let is_new = |k: usize, now: &[String], shown: &[Vec<String>]| now[k] != empty[k] && !shown[k].contains(&now[k]);
+    let advancing: Vec<bool> = (0..empty.len())
+        .map(|k| members.iter().filter(|(_, now, shown)| is_new(k, now, shown)).count() >= poll.min_n.max(1) as usize)
+        .collect();
+    let pending = members.iter().filter(|(_, now, shown)| (0..empty.len()).any(|k| is_new(k, now, shown))).count();
+    ReleasePlan { pending, advancing, members }
+}
+
+/// A poll's tally with its statistics released as far as the rule allows (see [`release_plan`]),
+/// and how many members have answers no release shows yet. The host never sees statistics
+/// computed at the moment of asking: only the last stored release. A poll hidden until closed is
+/// released only once closed.
+async fn released<S: Storage>(
+    state: &AppState<S>,
+    poll: &PollRow,
+    inst: &attune_core::Instrument,
+) -> ApiResult<(Tally, usize)> {
     for _ in 0..RELEASE_TRIES {
         let mut tally = state.store.tally(&poll.id).await?;
-        if (poll.hide_until_closed && poll.open) || tally.pending() < poll.min_n.max(1) as usize {
-            return Ok(tally);
+        let plan = release_plan(poll, inst, &tally);
+        if (poll.hide_until_closed && poll.open) || !plan.advancing.contains(&true) {
+            return Ok((tally, plan.pending));
         }
-        let stats = stats_of(poll, inst, tally.answers.iter().map(|a| a.answers.as_str()))?;
-        if stats.suppressed {
-            // Some stored answers no longer read: fewer than `min_n` count. Nothing to release.
-            return Ok(tally);
+        let current = serde_json::to_value(stats_of(poll, inst, tally.answers.iter().map(|a| a.answers.as_str()))?)
+            .map_err(|e| ApiError::invalid_json(e.to_string()))?;
+        let before = match &tally.release {
+            Some(r) => serde_json::from_str(&r.stats).map_err(|e| ApiError::invalid_json(e.to_string()))?,
+            None => unreleased(inst, 0)?,
+        };
+        let ids: Vec<(&str, &str)> =
+            inst.score_ids().map(|id| ("scores", id)).chain(inst.item_ids().map(|id| ("items", id))).collect();
+        let mut stats = before.clone();
+        for ((part, id), advancing) in ids.iter().zip(&plan.advancing) {
+            let from = if *advancing { &current } else { &before };
+            stats[*part][*id] = from[*part][*id].clone();
         }
+        stats["n"] = current["n"].clone();
+        stats["suppressed"] = false.into();
+        let n = u32::try_from(plan.members.len()).unwrap_or(u32::MAX);
         let release = Release {
             seq: tally.release.as_ref().map_or(1, |r| r.seq + 1),
-            n: u32::try_from(stats.n).unwrap_or(u32::MAX),
+            n,
             stats: serde_json::to_string(&stats).map_err(|e| ApiError::invalid_json(e.to_string()))?,
             at: now(),
         };
-        let included: Vec<(TokenHash, String)> = tally.answers.iter().map(|a| (a.member, a.answers.clone())).collect();
+        // What this release shows of each member, added to what earlier ones showed.
+        let mut included = Vec::new();
+        for (member, contributions, mut shown) in plan.members {
+            let mut grew = false;
+            for (k, advancing) in plan.advancing.iter().enumerate() {
+                if *advancing && !shown[k].contains(&contributions[k]) {
+                    shown[k].push(contributions[k].clone());
+                    grew = true;
+                }
+            }
+            if grew {
+                let record = serde_json::to_string(&shown).map_err(|e| ApiError::invalid_json(e.to_string()))?;
+                included.push((member, record));
+            }
+        }
         if state.store.release(&poll.id, &release, &included).await? {
             for a in &mut tally.answers {
-                a.released = Some(a.answers.clone());
+                if let Some((_, h)) = included.iter().find(|(m, _)| *m == a.member) {
+                    a.released = Some(h.clone());
+                }
             }
             tally.release = Some(release);
-            return Ok(tally);
+            let pending = release_plan(poll, inst, &tally).pending;
+            return Ok((tally, pending));
         }
         // Another request released first: read again and go on from its release.
     }
     Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "the statistics are being released; try again"))
 }
 
-/// The statistics a poll's host may see now, as written: the last release, or, before the first,
-/// the suppressed statistics (counts of members only, no values: fewer than `min_n` answered).
-#[derive(serde::Serialize)]
-#[serde(untagged)]
-enum StatsOut<'a> {
-    Released(&'a serde_json::value::RawValue),
-    Suppressed(GroupStats<'a>),
-}
-
-/// The release rule applied to one poll (see [`released`]): the tally, why statistics are
-/// withheld, and before the first release the suppressed statistics (no values, members counted
-/// only). After a release, its statistics are the stored text in `tally.release`.
-async fn shown<'c, S: Storage>(
+/// The release rule applied to one poll (see [`released`]): the tally, the members pending, why
+/// statistics are withheld, and before the first release the statistics of no answers (counts of
+/// members only, no values). After a release, its statistics are the stored text in
+/// `tally.release`.
+async fn shown<S: Storage>(
     state: &AppState<S>,
     poll: &PollRow,
-    inst: &'c attune_core::Instrument,
-) -> ApiResult<(Tally, Option<Withheld>, Option<GroupStats<'c>>)> {
-    let tally = released(state, poll, inst).await?;
+    inst: &attune_core::Instrument,
+) -> ApiResult<(Tally, usize, Option<Withheld>, Option<Value>)> {
+    let (tally, pending) = released(state, poll, inst).await?;
     if poll.hide_until_closed && poll.open {
-        return Ok((tally, Some(Withheld::HiddenUntilClosed), None));
+        return Ok((tally, pending, Some(Withheld::HiddenUntilClosed), None));
     }
     if tally.release.is_some() {
-        return Ok((tally, None, None));
+        return Ok((tally, pending, None, None));
     }
-    let stats = stats_of(poll, inst, tally.answers.iter().map(|a| a.answers.as_str()))?;
-    Ok((tally, Some(Withheld::BelowMinN), Some(stats)))
+    let stats = unreleased(inst, tally.answers.len())?;
+    Ok((tally, pending, Some(Withheld::BelowMinN), Some(stats)))
 }
 
 /// A poll's aggregate as written: exactly `attune_protocol::Aggregate`'s fields (the router and
@@ -861,7 +940,7 @@ struct AggregateOut<'a> {
     pending: u64,
     released: Option<Released>,
     withheld: Option<Withheld>,
-    stats: Option<StatsOut<'a>>,
+    stats: Option<&'a serde_json::value::RawValue>,
 }
 
 /// The aggregate of a poll, as JSON text: joined, answered and pending counts, and the statistics
@@ -869,23 +948,24 @@ struct AggregateOut<'a> {
 pub(crate) async fn aggregate_json<S: Storage>(state: &AppState<S>, poll: &PollRow) -> ApiResult<String> {
     let inst = instrument_of(state, poll)?;
     let inst = inst.get();
-    let (tally, withheld, suppressed) = shown(state, poll, inst).await?;
-    let raw = match (&tally.release, withheld) {
-        (Some(r), None) => Some(
-            serde_json::value::RawValue::from_string(r.stats.clone())
-                .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "storage", e.to_string()))?,
-        ),
+    let (tally, pending, withheld, unreleased) = shown(state, poll, inst).await?;
+    let text = match (&tally.release, withheld, &unreleased) {
+        (Some(r), None, _) => Some(r.stats.clone()),
+        (_, _, Some(v)) => Some(v.to_string()),
         _ => None,
     };
-    let stats = raw.as_deref().map(StatsOut::Released).or(suppressed.map(StatsOut::Suppressed));
+    let raw = text
+        .map(serde_json::value::RawValue::from_string)
+        .transpose()
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "storage", e.to_string()))?;
     let out = AggregateOut {
         poll: view(poll),
         joined: tally.joined.into(),
         answered: tally.answers.len() as u64,
-        pending: tally.pending() as u64,
+        pending: pending as u64,
         released: tally.release.as_ref().map(|r| Released { seq: r.seq.max(0) as u64, n: r.n.into(), at: r.at }),
         withheld,
-        stats,
+        stats: raw.as_deref(),
     };
     serde_json::to_string(&out).map_err(|e| ApiError::invalid_json(e.to_string()))
 }
@@ -927,28 +1007,20 @@ async fn trend<S: Storage>(
             continue;
         }
         // The trend shows what the aggregate shows: the last release (see `released`).
-        let (tally, _, suppressed) = shown(&state, &poll, inst).await?;
+        let (tally, _, _, unreleased) = shown(&state, &poll, inst).await?;
         let mean = |s: &Value| ScoreMean { n: s["n"].as_u64().unwrap_or(0), mean: s["mean"].as_f64() };
-        let (n, is_suppressed, scores) = match (&tally.release, &suppressed) {
+        let (n, is_suppressed, stats) = match (&tally.release, unreleased) {
             (Some(r), _) => {
                 let stats: Value = serde_json::from_str(&r.stats).map_err(|e| ApiError::invalid_json(e.to_string()))?;
-                let scores = stats["scores"]
-                    .as_object()
-                    .map(|m| m.iter().map(|(id, s)| (id.clone(), mean(s))).collect())
-                    .unwrap_or_default();
-                (u64::from(r.n), false, scores)
+                (u64::from(r.n), false, stats)
             }
-            (None, Some(stats)) => (
-                stats.n as u64,
-                true,
-                stats
-                    .scores
-                    .iter()
-                    .map(|(id, s)| (id.to_string(), ScoreMean { n: s.n as u64, mean: s.mean }))
-                    .collect(),
-            ),
+            (None, Some(stats)) => (tally.answers.len() as u64, true, stats),
             (None, None) => continue,
         };
+        let scores = stats["scores"]
+            .as_object()
+            .map(|m| m.iter().map(|(id, s)| (id.clone(), mean(s))).collect())
+            .unwrap_or_default();
         sessions.push(TrendSession {
             validated: poll.question.is_none(),
             question: question_view(&poll),

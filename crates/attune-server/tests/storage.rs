@@ -91,30 +91,33 @@ async fn concurrent_writes_share_commits_and_keep_their_own_outcomes() {
     let mut latest: Vec<(TokenHash, String)> = tally.answers.iter().map(|a| (a.member, a.answers.clone())).collect();
     latest.sort();
     assert!(latest.iter().all(|(_, a)| a == "{\"1\":0}" || a == "{\"1\":1}"));
-    assert_eq!(tally.pending(), 40, "nothing released yet");
+    assert!(tally.answers.iter().all(|a| a.released.is_none()), "nothing released yet");
 
-    // A release follows the last one or is refused; it marks exactly the answers it holds.
+    // A release follows the last one or is refused; it records what it showed for exactly the
+    // members it names.
     let first = Release { seq: 1, n: 3, stats: "{\"n\":3}".into(), at: 5 };
-    let held: Vec<(TokenHash, String)> = latest[..3].to_vec();
+    let held: Vec<(TokenHash, String)> = latest[..3].iter().map(|(m, _)| (*m, "[[\"r1\"]]".to_string())).collect();
     assert!(store.release("open", &first, &held).await.expect("release"));
     assert!(!store.release("open", &first, &held).await.expect("release"), "seq 1 again is refused");
     let skip = Release { seq: 3, ..first.clone() };
     assert!(!store.release("open", &skip, &held).await.expect("release"), "seq 3 does not follow 1");
     let tally = store.tally("open").await.expect("tally");
     assert_eq!(tally.release.as_ref(), Some(&first));
-    assert_eq!(tally.pending(), 37);
+    let recorded = |t: &attune_server::Tally| t.answers.iter().filter(|a| a.released.is_some()).count();
+    assert_eq!(recorded(&tally), 3);
     // Several releases of the same number at once (dashboards and the aggregate route asking
     // together) share one transaction: exactly one is stored.
     let second = Release { seq: 2, n: 40, stats: "{\"n\":40}".into(), at: 6 };
     let mut racing = tokio::task::JoinSet::new();
     for _ in 0..6 {
-        let (s, r, held) = (store.clone(), second.clone(), latest.clone());
+        let held: Vec<(TokenHash, String)> = latest.iter().map(|(m, _)| (*m, "[[\"r2\"]]".to_string())).collect();
+        let (s, r) = (store.clone(), second.clone());
         racing.spawn(async move { s.release("open", &r, &held).await.expect("release") });
     }
     let won = racing.join_all().await.into_iter().filter(|w| *w).count();
     assert_eq!(won, 1, "one of six identical releases is stored");
     let tally = store.tally("open").await.expect("tally");
-    assert_eq!((tally.release.as_ref(), tally.pending()), (Some(&second), 0));
+    assert_eq!((tally.release.as_ref(), recorded(&tally)), (Some(&second), 40));
 
     // What memory says is what the file holds, as a fresh process reads it.
     drop(store);
@@ -124,7 +127,9 @@ async fn concurrent_writes_share_commits_and_keep_their_own_outcomes() {
         from_file.answers.iter().map(|a| (a.member, a.answers.clone())).collect();
     answers.sort();
     assert_eq!((from_file.joined, answers), (41, latest));
-    assert_eq!((from_file.pending(), from_file.release), (0, Some(second)));
+    assert_eq!(recorded(&from_file), 40);
+    assert!(from_file.answers.iter().all(|a| a.released.as_deref() == Some("[[\"r2\"]]")));
+    assert_eq!(from_file.release, Some(second));
 }
 
 /// The SQLite process cache holds open polls only: a closed poll leaves it (and is read from the

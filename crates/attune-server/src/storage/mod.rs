@@ -65,28 +65,20 @@ pub struct PollRow {
     pub stem: Option<(String, String)>,
 }
 
-/// One member's stored answers, and the answers of that member that the poll's last release
-/// holds (`None` when it holds none).
+/// One member's stored answers, and what the poll's releases so far have shown of them (the
+/// release rule's record, opaque to storage: see `crate::api`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answered {
     /// Whose answers (the member token's hash).
     pub member: TokenHash,
     /// The answers as stored now (canonical JSON).
     pub answers: String,
-    /// The answers as the last release holds them.
+    /// What the releases so far have shown of this member's answers; `None` before any did.
     pub released: Option<String>,
 }
 
-impl Answered {
-    /// Whether these answers differ from the ones in the last release (or are not in it).
-    pub fn pending(&self) -> bool {
-        self.released.as_deref() != Some(self.answers.as_str())
-    }
-}
-
-/// Statistics released to the host: computed from the stored answers at one moment, and replaced
-/// only by a release whose answers differ in those of at least `min_n` members (see
-/// `crate::api`'s release rule). Stored, so the rule holds across restarts and replicas.
+/// Statistics released to the host (see `crate::api`'s release rule). Stored, so the rule holds
+/// across restarts and replicas.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Release {
     /// 1 for a poll's first release, then 2, 3, ...
@@ -108,13 +100,6 @@ pub struct Tally {
     pub answers: Vec<Answered>,
     /// The last release, if any.
     pub release: Option<Release>,
-}
-
-impl Tally {
-    /// Members whose answers were added or changed since the last release.
-    pub fn pending(&self) -> usize {
-        self.answers.iter().filter(|a| a.pending()).count()
-    }
 }
 
 /// Seconds since the Unix epoch.
@@ -153,9 +138,9 @@ pub trait Storage: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<i64>> + Send;
     /// Members joined, every member's answers (JSON) and the last release: for aggregation only.
     fn tally(&self, poll_id: &str) -> impl Future<Output = Result<Tally>> + Send;
-    /// Stores `release` with the answers it holds (`included`, by member), if it directly follows
-    /// the poll's last release (`release.seq` is one more); `false`, and nothing stored, when
-    /// another release came first.
+    /// Stores `release` and, for the members in `included`, the new record of what releases have
+    /// shown of their answers, if it directly follows the poll's last release (`release.seq` is one
+    /// more); `false`, and nothing stored, when another release came first.
     fn release(
         &self,
         poll_id: &str,
