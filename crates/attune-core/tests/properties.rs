@@ -2,7 +2,7 @@
 //! its score's range, reversed items mirror, and prorating never goes beyond its maximum.
 
 use attune_core::model::{Method, MissingRule};
-use attune_core::{score_json, validate_definition, Catalog, Instrument};
+use attune_core::{score_json, validate_definition, Catalog, Group, Instrument};
 use proptest::prelude::*;
 use serde_json::{Map, Value};
 
@@ -97,6 +97,37 @@ proptest! {
         }
         *def.pointer_mut(&pointer).expect("the pointer was just walked") = replacement;
         let _ = validate_definition(&def.to_string());
+    }
+
+    /// `Group::contributions` holds everything a statistic reads: when one member's answers change
+    /// and their contribution to a statistic does not, that statistic of the group does not change
+    /// either (the poll server's release rule relies on it).
+    #[test]
+    fn a_statistic_changes_only_with_some_members_contribution_to_it(
+        k in 0usize..64,
+        others in prop::collection::vec(prop::collection::vec((any::<u8>(), any::<usize>()), 1..20), 1..5),
+        before in prop::collection::vec((any::<u8>(), any::<usize>()), 1..40),
+        after in prop::collection::vec((any::<u8>(), any::<usize>()), 1..40),
+    ) {
+        let inst = &instruments()[k % instruments().len()];
+        let (a, b) = (valid_answers(inst, &before), valid_answers(inst, &after));
+        let stats = |mine: &Map<String, Value>| {
+            let mut g = Group::new(inst, 1).expect("group");
+            for o in others.iter().map(|c| valid_answers(inst, c)).chain([mine.clone()]) {
+                g.add_json(&o).expect("valid answers");
+            }
+            serde_json::to_value(g.finish()).expect("json")
+        };
+        let (sa, sb) = (stats(&a), stats(&b));
+        let ca = Group::contributions(inst, &inst.answer_sheet(&a).expect("sheet"));
+        let cb = Group::contributions(inst, &inst.answer_sheet(&b).expect("sheet"));
+        let paths: Vec<(&str, &str)> = inst.score_ids().map(|id| ("scores", id)).chain(inst.item_ids().map(|id| ("items", id))).collect();
+        prop_assert_eq!(paths.len(), ca.len());
+        for (k, (part, id)) in paths.iter().enumerate() {
+            if ca[k] == cb[k] {
+                prop_assert_eq!(&sa[*part][*id], &sb[*part][*id], "{}.{} changed with the same contribution", inst.id(), id);
+            }
+        }
     }
 
     #[test]

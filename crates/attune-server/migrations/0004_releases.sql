@@ -1,7 +1,6 @@
--- Statistics are released to the host in steps (see the server README, "Anonymity"): each release
--- holds the answers of at least min_n more (or changed) members than the one before. `releases`
--- keeps each release's statistics; `responses.released` the answers of that member which the
--- poll's last release holds (NULL when it holds none), so what is pending survives a restart.
+-- Statistics are released to the host in steps (see the server README, "Anonymity"). `releases`
+-- keeps each release's statistics; `responses.released` what the releases so far have shown of that
+-- member's answers, per statistic (JSON; NULL before any did), so the rule survives a restart.
 CREATE TABLE releases (
     poll_id     TEXT NOT NULL REFERENCES polls (id),
     seq         INTEGER NOT NULL,

@@ -612,8 +612,12 @@ impl<S: Storage> FromRequestParts<AppState<S>> for Client {
         let peer = axum::extract::ConnectInfo::<std::net::SocketAddr>::from_request_parts(parts, state)
             .await
             .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
-        let forwarded = parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
-        Ok(Client(client_address(peer, forwarded, &state.limits.trusted_proxies)))
+        // Every X-Forwarded-For line, in order (a proxy may add a line of its own instead of
+        // appending to the client's).
+        let forwarded: Vec<&str> =
+            parts.headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect();
+        let forwarded = (!forwarded.is_empty()).then(|| forwarded.join(","));
+        Ok(Client(client_address(peer, forwarded.as_deref(), &state.limits.trusted_proxies)))
     }
 }
 

@@ -305,9 +305,19 @@ fn error_message(code: &str, message: &str) -> Message {
     frame(&LiveMessage::Error { error: LiveError { code: code.to_string(), message: message.to_string() } })
 }
 
+/// How long one send may wait for a client that does not read (its TCP window closed): past it the
+/// connection is dropped, so a stalled client cannot hold its place, its permit or the timeouts.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Sends one message; `false` when the connection failed or the client did not take it within
+/// [`SEND_TIMEOUT`].
+async fn send(socket: &mut WebSocket, message: Message) -> bool {
+    matches!(tokio::time::timeout(SEND_TIMEOUT, socket.send(message)).await, Ok(Ok(())))
+}
+
 async fn fail(mut socket: WebSocket, code: &str, message: &str) {
-    let _ = socket.send(error_message(code, message)).await;
-    let _ = socket.send(Message::Close(Some(CloseFrame { code: 1008, reason: code.to_string().into() }))).await;
+    let _ = send(&mut socket, error_message(code, message)).await;
+    let _ = send(&mut socket, Message::Close(Some(CloseFrame { code: 1008, reason: code.to_string().into() }))).await;
 }
 
 async fn session<S: Storage>(state: AppState<S>, poll_id: String, mut socket: WebSocket) {
@@ -406,15 +416,14 @@ async fn run<S: Storage>(
                 due = None;
                 let Some((msg, closed)) = message(state, poll_id, dashboard).await else {
                     let _ =
-                        socket.send(Message::Close(Some(CloseFrame { code: 1011, reason: "storage".into() }))).await;
+                        send(socket, Message::Close(Some(CloseFrame { code: 1011, reason: "storage".into() }))).await;
                     return;
                 };
-                if socket.send(Message::Text(msg.into())).await.is_err() {
+                if !send(socket, Message::Text(msg.into())).await {
                     return;
                 }
                 if closed && !dashboard {
-                    let _ = socket
-                        .send(Message::Close(Some(CloseFrame { code: 1000, reason: "poll closed".into() })))
+                    let _ = send(socket, Message::Close(Some(CloseFrame { code: 1000, reason: "poll closed".into() })))
                         .await;
                     return;
                 }
@@ -434,20 +443,19 @@ async fn run<S: Storage>(
                     return;
                 }
                 if !dashboard && spoke.elapsed() >= caps.member_idle {
-                    let _ = socket.send(Message::Close(Some(CloseFrame { code: 1000, reason: "idle".into() }))).await;
+                    let _ = send(socket, Message::Close(Some(CloseFrame { code: 1000, reason: "idle".into() }))).await;
                     return;
                 }
-                if socket.send(Message::Ping(axum::body::Bytes::new())).await.is_err() {
+                if !send(socket, Message::Ping(axum::body::Bytes::new())).await {
                     return;
                 }
             }
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Text(text))) if text.len() > MAX_MESSAGE => {
                     let msg = format!("messages are limited to {MAX_MESSAGE} bytes");
-                    let _ = socket.send(error_message("message_too_big", &msg)).await;
-                    let _ = socket
-                        .send(Message::Close(Some(CloseFrame { code: 1009, reason: "message too big".into() })))
-                        .await;
+                    let _ = send(socket, error_message("message_too_big", &msg)).await;
+                    let close = CloseFrame { code: 1009, reason: "message too big".into() };
+                    let _ = send(socket, Message::Close(Some(close))).await;
                     return;
                 }
                 Some(Ok(Message::Text(text))) => {
@@ -465,13 +473,13 @@ async fn run<S: Storage>(
                         }
                         Err(e) => error_message("invalid_json", &e),
                     };
-                    if socket.send(reply).await.is_err() {
+                    if !send(socket, reply).await {
                         return;
                     }
                 }
                 Some(Ok(Message::Binary(_))) => {
                     heard = Instant::now();
-                    if socket.send(error_message("invalid_json", "binary frames are not used")).await.is_err() {
+                    if !send(socket, error_message("invalid_json", "binary frames are not used")).await {
                         return;
                     }
                 }

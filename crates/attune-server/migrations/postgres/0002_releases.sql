@@ -1,4 +1,4 @@
--- Released statistics, as in the SQLite migration 0004.
+-- Released statistics and what they have shown of each member, as in the SQLite migration 0004.
 CREATE TABLE releases (
     poll_id     TEXT NOT NULL REFERENCES polls (id),
     seq         BIGINT NOT NULL,

@@ -34,6 +34,9 @@ pub struct Sqlite {
     /// changes only when this process closes it (one server process per database file). Closed
     /// polls leave it, and it holds at most [`MAX_CACHED_POLLS`].
     polls: Arc<RwLock<HashMap<String, PollRow>>>,
+    /// Bumped by every close: a poll read before a close may not go into the cache after it (it
+    /// might be the row as it was before the close).
+    closes: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Most open polls kept in [`Sqlite`]'s cache; past it, one leaves for each that comes in.
@@ -104,8 +107,10 @@ const LAST_RELEASE: &str =
     "SELECT seq, n, stats, released_at FROM releases WHERE poll_id = ? ORDER BY seq DESC LIMIT 1";
 
 async fn read_counted(pool: &SqlitePool, poll: &str) -> std::result::Result<Counted, sqlx::Error> {
+    // One read transaction: the answers and the last release from the same moment.
+    let mut tx = pool.begin().await?;
     let rows: Vec<(Vec<u8>, Option<String>, Option<String>)> =
-        sqlx::query_as(TALLY_ROWS).bind(poll).fetch_all(pool).await?;
+        sqlx::query_as(TALLY_ROWS).bind(poll).fetch_all(&mut *tx).await?;
     let mut counted = Counted::default();
     for (member, answers, released) in rows {
         let member = hash_from(member);
@@ -117,9 +122,10 @@ async fn read_counted(pool: &SqlitePool, poll: &str) -> std::result::Result<Coun
             counted.released.insert(member, r);
         }
     }
-    counted.release = sqlx::query_as(LAST_RELEASE).bind(poll).fetch_optional(pool).await?.map(
+    counted.release = sqlx::query_as(LAST_RELEASE).bind(poll).fetch_optional(&mut *tx).await?.map(
         |(seq, n, stats, at): (i64, i64, String, i64)| Release { seq, n: u32::try_from(n).unwrap_or(0), stats, at },
     );
+    tx.commit().await?;
     Ok(counted)
 }
 
@@ -505,6 +511,7 @@ impl Sqlite {
             releases: releases_tx,
             tallies: tallies.clone(),
             polls: Arc::default(),
+            closes: Arc::default(),
         };
         store.migrate().await?;
         let batches = pool(1).connect_with(options).await?;
@@ -579,12 +586,13 @@ impl Storage for Sqlite {
         if let Some(p) = self.polls.read().ok().and_then(|polls| polls.get(id).cloned()) {
             return Ok(Some(p));
         }
+        let closes = self.closes.load(std::sync::atomic::Ordering::Acquire);
         let row = sqlx::query(&format!("SELECT {POLL_COLUMNS} FROM polls WHERE id = ?"))
             .bind(id)
             .fetch_optional(&self.read)
             .await?;
         let poll = row.as_ref().map(poll_from).transpose()?;
-        if let Some(p) = &poll {
+        if let Some(p) = poll.as_ref().filter(|_| self.closes.load(std::sync::atomic::Ordering::Acquire) == closes) {
             self.remember(p);
         }
         Ok(poll)
@@ -661,6 +669,7 @@ impl Storage for Sqlite {
             .bind(poll_id)
             .execute(&self.write)
             .await?;
+        self.closes.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         if let Ok(mut polls) = self.polls.write() {
             polls.remove(poll_id);
         }
