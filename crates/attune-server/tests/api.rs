@@ -746,6 +746,11 @@ async fn group_creation_and_answers_are_rate_limited() {
     )
     .await;
     assert_eq!(st, StatusCode::TOO_MANY_REQUESTS);
+    // A proxy that adds its own X-Forwarded-For line: the right-most address of all lines counts,
+    // not the line the client wrote.
+    let lines = [("x-forwarded-for", "203.0.113.77"), ("x-forwarded-for", "198.51.100.1")];
+    let (st, _) = call(&proxy, "POST", "/api/groups", &lines, Some(json!({"name": "p"}).to_string())).await;
+    assert_eq!(st, StatusCode::TOO_MANY_REQUESTS, "198.51.100.1 is still limited");
     let (st, _) = call(
         &one,
         "POST",
