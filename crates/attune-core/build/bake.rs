@@ -197,7 +197,7 @@ bake_struct!(Translation at "crate::model::Translation" {
 });
 
 bake_struct!(ItemPlan at "crate::plan::ItemPlan" { values, response_set });
-bake_struct!(ScorePlan at "crate::plan::ScorePlan" { id, calc, band_ids, bands, cutoffs });
+bake_struct!(ScorePlan at "crate::plan::ScorePlan" { id, calc, range, band_ids, bands, cutoffs });
 bake_struct!(CutoffPlan at "crate::plan::CutoffPlan" { id, min, when });
 bake_struct!(FlagPlan at "crate::plan::FlagPlan" { id, critical, test, invalidates });
 bake_struct!(About at "crate::plan::About" { name, short_name, domain, citation, licence, text_bundled, translations });

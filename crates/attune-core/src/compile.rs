@@ -253,6 +253,7 @@ pub(crate) fn compile(def: Definition, p: &mut Problems) -> Option<Instrument> {
         scores.push(ScorePlan {
             id: score.id.clone(),
             calc,
+            range: score.range,
             band_ids: score.bands.iter().map(|b| b.id.clone()).collect(),
             bands: Cow::Owned(bands),
             cutoffs: Cow::Owned(cutoffs),

@@ -65,6 +65,26 @@ impl Instrument {
         &self.id
     }
 
+    /// The full name (`"Patient Health Questionnaire-9"`).
+    pub fn name(&self) -> &str {
+        &self.about.name
+    }
+
+    /// The short name (`"PHQ-9"`).
+    pub fn short_name(&self) -> &str {
+        &self.about.short_name
+    }
+
+    /// The primary reference, shown with every form.
+    pub fn citation(&self) -> &str {
+        &self.about.citation
+    }
+
+    /// Whether the English item wording is part of the catalog (`false`: the host supplies it).
+    pub fn text_bundled(&self) -> bool {
+        self.about.text_bundled
+    }
+
     /// The licence status.
     pub fn licence_status(&self) -> LicenceStatus {
         self.about.licence
@@ -109,6 +129,16 @@ impl Instrument {
     /// Flag ids, in definition order.
     pub fn flag_ids(&self) -> impl ExactSizeIterator<Item = &str> {
         self.flags.iter().map(|f| f.id.as_ref())
+    }
+
+    /// The lowest and highest value of the score at `index` (in [`Instrument::score_ids`]).
+    pub fn score_range(&self, index: usize) -> Option<[f64; 2]> {
+        self.scores.get(index).map(|s| s.range)
+    }
+
+    /// The response set of the item at `index`.
+    pub fn response_set(&self, index: usize) -> &str {
+        self.items.get(index).map_or("", |i| &i.response_set)
     }
 
     /// Option values of the item at `index`, in the published order.

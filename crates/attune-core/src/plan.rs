@@ -86,6 +86,8 @@ pub(crate) enum Calc {
 pub(crate) struct ScorePlan {
     pub(crate) id: Cow<'static, str>,
     pub(crate) calc: Calc,
+    /// The lowest and highest value the score can take.
+    pub(crate) range: [f64; 2],
     /// Band ids in definition order.
     pub(crate) band_ids: Cow<'static, [Cow<'static, str>]>,
     /// (min, band index), sorted by min.
