@@ -8,7 +8,7 @@ mod questionnaire;
 pub mod strings;
 mod view;
 
-pub use questionnaire::{Answers, Questionnaire, QuestionnaireProps, Widget, WidgetProps};
+pub use questionnaire::{Answers, Content, Questionnaire, QuestionnaireProps, Widget, WidgetProps};
 pub use view::{Choice, Crisis, Evaluation, Evaluator, FlagLine, Form, Layout, Problem, Question, ScoreLine, Text};
 
 /// The components' stylesheet: theming through `--attune-*` custom properties and `::part()`.

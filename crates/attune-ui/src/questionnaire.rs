@@ -483,11 +483,22 @@ fn credits(form: &Form, s: &'static Strings) -> Html {
     }
 }
 
+/// What the element shows.
+#[derive(PartialEq, Clone, Debug)]
+pub enum Content {
+    /// The form.
+    Ready(QuestionnaireProps),
+    /// The instrument's wording is on its way (a module of its own, loaded on first use).
+    Loading,
+    /// The problem that prevents the form.
+    Failed(Rc<Problem>),
+}
+
 /// Properties of [`Widget`].
 #[derive(Properties, PartialEq, Clone, Debug)]
 pub struct WidgetProps {
-    /// The form, or the problem that prevents it.
-    pub content: Result<QuestionnaireProps, Rc<Problem>>,
+    /// The form, the wait for its wording, or the problem that prevents it.
+    pub content: Content,
     /// Bumped to start over (reset, new answers, another instrument): the form is remade.
     pub session: u64,
     /// Interface language for the error box.
@@ -498,12 +509,16 @@ pub struct WidgetProps {
 #[function_component(Widget)]
 pub fn widget(props: &WidgetProps) -> Html {
     match &props.content {
-        Ok(q) => html! {
+        Content::Ready(q) => html! {
             <div class="host" key={props.session.to_string()}>
                 <Questionnaire ..q.clone() />
             </div>
         },
-        Err(p) => {
+        Content::Loading => {
+            let s = strings(&props.lang);
+            html! { <p class="attune loading" role="status" lang={s.lang}>{ s.loading }</p> }
+        }
+        Content::Failed(p) => {
             let s = strings(&props.lang);
             html! {
                 <div class="attune problem" part="error" role="alert" lang={s.lang}>

@@ -38,6 +38,7 @@ pub struct Strings {
     pub english_fallback: &'static str,
     pub error_title: &'static str,
     pub selected_announce: &'static str,
+    pub loading: &'static str,
 }
 
 /// English.
@@ -75,6 +76,7 @@ pub const EN: Strings = Strings {
     english_fallback: "Some wording is shown in English because no verified translation is available.",
     error_title: "This questionnaire cannot be shown",
     selected_announce: "{n} of {total} answered",
+    loading: "Loading the questions…",
 };
 
 /// Spanish.
@@ -112,6 +114,7 @@ pub const ES: Strings = Strings {
     english_fallback: "Parte del texto se muestra en inglés porque no hay una traducción verificada.",
     error_title: "No se puede mostrar este cuestionario",
     selected_announce: "{n} de {total} respondidas",
+    loading: "Cargando las preguntas…",
 };
 
 /// The interface languages, in the order hosts see them documented.

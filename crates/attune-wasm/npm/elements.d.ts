@@ -29,6 +29,14 @@ export interface TextPackLanguage {
   options?: Record<string, Record<string, string>>;
   /** An attribution line in this language. */
   attribution?: string;
+  /** Score labels by score id (`{ total: "Total" }`), shown with the results. */
+  scores?: Record<string, string>;
+  /** Band labels by score id, then band id (`{ total: { mild: "Leve" } }`). */
+  bands?: Record<string, Record<string, string>>;
+  /** Cut-off labels by score id, then cut-off id. */
+  cutoffs?: Record<string, Record<string, string>>;
+  /** Flag labels by flag id. */
+  flags?: Record<string, string>;
 }
 
 /** Host-supplied wording for an instrument whose text Attune does not bundle. */
@@ -94,6 +102,7 @@ export type ElementErrorCode =
   | "missing_instrument"
   | "unknown_instrument"
   | "text_required"
+  | "wording_unavailable"
   | "invalid_text_pack"
   | "invalid_context"
   | "unknown_item"

@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use attune_core::{score_json, Catalog, Outcome};
 use attune_ui::{
-    Choice, Crisis, Evaluation, Evaluator, FlagLine, Form, Layout, Question, QuestionnaireProps, Text, Widget,
+    Choice, Content, Crisis, Evaluation, Evaluator, FlagLine, Form, Layout, Question, QuestionnaireProps, Text, Widget,
     WidgetProps,
 };
 use serde_json::{json, Value};
@@ -35,6 +35,14 @@ export function attr(el, k, v) { if (v === null) el.removeAttribute(k); else el.
 export function listen(el) { const got = []; for (const t of ['attune-change', 'attune-critical', 'attune-complete', 'attune-error']) el.addEventListener(t, (e) => got.push({ type: t, detail: e.detail })); return got; }
 export function drain(got) { return JSON.stringify(got.splice(0)); }
 export function reset(el) { el.reset(); }
+let release;
+const gate = new Promise((r) => { release = r; });
+export function loader(json) {
+  const packs = JSON.parse(json);
+  return (id) => id === 'gad2' ? gate.then(() => packs[id])
+    : Object.hasOwn(packs, id) ? Promise.resolve(packs[id]) : Promise.reject(new Error(`no wording for ${id}`));
+}
+export function releaseWording() { release(); }
 ")]
 extern "C" {
     fn make(attrs: &JsValue) -> JsValue;
@@ -51,6 +59,22 @@ extern "C" {
     fn listen(el: &JsValue) -> JsValue;
     fn drain(got: &JsValue) -> String;
     fn reset(el: &JsValue);
+    fn loader(packs: &str) -> js_sys::Function;
+    #[wasm_bindgen(js_name = releaseWording)]
+    fn release_wording();
+}
+
+/// The catalog's wording as the package's `wording/` modules give it, from the core's packs: every
+/// instrument's but UCLA-3's (whose loading fails), and GAD-2's held back until
+/// [`release_wording`].
+fn wording() -> js_sys::Function {
+    let packs: serde_json::Map<String, Value> = Catalog::embedded()
+        .instruments()
+        .iter()
+        .filter(|i| i.id() != "ucla3")
+        .map(|i| (i.id().to_string(), serde_json::to_value(i.bundled_text()).expect("pack")))
+        .collect();
+    loader(&Value::Object(packs).to_string())
 }
 
 async fn settle() {
@@ -59,7 +83,7 @@ async fn settle() {
 }
 
 fn element(attrs: Value) -> JsValue {
-    attune_wasm::elements::define_elements();
+    attune_wasm::elements::define_elements(Some(wording()));
     make(&js_sys::JSON::parse(&attrs.to_string()).expect("attrs"))
 }
 
@@ -76,8 +100,8 @@ fn events(got: &JsValue) -> Vec<Value> {
 
 #[wasm_bindgen_test]
 fn defining_is_idempotent() {
-    let first = attune_wasm::elements::define_elements();
-    let second = attune_wasm::elements::define_elements();
+    let first = attune_wasm::elements::define_elements(Some(wording()));
+    let second = attune_wasm::elements::define_elements(Some(wording()));
     assert!(first.len() <= 1, "{first:?}");
     assert!(second.is_empty(), "a second definition must not throw or redefine: {second:?}");
 }
@@ -102,6 +126,30 @@ async fn attributes_map_to_props() {
     settle().await;
     assert_eq!(count(&el, "[role=alert]"), 1);
     assert_eq!(texts(&el, "code"), ["unknown_instrument"]);
+}
+
+#[wasm_bindgen_test]
+async fn wording_arrives_per_instrument_and_a_failure_is_reported() {
+    let el = element(json!({ "instrument": "gad2", "layout": "list" }));
+    let got = listen(&el);
+    settle().await;
+    assert_eq!(texts(&el, "[role=status]"), ["Loading the questions…"]);
+    assert_eq!(count(&el, "fieldset"), 0);
+    // Answers set while the wording is on its way are kept.
+    assert_eq!(set_json(&el, "answers", r#"{"1": 2}"#), None);
+    release_wording();
+    settle().await;
+    assert_eq!(count(&el, "fieldset"), 2);
+    assert_eq!(get_json(&el, "answers"), r#"{"1":2}"#);
+    assert!(events(&got).is_empty(), "loading is not an error");
+    attr(&el, "instrument", Some("ucla3"));
+    settle().await;
+    assert_eq!(texts(&el, "code"), ["wording_unavailable"]);
+    let ev = events(&got);
+    assert_eq!(ev.len(), 1, "{ev:?}");
+    assert_eq!(ev[0]["detail"]["code"], "wording_unavailable");
+    let message = ev[0]["detail"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("UCLA") && message.contains("no wording for ucla3"), "{message}");
 }
 
 #[wasm_bindgen_test]
@@ -208,7 +256,7 @@ async fn components_follow_the_injected_evaluator() {
     let root = host();
     let _app = yew::Renderer::<Widget>::with_root_and_props(
         root.clone(),
-        WidgetProps { content: Ok(props), session: 1, lang: "en".into() },
+        WidgetProps { content: Content::Ready(props), session: 1, lang: "en".into() },
     )
     .render();
     settle().await;

@@ -6,7 +6,7 @@
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
-use attune_core::Catalog;
+use attune_core::{Catalog, PackLanguage};
 use attune_protocol::{Aggregate, Poll, PollState, StemSource, TrendSession, Withheld};
 use attune_ui::poll::{DashboardProps, ItemAgg, NewPoll, PollDashboard, PollPanel, ScoreAgg, TrendSeries};
 use wasm_bindgen::prelude::*;
@@ -14,7 +14,7 @@ use yew::{AppHandle, AttrValue, Callback};
 
 use super::net::{self, Live};
 use super::protocol::{self, entries, number, Message};
-use super::show;
+use super::{show, wording};
 use crate::js::{object, set};
 use crate::read::get;
 
@@ -58,23 +58,23 @@ fn instruments() -> Rc<Vec<(String, String)>> {
     thread_local! {
         static LIST: Rc<Vec<(String, String)>> = Rc::new(
             Catalog::embedded().instruments().iter().map(|i| {
-                let d = i.definition();
-                (d.id.to_string(), format!("{}: {}", d.short_name, d.name))
+                (i.id().to_string(), format!("{}: {}", i.short_name(), i.name()))
             }).collect()
         );
     }
     LIST.with(Rc::clone)
 }
 
-/// What the dashboard shows of a poll and its latest aggregate.
-fn panel(server: &str, poll: &Poll, latest: Option<&(Aggregate, JsValue)>) -> PollPanel {
+/// What the dashboard shows of a poll and its latest aggregate, with the instrument's English
+/// wording once it has arrived (ids meanwhile).
+fn panel(server: &str, poll: &Poll, latest: Option<&(Aggregate, JsValue)>, words: Option<&PackLanguage>) -> PollPanel {
     let agg = latest.map(|(a, _)| a);
     let id = poll.instrument.as_str();
     let inst = Catalog::embedded_instrument(id);
     let question = poll.question.as_ref();
     let title = match (question, inst) {
         (Some(q), _) => format!("quick question \"{}\"", q.text),
-        (None, Some(i)) => format!("{} ({})", i.definition().short_name, i.definition().name),
+        (None, Some(i)) => format!("{} ({})", i.short_name(), i.name()),
         (None, None) => id.to_string(),
     };
     let code = poll.code.clone();
@@ -105,8 +105,8 @@ fn panel(server: &str, poll: &Poll, latest: Option<&(Aggregate, JsValue)>) -> Po
         }
     });
     let score_label = |sid: &str| {
-        inst.and_then(|i| i.definition().scores.iter().find(|s| s.id == sid))
-            .and_then(|s| s.label.as_deref().map(str::to_string))
+        words
+            .and_then(|w| w.scores.get(sid).cloned())
             .unwrap_or_else(|| if question.is_some() { "Answer".into() } else { sid.to_string() })
     };
     // JSON objects arrive sorted by key ("1", "10", "11", "2", ...): show the instrument's order.
@@ -121,9 +121,8 @@ fn panel(server: &str, poll: &Poll, latest: Option<&(Aggregate, JsValue)>) -> Po
         }
         out
     };
-    let score_order =
-        inst.map(|i| i.definition().scores.iter().map(|s| s.id.to_string()).collect()).unwrap_or_default();
-    let item_order = inst.map(|i| i.definition().items.iter().map(|s| s.id.to_string()).collect()).unwrap_or_default();
+    let score_order = inst.map(|i| i.score_ids().map(str::to_string).collect()).unwrap_or_default();
+    let item_order = inst.map(|i| i.item_ids().map(str::to_string).collect()).unwrap_or_default();
     let scores = ordered("scores", score_order)
         .into_iter()
         .map(|(sid, s)| ScoreAgg {
@@ -145,10 +144,8 @@ fn panel(server: &str, poll: &Poll, latest: Option<&(Aggregate, JsValue)>) -> Po
                 .map_or_else(|| value.to_string(), |o| format!("{} ({value})", o.label));
         }
         inst.and_then(|i| {
-            let d = i.definition();
-            let it = d.items.iter().find(|x| x.id == item)?;
-            let o = d.response_sets.get(&it.response_set)?.iter().find(|o| o.value.to_string() == value)?;
-            o.label.as_deref().map(str::to_string).map(|l| format!("{l} ({value})"))
+            let set = i.response_set(i.item_index(item)?);
+            words?.options.get(set)?.get(value).map(|l| format!("{l} ({value})"))
         })
         .unwrap_or_else(|| value.to_string())
     };
@@ -156,10 +153,7 @@ fn panel(server: &str, poll: &Poll, latest: Option<&(Aggregate, JsValue)>) -> Po
         if let Some(q) = question {
             return q.text.clone();
         }
-        let text = inst
-            .and_then(|i| i.definition().items.iter().find(|x| x.id == item))
-            .and_then(|x| x.text.as_deref().map(str::to_string));
-        match text {
+        match words.and_then(|w| w.items.get(item)) {
             Some(t) => format!("{item}. {t}"),
             None => format!("Item {item}"),
         }
@@ -199,7 +193,7 @@ fn panel(server: &str, poll: &Poll, latest: Option<&(Aggregate, JsValue)>) -> Po
 }
 
 /// Each score's mean per session, for the instrument of the latest poll.
-fn trend(sessions: &[TrendSession], latest: Option<&Poll>) -> Vec<TrendSeries> {
+fn trend(sessions: &[TrendSession], latest: Option<&Poll>, words: Option<&PackLanguage>) -> Vec<TrendSeries> {
     let Some(latest) = latest else { return Vec::new() };
     let id = latest.instrument.as_str();
     if latest.question.is_some() {
@@ -207,16 +201,15 @@ fn trend(sessions: &[TrendSession], latest: Option<&Poll>) -> Vec<TrendSeries> {
     }
     let Some(inst) = Catalog::embedded_instrument(id) else { return Vec::new() };
     let mine: Vec<&TrendSession> = sessions.iter().filter(|s| s.instrument == id).collect();
-    inst.definition()
-        .scores
-        .iter()
-        .map(|sd| TrendSeries {
-            label: sd.label.as_deref().map(str::to_string).unwrap_or_else(|| sd.id.to_string()),
-            range: (sd.range[0], sd.range[1]),
+    inst.score_ids()
+        .enumerate()
+        .map(|(k, sid)| TrendSeries {
+            label: words.and_then(|w| w.scores.get(sid).cloned()).unwrap_or_else(|| sid.to_string()),
+            range: inst.score_range(k).map_or((0.0, 0.0), |[lo, hi]| (lo, hi)),
             points: mine
                 .iter()
                 .map(|s| {
-                    let sc = s.scores.get(sd.id.as_ref());
+                    let sc = s.scores.get(sid);
                     (net::day(s.created_at as f64), sc.and_then(|m| m.mean), sc.map_or(0, |m| m.n))
                 })
                 .collect(),
@@ -228,15 +221,24 @@ fn props(me: &Inner, weak: &Weak<RefCell<Inner>>) -> DashboardProps {
     let s = &me.state;
     let latest = s.polls.last();
     let agg = s.aggregate.as_ref().filter(|(a, _)| latest.is_some_and(|p| a.poll.id == p.id));
+    let loaded = latest.filter(|p| p.question.is_none()).and_then(|p| {
+        let weak = weak.clone();
+        wording::get(&p.instrument, move || {
+            if let Some(this) = weak.upgrade() {
+                render(&this);
+            }
+        })
+    });
+    let words = loaded.as_ref().and_then(|w| w.as_ref().ok()).and_then(|w| w.languages.get("en"));
     DashboardProps {
         instruments: instruments(),
         group: AttrValue::from(me.group.clone()),
         poll: if s.error.is_some() && s.polls.is_empty() {
             None
         } else {
-            latest.map(|p| Rc::new(panel(&me.server, p, agg)))
+            latest.map(|p| Rc::new(panel(&me.server, p, agg, words)))
         },
-        trend: Rc::new(trend(&s.trend, latest)),
+        trend: Rc::new(trend(&s.trend, latest, words)),
         connection: AttrValue::from(s.connection.clone()),
         error: s.error.clone().map(AttrValue::from),
         busy: s.busy,

@@ -15,7 +15,7 @@ use yew::{AppHandle, AttrValue, Callback};
 
 use super::net::{self, Live};
 use super::protocol::{self, Message};
-use super::{show, text_pack};
+use super::{show, text_pack, wording};
 use crate::js::object;
 use crate::read::get;
 
@@ -150,7 +150,7 @@ fn update(weak: &Weak<RefCell<Inner>>, f: impl FnOnce(&mut Inner)) {
 }
 
 /// The form of a poll: a catalog instrument with the poll's stem, or a custom question.
-fn poll_form(poll: &JoinedPoll) -> Result<(Rc<Form>, Evaluator, Option<String>), String> {
+async fn poll_form(poll: &JoinedPoll) -> Result<(Rc<Form>, Evaluator, Option<String>), String> {
     let stem = poll.stem.as_ref().map(|stem| {
         let mut t = stem.text.clone();
         if stem.source == StemSource::Attune {
@@ -177,14 +177,14 @@ fn poll_form(poll: &JoinedPoll) -> Result<(Rc<Form>, Evaluator, Option<String>),
     let id = poll.instrument.as_str();
     let inst =
         Catalog::embedded_instrument(id).ok_or_else(|| format!("this page does not know the instrument `{id}`"))?;
-    let mut form = text_pack::form(inst, "en", None).map_err(|p| p.message)?;
+    let words = wording::wait(id).await.map_err(|m| format!("its wording could not be loaded ({m})"))?;
+    let (mut form, _) = text_pack::form(inst, "en", &words, None).map_err(|p| p.message)?;
     if stem.is_some() {
         form.instructions = stem;
     }
     // Members see no scores: only the skip rules matter here.
     let evaluator = Evaluator(Rc::new(move |a: &[Option<i64>]| {
-        let ids = &inst.definition().items;
-        inst.answer_sheet_from_pairs(a.iter().zip(ids.iter()).filter_map(|(v, i)| v.map(|v| (i.id.as_ref(), v))))
+        inst.answer_sheet_from_pairs(a.iter().zip(inst.item_ids()).filter_map(|(v, id)| v.map(|v| (id, v))))
             .map(|s| {
                 let progress = inst.progress(&s);
                 Evaluation {
@@ -240,7 +240,12 @@ fn join(weak: &Weak<RefCell<Inner>>, typed: String) {
                 match (token, joined.map(|j| j.poll)) {
                     (Some(token), Some(poll)) if poll.status == PollState::Open => {
                         net::member_token(&code, Some(token.clone()));
-                        match poll_form(&poll) {
+                        let form = poll_form(&poll).await;
+                        // The wording may have been loaded meanwhile: a newer join wins.
+                        if this.borrow().generation != generation {
+                            return;
+                        }
+                        match form {
                             Ok((form, evaluator, note)) => {
                                 let live = listen(&weak, &server, &poll.id);
                                 this.borrow_mut().live = Some(live);

@@ -8,14 +8,15 @@ use std::rc::{Rc, Weak};
 
 use attune_core::{AnswerSheet, Catalog, ContextValues, Instrument, ScoreError, TextPack};
 use attune_ui::{
-    strings::strings, Answers, Crisis, Evaluation, Evaluator, FlagLine, Layout, Problem, QuestionnaireProps, ScoreLine,
-    Widget, WidgetProps,
+    strings::strings, Answers, Content, Crisis, Evaluation, Evaluator, FlagLine, Layout, Problem, QuestionnaireProps,
+    ScoreLine, Widget, WidgetProps,
 };
 use js_sys::Object;
 use wasm_bindgen::prelude::*;
 use yew::{AppHandle, AttrValue, Callback};
 
-use super::text_pack;
+use super::text_pack::{self, Labels};
+use super::wording;
 use super::{dispatch, element_error, format_number, now_iso, show};
 use crate::js::{object, set};
 use crate::lane::result_object;
@@ -30,6 +31,8 @@ const MAX_PROP_LEN: u32 = 64 << 10;
 
 /// The element's state. Owned by the JavaScript element object through [`QuestionnaireElement`].
 struct Inner {
+    /// This state, for the callback that re-resolves it when the wording arrives.
+    this: Weak<RefCell<Inner>>,
     host: web_sys::HtmlElement,
     root: web_sys::ShadowRoot,
     app: Option<AppHandle<Widget>>,
@@ -62,7 +65,20 @@ struct Inner {
 
 /// Everything that depends on the instrument, language, pack and context.
 struct Resolved {
-    content: Result<Resolution, Rc<Problem>>,
+    content: Result<Resolution, Rc<Stop>>,
+}
+
+/// Why there is no form.
+enum Stop {
+    /// The instrument's wording is on its way.
+    Loading,
+    Problem(Problem),
+}
+
+impl From<Problem> for Stop {
+    fn from(p: Problem) -> Stop {
+        Stop::Problem(p)
+    }
 }
 
 struct Resolution {
@@ -88,39 +104,41 @@ fn sheet(inst: &Instrument, answers: &[Option<i64>]) -> Result<AnswerSheet, Scor
     inst.answer_sheet_from_pairs(answers.iter().zip(inst.item_ids()).filter_map(|(a, id)| a.map(|v| (id, v))))
 }
 
-fn evaluate(inst: &'static Instrument, ctx: &ContextValues, lang: &str, answers: &[Option<i64>]) -> Evaluation {
+fn evaluate(
+    inst: &'static Instrument,
+    ctx: &ContextValues,
+    lang: &str,
+    labels: &Labels,
+    answers: &[Option<i64>],
+) -> Evaluation {
     let Ok(sheet) = sheet(inst, answers) else {
         return Evaluation::default();
     };
-    let def = inst.definition();
     let result = inst.score_sheet(&sheet, ctx);
+    let named = |ids: &mut dyn Iterator<Item = &str>, names: Option<&Vec<String>>, id: &str| {
+        ids.enumerate().find(|(_, x)| *x == id).map(|(k, _)| k).and_then(|k| names?.get(k).cloned()).unwrap_or_else(|| id.to_string())
+    };
     let scores = result
         .scores
         .iter()
-        .zip(def.scores.iter())
-        .map(|(o, d)| ScoreLine {
-            label: d.label.as_deref().map(str::to_string).unwrap_or_else(|| d.id.to_string()),
+        .enumerate()
+        .map(|(k, o)| ScoreLine {
+            label: named(&mut inst.score_ids(), Some(&labels.scores), &o.id),
             value: o.value.map(|v| format_number(v, lang)),
-            range: format!("{}–{}", format_number(d.range[0], lang), format_number(d.range[1], lang)),
-            band: o
-                .band
-                .and_then(|b| d.bands.iter().find(|x| x.id == b))
-                .map(|b| b.label.as_deref().map(str::to_string).unwrap_or_else(|| b.id.to_string())),
-            cutoffs: o
-                .cutoffs
-                .iter()
-                .filter_map(|c| d.cutoffs.iter().find(|x| x.id == *c))
-                .map(|c| c.label.as_deref().map(str::to_string).unwrap_or_else(|| c.id.to_string()))
-                .collect(),
+            range: inst.score_range(k).map_or_else(String::new, |[lo, hi]| {
+                format!("{}–{}", format_number(lo, lang), format_number(hi, lang))
+            }),
+            band: o.band.map(|b| named(&mut inst.band_ids(k), labels.bands.get(k), b)),
+            cutoffs: o.cutoffs.iter().map(|c| named(&mut inst.cutoff_ids(k), labels.cutoffs.get(k), c)).collect(),
         })
         .collect();
+    let critical: Vec<&str> = inst.critical_flags().collect();
     let flags = result
         .flags
         .iter()
-        .filter_map(|f| def.flags.iter().find(|x| x.id == *f))
         .map(|f| FlagLine {
-            label: f.label.as_deref().map(str::to_string).unwrap_or_else(|| f.id.to_string()),
-            critical: f.critical,
+            label: named(&mut inst.flag_ids(), Some(&labels.flags), f),
+            critical: critical.contains(f),
         })
         .collect();
     let progress = inst.progress(&sheet);
@@ -169,18 +187,15 @@ impl Inner {
                 }
             })?;
             let pack = match &self.pack {
-                Some(Err(m)) => return Err(Problem { code: "invalid_text_pack".into(), message: m.clone() }),
+                Some(Err(m)) => return Err(Problem { code: "invalid_text_pack".into(), message: m.clone() }.into()),
                 Some(Ok(p)) => {
                     let problems = inst.check_text_pack(p);
                     if !problems.is_empty() {
                         return Err(Problem {
                             code: "invalid_text_pack".into(),
-                            message: format!(
-                                "The text pack does not fit {}: {}.",
-                                inst.definition().short_name,
-                                problems.join("; ")
-                            ),
-                        });
+                            message: format!("The text pack does not fit {}: {}.", inst.short_name(), problems.join("; ")),
+                        }
+                        .into());
                     }
                     Some(p.as_ref())
                 }
@@ -190,11 +205,30 @@ impl Inner {
                 code: e.code().as_str().into(),
                 message: format!("The context property: {e}"),
             })?;
-            let form = text_pack::form(inst, lang, pack)?;
+            let catalog = wording::get(inst.id(), {
+                let this = self.this.clone();
+                move || {
+                    if let Some(this) = this.upgrade() {
+                        this.borrow_mut().resolve();
+                        render(&this);
+                    }
+                }
+            });
+            let catalog = match catalog {
+                None => return Err(Stop::Loading),
+                Some(Ok(c)) => c,
+                Some(Err(m)) => {
+                    return Err(Stop::Problem(Problem {
+                        code: "wording_unavailable".into(),
+                        message: format!("The wording of {} could not be loaded: {m}", inst.short_name()),
+                    }))
+                }
+            };
+            let (form, labels) = text_pack::form(inst, lang, &catalog, pack)?;
             let ctx = Rc::new(ctx);
             let evaluator = {
                 let ctx = ctx.clone();
-                Evaluator(Rc::new(move |answers: &[Option<i64>]| evaluate(inst, &ctx, lang, answers)))
+                Evaluator(Rc::new(move |answers: &[Option<i64>]| evaluate(inst, &ctx, lang, &labels, answers)))
             };
             Ok(Resolution { inst, ctx, form: Rc::new(form), evaluator })
         })();
@@ -203,17 +237,18 @@ impl Inner {
         if !same {
             self.new_session(None);
         }
-        if let (Ok(r), Some(prefill)) = (&content, self.prefill.take()) {
+        if let (Ok(r), true) = (&content, self.prefill.is_some()) {
+            let prefill = self.prefill.take().unwrap_or(JsValue::NULL);
             match read::answers(r.inst, &prefill) {
                 Ok(s) => {
                     self.new_session(Some(s.values().to_vec()));
                 }
                 Err(e) => {
                     self.resolved = Some(Resolved {
-                        content: Err(Rc::new(Problem {
+                        content: Err(Rc::new(Stop::Problem(Problem {
                             code: e.code().as_str().into(),
                             message: format!("The answers property: {e}"),
-                        })),
+                        }))),
                     });
                     return;
                 }
@@ -232,7 +267,7 @@ impl Inner {
     fn props(&self, weak: &Weak<RefCell<Inner>>) -> WidgetProps {
         let lang = self.ui_lang();
         let content = match self.resolved.as_ref().map(|r| &r.content) {
-            Some(Ok(r)) => Ok(QuestionnaireProps {
+            Some(Ok(r)) => Content::Ready(QuestionnaireProps {
                 form: r.form.clone(),
                 evaluator: r.evaluator.clone(),
                 initial: self.latest.clone(),
@@ -250,8 +285,11 @@ impl Inner {
                     Callback::from(move |a: Answers| completed(&weak, a))
                 },
             }),
-            Some(Err(p)) => Err(p.clone()),
-            None => Err(Rc::new(Problem { code: "missing_instrument".into(), message: String::new() })),
+            Some(Err(stop)) => match &**stop {
+                Stop::Loading => Content::Loading,
+                Stop::Problem(p) => Content::Failed(Rc::new(p.clone())),
+            },
+            None => Content::Failed(Rc::new(Problem { code: "missing_instrument".into(), message: String::new() })),
         };
         WidgetProps { content, session: self.session, lang: AttrValue::Static(lang) }
     }
@@ -265,7 +303,10 @@ fn render(this: &Rc<RefCell<Inner>>) {
             return;
         }
         let props = me.props(&Rc::downgrade(this));
-        let problem = props.content.as_ref().err().map(|p| (**p).clone());
+        let problem = match &props.content {
+            Content::Failed(p) => Some((**p).clone()),
+            _ => None,
+        };
         {
             let me = &mut *me;
             show(&mut me.app, &me.root, props);
@@ -364,7 +405,8 @@ impl QuestionnaireElement {
             n.set(n.get().wrapping_add(1));
             n.get()
         });
-        let inner = Inner {
+        let inner = |this: &Weak<RefCell<Inner>>| Inner {
+            this: this.clone(),
             host,
             root,
             app: None,
@@ -386,7 +428,7 @@ impl QuestionnaireElement {
             critical: Vec::new(),
             reported: None,
         };
-        QuestionnaireElement { inner: Rc::new(RefCell::new(inner)) }
+        QuestionnaireElement { inner: Rc::new_cyclic(|this| RefCell::new(inner(this))) }
     }
 
     fn update(&self, f: impl FnOnce(&mut Inner) -> bool) {

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use attune_core::model::LicenceStatus;
-use attune_core::{primary_language as primary, Instrument, PackLanguage, TextPack, Translation};
+use attune_core::{primary_language as primary, Instrument, PackLanguage, TextPack};
 use attune_core::{PACK_FIELDS, PACK_LANGUAGE_FIELDS};
 use attune_ui::{Choice, Form, Problem, Question, Text};
 use wasm_bindgen::JsValue;
@@ -107,6 +107,10 @@ fn language(v: &JsValue, path: &str) -> Result<PackLanguage, String> {
             "instructions" => lang.instructions = text(&x, &p)?,
             "attribution" => lang.attribution = text(&x, &p)?,
             "items" => lang.items = strings(&x, &p)?,
+            "scores" => lang.scores = strings(&x, &p)?,
+            "flags" => lang.flags = strings(&x, &p)?,
+            "bands" => lang.bands = object_of(&x, &p, strings)?,
+            "cutoffs" => lang.cutoffs = object_of(&x, &p, strings)?,
             _ => lang.options = object_of(&x, &p, strings)?,
         }
     }
@@ -133,120 +137,105 @@ pub fn read(value: &JsValue) -> Result<TextPack, String> {
     Ok(pack)
 }
 
-/// One place wording can come from, with its language.
-#[derive(Clone, Copy)]
-enum Source<'a> {
-    Bundled,
-    Translation(&'a Translation),
-    Pack(&'a str, &'a PackLanguage),
+/// The labels of an instrument's scores, bands, cut-offs and flags in one language, by their
+/// positions in the instrument's plan (a label missing everywhere is its id).
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Labels {
+    pub scores: Vec<String>,
+    /// Per score, per band.
+    pub bands: Vec<Vec<String>>,
+    /// Per score, per cut-off.
+    pub cutoffs: Vec<Vec<String>>,
+    pub flags: Vec<String>,
 }
 
-/// Builds the form in the interface language `ui` (`"en"` or `"es"`), or the problem that stops it.
-pub fn form(inst: &Instrument, ui: &str, pack: Option<&TextPack>) -> Result<Form, Problem> {
-    let def = inst.definition();
+/// The places wording can come from, in the order they are tried for interface language `ui`:
+/// the catalog's wording in `ui`, the host's, then English (the catalog's, the host's), then any
+/// other language of the host's pack. Each with the tag it is marked with when it is not `ui`.
+fn sources<'a>(ui: &str, catalog: &'a TextPack, pack: Option<&'a TextPack>) -> Vec<(String, &'a PackLanguage)> {
     let pack_lang = |want: &str| {
         pack.into_iter()
             .flat_map(|p| p.languages.iter())
             .find(|(tag, _)| primary(tag).as_deref() == Some(want))
-            .map(|(tag, l)| Source::Pack(tag.as_str(), l))
+            .map(|(tag, l)| (tag.clone(), l))
     };
-    let mut order: Vec<(String, Source<'_>)> = Vec::new();
-    if ui != "en" {
-        if let Some(t) = inst.translation(ui) {
-            order.push((ui.to_string(), Source::Translation(t)));
-        }
-        order.extend(pack_lang(ui).map(|s| (ui.to_string(), s)));
+    let mut order = Vec::new();
+    let wants: &[&str] = if ui == "en" { &["en"] } else { &[ui, "en"] };
+    for &want in wants {
+        order.extend(catalog.languages.get(want).map(|l| (want.to_string(), l)));
+        order.extend(pack_lang(want));
     }
-    order.push(("en".to_string(), Source::Bundled));
-    order.extend(pack_lang("en").map(|s| ("en".to_string(), s)));
     for (tag, l) in pack.into_iter().flat_map(|p| p.languages.iter()) {
         let p = primary(tag).unwrap_or_default();
         if p != ui && p != "en" {
-            order.push((p, Source::Pack(tag.as_str(), l)));
+            order.push((tag.clone(), l));
         }
     }
+    order
+}
 
+/// Builds the form in the interface language `ui` (`"en"` or `"es"`) from the catalog's wording of
+/// the instrument and the host's pack, with the labels of its results; or the problem that stops it.
+pub fn form(inst: &Instrument, ui: &str, catalog: &TextPack, pack: Option<&TextPack>) -> Result<(Form, Labels), Problem> {
+    let order = sources(ui, catalog, pack);
     let mut fallback = false;
-    let mut pick = |get: &dyn Fn(Source<'_>) -> Option<String>| -> Option<Text> {
-        order.iter().find_map(|(lang, src)| {
-            get(*src).map(|text| {
-                let lang = (lang != ui).then(|| match src {
-                    Source::Pack(tag, _) => tag.to_string(),
-                    _ => lang.clone(),
-                });
+    let mut pick = |get: &dyn Fn(&PackLanguage) -> Option<&String>| -> Option<Text> {
+        order.iter().find_map(|(tag, l)| {
+            get(l).map(|text| {
+                let lang = (primary(tag).as_deref() != Some(ui)).then(|| tag.clone());
                 fallback |= lang.is_some();
-                Text { text, lang }
+                Text { text: text.clone(), lang }
             })
         })
     };
 
-    let instructions = pick(&|s| match s {
-        Source::Bundled => def.instructions.as_deref().map(str::to_string),
-        Source::Translation(t) => t.instructions.as_deref().map(str::to_string),
-        Source::Pack(_, l) => l.instructions.as_deref().map(str::to_string),
-    });
+    let instructions = pick(&|l| l.instructions.as_ref());
     let mut missing_items = Vec::new();
-    let mut missing_labels: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let mut missing_labels: Vec<(&str, Vec<String>)> = Vec::new();
     let mut questions = Vec::new();
-    for item in def.items.iter() {
-        let text = pick(&|s| match s {
-            Source::Bundled => item.text.as_deref().map(str::to_string),
-            Source::Translation(t) => t.items.get(&item.id).map(|x| x.to_string()),
-            Source::Pack(_, l) => l.items.get(item.id.as_ref()).cloned(),
-        });
-        let options = def.response_sets.get(&item.response_set).map(|set| &set[..]).unwrap_or_default();
+    for (k, id) in inst.item_ids().enumerate() {
+        let text = pick(&|l| l.items.get(id));
+        let set = inst.response_set(k);
         let mut choices = Vec::new();
-        for o in options {
-            let set: &str = &item.response_set;
-            let label = pick(&|s| match s {
-                Source::Bundled => o.label.as_deref().map(str::to_string),
-                Source::Translation(t) => t
-                    .response_sets
-                    .get(set)
-                    .and_then(|os| os.iter().find(|x| x.value == o.value))
-                    .and_then(|x| x.label.as_deref().map(str::to_string)),
-                Source::Pack(_, l) => l.options.get(set).and_then(|m| m.get(&o.value.to_string())).cloned(),
-            });
-            match label {
-                Some(label) => choices.push(Choice { value: o.value, label }),
-                None => {
-                    let list = missing_labels.entry(set).or_default();
-                    if !list.contains(&o.value.to_string()) {
-                        list.push(o.value.to_string());
-                    }
-                }
+        for &value in inst.option_values(k) {
+            let key = value.to_string();
+            match pick(&|l| l.options.get(set).and_then(|m| m.get(&key))) {
+                Some(label) => choices.push(Choice { value, label }),
+                None => match missing_labels.iter_mut().find(|(s, _)| *s == set) {
+                    Some((_, list)) if list.contains(&key) => {}
+                    Some((_, list)) => list.push(key),
+                    None => missing_labels.push((set, vec![key])),
+                },
             }
         }
         match text {
-            Some(text) => questions.push(Question { id: item.id.to_string(), text, choices }),
-            None => missing_items.push(item.id.as_ref()),
+            Some(text) => questions.push(Question { id: id.to_string(), text, choices }),
+            None => missing_items.push(id),
         }
     }
-    let attribution = pick(&|s| match s {
-        Source::Bundled => def.license.as_ref().and_then(|l| l.attribution.as_deref().map(str::to_string)),
-        Source::Translation(t) => t.attribution.as_deref().map(str::to_string),
-        Source::Pack(_, l) => l.attribution.clone(),
-    });
+    let attribution = pick(&|l| l.attribution.as_ref());
+    let english_fallback = fallback;
 
+    let short = inst.short_name();
     if !missing_items.is_empty() || !missing_labels.is_empty() {
         let mut what = Vec::new();
         if !missing_items.is_empty() {
             what.push(format!("item texts {}", ranges(&missing_items)));
         }
+        missing_labels.sort_by(|a, b| a.0.cmp(b.0));
         for (set, values) in &missing_labels {
             what.push(format!("option labels of `{set}` ({})", values.join(", ")));
         }
-        let status = def.license.as_ref().map_or("unknown", |l| l.status.as_str());
-        let non_commercial = def.license.as_ref().is_some_and(|l| l.status == LicenceStatus::NonCommercial);
+        let status = inst.licence_status();
         return Err(match pack {
             None => Problem {
                 code: "text_required".into(),
                 message: format!(
-                    "{}'s wording is not bundled with Attune (licence: {status}). Supply it with the element's \
+                    "{short}'s wording is not bundled with Attune (licence: {}). Supply it with the element's \
                      textPack property. Missing: {}.{}",
-                    def.short_name,
+                    status.as_str(),
                     what.join("; "),
-                    if non_commercial {
+                    if status == LicenceStatus::NonCommercial {
                         " For non-commercial use, the wording is in `attune/text/non-commercial`."
                     } else {
                         ""
@@ -255,23 +244,37 @@ pub fn form(inst: &Instrument, ui: &str, pack: Option<&TextPack>) -> Result<Form
             },
             Some(_) => Problem {
                 code: "invalid_text_pack".into(),
-                message: format!("The text pack for {} does not cover: {}.", def.short_name, what.join("; ")),
+                message: format!("The text pack for {short} does not cover: {}.", what.join("; ")),
             },
         });
     }
 
-    let title =
-        if def.short_name == def.name { def.name.to_string() } else { format!("{}: {}", def.short_name, def.name) };
-    Ok(Form {
-        id: def.id.to_string(),
+    let label = |get: &dyn Fn(&PackLanguage) -> Option<&String>, id: &str| {
+        order.iter().find_map(|(_, l)| get(l)).cloned().unwrap_or_else(|| id.to_string())
+    };
+    let mut labels = Labels::default();
+    for (k, sid) in inst.score_ids().enumerate() {
+        labels.scores.push(label(&|l| l.scores.get(sid), sid));
+        labels.bands.push(inst.band_ids(k).map(|b| label(&|l| l.bands.get(sid).and_then(|m| m.get(b)), b)).collect());
+        labels
+            .cutoffs
+            .push(inst.cutoff_ids(k).map(|c| label(&|l| l.cutoffs.get(sid).and_then(|m| m.get(c)), c)).collect());
+    }
+    labels.flags = inst.flag_ids().map(|f| label(&|l| l.flags.get(f), f)).collect();
+
+    let name = inst.name();
+    let title = if short == name { name.to_string() } else { format!("{short}: {name}") };
+    let form = Form {
+        id: inst.id().to_string(),
         title,
         instructions,
         questions,
-        citation: def.citation.as_deref().unwrap_or_default().to_string(),
+        citation: inst.citation().to_string(),
         attribution,
         terms: pack.and_then(|p| p.terms.clone()),
-        english_fallback: fallback,
-    })
+        english_fallback,
+    };
+    Ok((form, labels))
 }
 
 /// Item ids as ranges where they are consecutive numbers: `1–3, 7, 9–10`.
@@ -322,18 +325,20 @@ mod tests {
     #[test]
     fn host_text_only_instrument_needs_a_pack_naming_what_is_missing() {
         let urica = Catalog::embedded().get("urica").expect("urica");
-        let e = form(urica, "en", None).expect_err("no text");
+        let words = urica.bundled_text();
+        let e = form(urica, "en", &words, None).expect_err("no text");
         assert_eq!(e.code, "text_required");
         assert!(e.message.contains("item texts 1–32"), "{}", e.message);
-        let e = form(urica, "en", Some(&urica_pack(1..=30))).expect_err("incomplete");
+        let e = form(urica, "en", &words, Some(&urica_pack(1..=30))).expect_err("incomplete");
         assert_eq!(e.code, "invalid_text_pack");
         assert!(e.message.contains("item texts 31–32"), "{}", e.message);
-        let f = form(urica, "en", Some(&urica_pack(1..=32))).expect("complete");
+        let (f, labels) = form(urica, "en", &words, Some(&urica_pack(1..=32))).expect("complete");
+        assert_eq!(labels.scores.len(), urica.score_ids().len());
         assert_eq!(f.questions.len(), 32);
         assert_eq!(f.questions[4].text.text, "Statement 5");
         assert!(!f.english_fallback);
         // In Spanish, the English pack is shown and marked as English.
-        let f = form(urica, "es", Some(&urica_pack(1..=32))).expect("fallback");
+        let (f, _) = form(urica, "es", &words, Some(&urica_pack(1..=32))).expect("fallback");
         assert_eq!(f.questions[0].text.lang.as_deref(), Some("en"));
         assert!(f.english_fallback);
     }
@@ -341,13 +346,16 @@ mod tests {
     #[test]
     fn bundled_and_translated_wording_is_used_and_marked() {
         let phq9 = Catalog::embedded().get("phq9").expect("phq9");
-        let en = form(phq9, "en", None).expect("en");
+        let words = phq9.bundled_text();
+        let (en, labels) = form(phq9, "en", &words, None).expect("en");
+        assert_eq!(labels.scores, ["Total"]);
+        assert_eq!(labels.bands[0][0], "Minimal");
         assert!(en.questions.iter().all(|q| q.text.lang.is_none()));
-        let es = form(phq9, "es", None).expect("es");
+        let (es, _) = form(phq9, "es", &words, None).expect("es");
         assert!(es.questions.iter().all(|q| q.text.lang.is_none()), "PHQ-9 has a verified Spanish translation");
         assert_ne!(es.questions[0].text, en.questions[0].text);
         let gad7 = Catalog::embedded().get("gad7").expect("gad7");
-        let es = form(gad7, "es", None).expect("es");
+        let (es, _) = form(gad7, "es", &gad7.bundled_text(), None).expect("es");
         assert!(es.english_fallback);
         assert_eq!(es.questions[0].text.lang.as_deref(), Some("en"));
     }
