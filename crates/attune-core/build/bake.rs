@@ -200,7 +200,7 @@ bake_struct!(ItemPlan at "crate::plan::ItemPlan" { values, response_set });
 bake_struct!(ScorePlan at "crate::plan::ScorePlan" { id, calc, range, band_ids, bands, cutoffs });
 bake_struct!(CutoffPlan at "crate::plan::CutoffPlan" { id, min, when });
 bake_struct!(FlagPlan at "crate::plan::FlagPlan" { id, critical, test, invalidates });
-bake_struct!(About at "crate::plan::About" { name, short_name, domain, citation, licence, text_bundled, translations });
+bake_struct!(About at "crate::plan::About" { name, short_name, domain, licence, text_bundled, translations });
 bake_struct!(SkipPlan at "crate::plan::SkipPlan" { when, items });
 bake_struct!(ContextPlan at "crate::plan::ContextPlan" { key, values, required });
 

@@ -34,6 +34,12 @@ pub(crate) fn baked_translations(id: &str) -> &'static [Translation] {
     baked_index(id).and_then(|k| baked::TRANSLATIONS.get(k).copied()).unwrap_or(&[])
 }
 
+/// The citation of an embedded instrument: a `static` apart from the plans, so that a module
+/// that shows one instrument's citation from its wording does not carry every citation.
+pub(crate) fn baked_citation(id: &str) -> &'static str {
+    baked_index(id).and_then(|k| baked::CITATIONS.get(k).copied()).unwrap_or_default()
+}
+
 /// The definition of an embedded instrument, with its translations, as JSON text.
 pub(crate) fn baked_definition_json(id: &str) -> &'static str {
     baked_index(id).and_then(|k| baked::DEFINITION_JSON.get(k).copied()).unwrap_or("null")
@@ -206,7 +212,7 @@ impl Instrument {
             scores: self.score_ids().collect(),
             critical_flags: self.critical_flags().collect(),
             languages,
-            citation: &about.citation,
+            citation: self.citation(),
         }
     }
 }

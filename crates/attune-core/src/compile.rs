@@ -333,7 +333,6 @@ pub(crate) fn compile(def: Definition, p: &mut Problems) -> Option<Instrument> {
         name: def.name.clone(),
         short_name: def.short_name.clone(),
         domain: def.domain.clone(),
-        citation: def.citation.clone().unwrap_or_default(),
         licence: def.license.as_ref().map_or(LicenceStatus::Unverified, |l| l.status),
         text_bundled: def.license.as_ref().is_some_and(|l| l.text_bundled),
         translations: Cow::Borrowed(&[]),

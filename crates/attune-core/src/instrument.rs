@@ -77,7 +77,10 @@ impl Instrument {
 
     /// The primary reference, shown with every form.
     pub fn citation(&self) -> &str {
-        &self.about.citation
+        match &self.source {
+            Source::Owned(owned) => owned.0.citation.as_deref().unwrap_or_default(),
+            Source::Baked => crate::catalog::baked_citation(&self.id),
+        }
     }
 
     /// Whether the English item wording is part of the catalog (`false`: the host supplies it).

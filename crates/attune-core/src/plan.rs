@@ -39,7 +39,6 @@ pub(crate) struct About {
     pub(crate) name: Cow<'static, str>,
     pub(crate) short_name: Cow<'static, str>,
     pub(crate) domain: Cow<'static, str>,
-    pub(crate) citation: Cow<'static, str>,
     pub(crate) licence: LicenceStatus,
     pub(crate) text_bundled: bool,
     /// Languages of the verified translations, sorted.

@@ -188,7 +188,7 @@ impl Instrument {
 
     /// The catalog's own wording of this instrument as a text pack: the bundled English (stem,
     /// items, option labels, attribution, and the labels of its scores, bands, cut-offs and flags)
-    /// and each verified translation. An instrument whose licence keeps its text out has labels
+    /// and each verified translation, with the instrument's citation as its `source`. An instrument whose licence keeps its text out has labels
     /// only; the host supplies the rest.
     pub fn bundled_text(&self) -> TextPack {
         let def = self.definition();
@@ -250,7 +250,9 @@ impl Instrument {
             }
             languages.insert(t.lang.to_string(), lang);
         }
-        TextPack { instrument: Some(self.id().to_string()), terms: None, source: None, languages }
+        // The wording's source is the published instrument: the element shows it as the citation.
+        let source = Some(self.citation().to_string());
+        TextPack { instrument: Some(self.id().to_string()), terms: None, source, languages }
     }
 }
 
@@ -315,6 +317,7 @@ mod tests {
         for inst in Catalog::embedded().instruments() {
             let pack = inst.bundled_text();
             assert_eq!(inst.check_text_pack(&pack), Vec::<String>::new(), "{}", inst.id());
+            assert!(!inst.citation().is_empty() && pack.source.as_deref() == Some(inst.citation()), "{}", inst.id());
             let en = &pack.languages["en"];
             let def = inst.definition();
             let texts = def.items.iter().filter(|i| i.text.is_some()).count();

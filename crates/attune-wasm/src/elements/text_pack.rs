@@ -269,7 +269,8 @@ pub fn form(inst: &Instrument, ui: &str, catalog: &TextPack, pack: Option<&TextP
         title,
         instructions,
         questions,
-        citation: inst.citation().to_string(),
+        // The catalog's pack names the publication as the wording's source: the citation.
+        citation: catalog.source.clone().unwrap_or_default(),
         attribution,
         terms: pack.and_then(|p| p.terms.clone()),
         english_fallback,
