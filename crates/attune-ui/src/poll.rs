@@ -184,7 +184,46 @@ pub struct DashboardProps {
 }
 
 fn num(v: Option<f64>) -> String {
-    v.map_or_else(|| "—".to_string(), |v| format!("{v:.2}"))
+    v.map_or_else(|| "—".to_string(), |v| fixed(v, 2))
+}
+
+/// `v` with `decimals` (at most 3) decimals, as `format!("{v:.2}")` writes it, ties to even on the
+/// exact value included; without Rust's float formatting, which would add about 5 KB gzip to the
+/// poll module. For finite values (statistics and coordinates are).
+pub fn fixed(v: f64, decimals: usize) -> String {
+    let scale = [1.0, 10.0, 100.0, 1000.0][decimals.min(3)];
+    let s = v * scale;
+    // The product's rounding error, exactly (Dekker's two-product): a tie is decided on the value
+    // `v * scale` really has, not on its rounded product.
+    let split = |a: f64| {
+        let c = 134_217_729.0 * a;
+        let hi = c - (c - a);
+        (hi, a - hi)
+    };
+    let ((vh, vl), (sh, sl)) = (split(v), split(scale));
+    let err = ((vh * sh - s) + vh * sl + vl * sh) + vl * sl;
+    let mut r = s.round_ties_even();
+    if (s - r).abs() == 0.5 {
+        if err > 0.0 {
+            r = (s + 0.5).floor();
+        } else if err < 0.0 {
+            r = (s - 0.5).ceil();
+        }
+    }
+    let n = r.abs() as u64;
+    let sign = if v.is_sign_negative() { "-" } else { "" };
+    if decimals == 0 {
+        return format!("{sign}{n}");
+    }
+    let p = 10u64.pow(decimals.min(3) as u32);
+    format!("{sign}{}.{:0w$}", n / p, n % p, w = decimals.min(3))
+}
+
+/// `v` as `format!("{v}")` writes a value with at most two decimals (score ranges: the catalog's
+/// are whole numbers).
+fn plain(v: f64) -> String {
+    let s = fixed(v, 2);
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 /// The therapist's dashboard: create a poll, show its code and QR, live counts, close, aggregates
@@ -315,15 +354,15 @@ fn trend(series: &[TrendSeries]) -> Html {
                 let xy: Vec<(f64, f64)> = s.points.iter().enumerate().filter_map(|(i, p)| {
                     p.1.map(|m| (10.0 + 280.0 * i as f64 / n as f64, 110.0 - 100.0 * (m - lo) / span))
                 }).collect();
-                let points = xy.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect::<Vec<_>>().join(" ");
+                let points = xy.iter().map(|(x, y)| format!("{},{}", fixed(*x, 1), fixed(*y, 1))).collect::<Vec<_>>().join(" ");
                 html! {
                     <figure class="chart">
-                        <figcaption>{ format!("{} (mean per session, {}–{})", s.label, lo, hi) }</figcaption>
+                        <figcaption>{ format!("{} (mean per session, {}–{})", s.label, plain(lo), plain(hi)) }</figcaption>
                         <svg viewBox="0 0 300 120" role="img" aria-label={format!("{}: {}", s.label, s.points.iter().map(|p| format!("{} {}", p.0, num(p.1))).collect::<Vec<_>>().join(", "))}>
                             <line x1="10" y1="110" x2="290" y2="110" class="axis" />
                             <line x1="10" y1="10" x2="10" y2="110" class="axis" />
                             <polyline points={points} class="line" fill="none" />
-                            { for xy.iter().map(|(x, y)| html! { <circle cx={format!("{x:.1}")} cy={format!("{y:.1}")} r="3" class="dot" /> }) }
+                            { for xy.iter().map(|(x, y)| html! { <circle cx={fixed(*x, 1)} cy={fixed(*y, 1)} r="3" class="dot" /> }) }
                         </svg>
                         <table class="trend-table">
                             <thead><tr><th scope="col">{ "Session" }</th><th scope="col">{ "Mean" }</th><th scope="col">{ "n" }</th></tr></thead>
@@ -422,5 +461,29 @@ fn new_poll_form(props: &NewPollFormProps) -> Html {
                 <button type="submit" class="primary" part="button" disabled={props.busy}>{ "Start poll" }</button>
             </div>
         </form>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{fixed, plain};
+
+    /// Written as Rust's own formatting writes them, on means of small groups (where exact ties
+    /// are common), square roots (standard deviations) and negatives.
+    #[test]
+    fn fixed_writes_what_rust_formatting_writes() {
+        let mut values = vec![0.0, -0.0, -0.001, 0.125, 2.675, 1e6 / 3.0];
+        for n in 1..=40u32 {
+            values.extend((-200..=400).map(|k| f64::from(k) / f64::from(n)));
+        }
+        values.extend((0..20_000u32).map(|i| f64::from(i).sqrt() / 7.3));
+        for v in values {
+            assert_eq!(fixed(v, 2), format!("{v:.2}"), "{v:?}");
+            assert_eq!(fixed(v, 1), format!("{v:.1}"), "{v:?}");
+            assert_eq!(fixed(v, 0), format!("{v:.0}"), "{v:?}");
+        }
+        for v in [0.0, 27.0, -4.0, 165.0, 2.5, 0.25] {
+            assert_eq!(plain(v), format!("{v}"));
+        }
     }
 }

@@ -5,10 +5,8 @@
 //! the interface language first (verified translation, then the pack), then English, then any
 //! language the pack has, marked with its `lang`.
 
-use std::collections::BTreeMap;
-
 use attune_core::model::LicenceStatus;
-use attune_core::{primary_language as primary, Instrument, PackLanguage, TextPack};
+use attune_core::{primary_language as primary, Entries, Instrument, PackLanguage, TextPack};
 use attune_core::{PACK_FIELDS, PACK_LANGUAGE_FIELDS};
 use attune_ui::{Choice, Form, Problem, Question, Text};
 use wasm_bindgen::JsValue;
@@ -79,12 +77,11 @@ fn object_of<T>(
     v: &JsValue,
     path: &str,
     read: impl Fn(&JsValue, &str) -> Result<T, String>,
-) -> Result<BTreeMap<String, T>, String> {
+) -> Result<Entries<T>, String> {
     if !is_object(v) {
         return Err(format!("{}: invalid type: {}, expected a map", at(path), kind(v)));
     }
-    // Inserted one by one: collecting into a BTreeMap would link a whole stable sort (about 14 KB).
-    let mut out = BTreeMap::new();
+    let mut out = Entries::default();
     for (k, x) in entries(v) {
         let value = read(&x, &join(path, &k))?;
         out.insert(k, value);
@@ -93,7 +90,7 @@ fn object_of<T>(
 }
 
 /// An object of strings at `path`.
-fn strings(v: &JsValue, path: &str) -> Result<BTreeMap<String, String>, String> {
+fn strings(v: &JsValue, path: &str) -> Result<Entries<String>, String> {
     object_of(v, path, |x, p| {
         x.as_string().ok_or_else(|| format!("{}: invalid type: {}, expected a string", at(p), kind(x)))
     })
@@ -314,7 +311,7 @@ mod tests {
         for i in items {
             en.items.insert(i.to_string(), format!("Statement {i}"));
         }
-        TextPack { instrument: None, terms: None, source: None, languages: BTreeMap::from([("en".into(), en)]) }
+        TextPack { instrument: None, terms: None, source: None, languages: Entries::from([("en".into(), en)]) }
     }
 
     #[test]
