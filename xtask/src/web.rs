@@ -575,11 +575,18 @@ pub fn bench_npm(sh: &Shell) -> Result<(String, bool)> {
     }
     let count = attune_core::Catalog::embedded().instruments().len();
     table.push_str(&row(&format!("`instruments/*.json` ({count} full definitions, loaded only on request)"), data));
-    table.push_str(&row(&format!("`wording/*.js` ({count} instruments' wording, one loaded per instrument shown)"), wording));
+    table.push_str(&row(
+        &format!("`wording/*.js` ({count} instruments' wording, one loaded per instrument shown)"),
+        wording,
+    ));
     table.push_str(&row("`wording/*.js`, the largest", largest));
     let entries: Vec<[u64; 3]> = ENTRIES.iter().map(|e| e.total(&sizes)).collect();
     for (e, total) in ENTRIES.iter().zip(&entries) {
-        let what = if e.wording { "loader, glue, snippets, wasm, the largest wording" } else { "loader, glue, snippets, wasm" };
+        let what = if e.wording {
+            "loader, glue, snippets, wasm, the largest wording"
+        } else {
+            "loader, glue, snippets, wasm"
+        };
         table.push_str(&row(&format!("**`{}`** (all it loads: {what})", e.import), *total));
     }
     table.push_str(&row("Whole package", all));

@@ -63,7 +63,9 @@ pub use request::{score_json, Outcome, Request};
 pub use score::{
     json_string, shown, Answer, AnswerSheet, ContextInput, ContextValues, Progress, ScoreOutcome, ScoreResult,
 };
-pub use text_pack::{primary_language, Entries, NestedLabels, PackLanguage, TextPack, PACK_FIELDS, PACK_LANGUAGE_FIELDS};
+pub use text_pack::{
+    primary_language, Entries, NestedLabels, PackLanguage, TextPack, PACK_FIELDS, PACK_LANGUAGE_FIELDS,
+};
 #[cfg(feature = "json")]
 pub use validate::{check_vector, validate_definition};
 

@@ -105,9 +105,13 @@ fn panel(server: &str, poll: &Poll, latest: Option<&(Aggregate, JsValue)>, words
         }
     });
     let score_label = |sid: &str| {
-        words
-            .and_then(|w| w.scores.get(sid).cloned())
-            .unwrap_or_else(|| if question.is_some() { "Answer".into() } else { sid.to_string() })
+        words.and_then(|w| w.scores.get(sid).cloned()).unwrap_or_else(|| {
+            if question.is_some() {
+                "Answer".into()
+            } else {
+                sid.to_string()
+            }
+        })
     };
     // JSON objects arrive sorted by key ("1", "10", "11", "2", ...): show the instrument's order.
     let ordered = |key: &str, order: Vec<String>| -> Vec<(String, JsValue)> {

@@ -200,7 +200,8 @@ async fn poll_form(poll: &JoinedPoll) -> Result<(Rc<Form>, Evaluator, Option<Str
 }
 
 fn join(weak: &Weak<RefCell<Inner>>, typed: String) {
-    let code: String = typed.chars().filter(|c| !c.is_whitespace() && *c != '-').collect::<String>().to_ascii_uppercase();
+    let code: String =
+        typed.chars().filter(|c| !c.is_whitespace() && *c != '-').collect::<String>().to_ascii_uppercase();
     if code.len() != 6 || !code.chars().all(|c| c.is_ascii_alphanumeric()) {
         update(weak, |me| {
             me.code = typed;

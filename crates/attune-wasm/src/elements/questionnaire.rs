@@ -116,7 +116,11 @@ fn evaluate(
     };
     let result = inst.score_sheet(&sheet, ctx);
     let named = |ids: &mut dyn Iterator<Item = &str>, names: Option<&Vec<String>>, id: &str| {
-        ids.enumerate().find(|(_, x)| *x == id).map(|(k, _)| k).and_then(|k| names?.get(k).cloned()).unwrap_or_else(|| id.to_string())
+        ids.enumerate()
+            .find(|(_, x)| *x == id)
+            .map(|(k, _)| k)
+            .and_then(|k| names?.get(k).cloned())
+            .unwrap_or_else(|| id.to_string())
     };
     let scores = result
         .scores
@@ -193,7 +197,11 @@ impl Inner {
                     if !problems.is_empty() {
                         return Err(Problem {
                             code: "invalid_text_pack".into(),
-                            message: format!("The text pack does not fit {}: {}.", inst.short_name(), problems.join("; ")),
+                            message: format!(
+                                "The text pack does not fit {}: {}.",
+                                inst.short_name(),
+                                problems.join("; ")
+                            ),
                         }
                         .into());
                     }

@@ -173,7 +173,12 @@ fn sources<'a>(ui: &str, catalog: &'a TextPack, pack: Option<&'a TextPack>) -> V
 
 /// Builds the form in the interface language `ui` (`"en"` or `"es"`) from the catalog's wording of
 /// the instrument and the host's pack, with the labels of its results; or the problem that stops it.
-pub fn form(inst: &Instrument, ui: &str, catalog: &TextPack, pack: Option<&TextPack>) -> Result<(Form, Labels), Problem> {
+pub fn form(
+    inst: &Instrument,
+    ui: &str,
+    catalog: &TextPack,
+    pack: Option<&TextPack>,
+) -> Result<(Form, Labels), Problem> {
     let order = sources(ui, catalog, pack);
     let mut fallback = false;
     let mut pick = |get: &dyn Fn(&PackLanguage) -> Option<&String>| -> Option<Text> {

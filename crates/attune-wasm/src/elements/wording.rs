@@ -65,9 +65,9 @@ pub fn get(id: &str, then: impl FnOnce() + 'static) -> Option<Loaded> {
 /// call: the caller may hold its element's state.
 fn request(id: &str) {
     let promise = LOADER.with(|l| match &*l.borrow() {
-        None => js_sys::Promise::reject(&JsValue::from_str(
-            "no wording loader: import the elements from `attune/elements`",
-        )),
+        None => {
+            js_sys::Promise::reject(&JsValue::from_str("no wording loader: import the elements from `attune/elements`"))
+        }
         Some(f) => match f.call1(&JsValue::NULL, &JsValue::from_str(id)) {
             Ok(p) => js_sys::Promise::resolve(&p),
             Err(e) => js_sys::Promise::reject(&e),
