@@ -127,7 +127,7 @@ fn evaluate(
         .iter()
         .enumerate()
         .map(|(k, o)| ScoreLine {
-            label: named(&mut inst.score_ids(), Some(&labels.scores), &o.id),
+            label: named(&mut inst.score_ids(), Some(&labels.scores), o.id),
             value: o.value.map(|v| format_number(v, lang)),
             range: inst.score_range(k).map_or_else(String::new, |[lo, hi]| {
                 format!("{}–{}", format_number(lo, lang), format_number(hi, lang))

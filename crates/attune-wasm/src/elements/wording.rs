@@ -40,7 +40,7 @@ pub fn get(id: &str, then: impl FnOnce() + 'static) -> Option<Loaded> {
     let start = CACHE.with(|c| {
         let mut cache = c.borrow_mut();
         match cache.iter_mut().find(|(k, _)| k == id) {
-            Some((_, State::Done(done))) => return Err(done.clone()),
+            Some((_, State::Done(done))) => Err(done.clone()),
             Some((_, State::Pending(waiting))) => {
                 waiting.push(Box::new(then));
                 Ok(false)
