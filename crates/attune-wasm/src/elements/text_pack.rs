@@ -351,7 +351,7 @@ mod tests {
         let phq9 = Catalog::embedded().get("phq9").expect("phq9");
         let words = phq9.bundled_text();
         let (en, labels) = form(phq9, "en", &words, None).expect("en");
-        assert_eq!(labels.scores, ["Total"]);
+        assert_eq!(labels.scores, ["Total score"]);
         assert_eq!(labels.bands[0][0], "Minimal");
         assert!(en.questions.iter().all(|q| q.text.lang.is_none()));
         let (es, _) = form(phq9, "es", &words, None).expect("es");
