@@ -130,11 +130,11 @@ test("PHQ-9 by keyboard alone, paged: result equals the core, critical event and
   expect(seen.problems).toEqual([]);
   // Privacy: nothing but the page's own files; the widget loads only files of the package (the
   // demo's picker reads `catalog()`, and this test `score()`, from the scoring entry `attune`; the
-  // poll and validate modules are never loaded).
+  // poll and validate modules are never loaded; of the catalog's wording, only PHQ-9's).
   const foreign = seen.requests.filter((u) => !u.startsWith(server.url));
   expect(foreign).toEqual([]);
   const own = seen.requests.map((u) => new URL(u).pathname);
-  const allowed = /^\/($|\?|index\.html|demo\.(js|css)|favicon\.svg|node_modules\/attune\/(elements\.js|index\.js|errors\.js|pkg-elements\/.+|pkg\/.+|text\/non-commercial\.js))$/;
+  const allowed = /^\/($|\?|index\.html|demo\.(js|css)|favicon\.svg|node_modules\/attune\/(elements\.js|index\.js|errors\.js|pkg-elements\/.+|pkg\/.+|text\/non-commercial\.js|wording\/(index|phq9)\.js))$/;
   expect(own.filter((p) => !allowed.test(p))).toEqual([]);
 });
 
