@@ -29,7 +29,7 @@ macro_rules! bake_integer {
         }
     )*};
 }
-bake_integer!(usize, u32, i64);
+bake_integer!(usize, u32, u16, i64);
 
 impl Bake for f64 {
     fn bake(&self, out: &mut String) {
@@ -196,7 +196,7 @@ bake_struct!(Translation at "crate::model::Translation" {
     instrument, lang, source, instructions, response_sets, items, attribution
 });
 
-bake_struct!(ItemPlan at "crate::plan::ItemPlan" { values, response_set });
+bake_struct!(SetPlan at "crate::plan::SetPlan" { name, values });
 bake_struct!(ScorePlan at "crate::plan::ScorePlan" { id, calc, range, band_ids, bands, cutoffs });
 bake_struct!(CutoffPlan at "crate::plan::CutoffPlan" { id, min, when });
 bake_struct!(FlagPlan at "crate::plan::FlagPlan" { id, critical, test, invalidates });
@@ -206,7 +206,7 @@ bake_struct!(ContextPlan at "crate::plan::ContextPlan" { key, values, required }
 
 // The plan only: the definition and its translations are baked apart (see build.rs).
 bake_struct!(Instrument at "crate::plan::Instrument" {
-    id, about, item_ids, items, scores, order, flags, skips, skipped_item_score, context, scored_items
+    id, about, item_ids, item_sets, sets, scores, order, flags, skips, skipped_item_score, context, scored_items
 } then "source: crate::plan::Source::Baked, ");
 
 impl Bake for Calc {

@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use crate::expr::{self, Expr, Names, Op};
 use crate::model::{Definition, LicenceStatus, Map, Method, MissingRule, Translation};
 use crate::plan::{
-    About, Calc, ContextPlan, CutoffPlan, FlagPlan, FlagTest, Instrument, ItemPlan, ScorePlan, SkipPlan, Source,
+    About, Calc, ContextPlan, CutoffPlan, FlagPlan, FlagTest, Instrument, ScorePlan, SetPlan, SkipPlan, Source,
 };
 use crate::problem::{ProblemKind as K, Problems};
 
@@ -90,7 +90,8 @@ pub(crate) fn compile(def: Definition, p: &mut Problems) -> Option<Instrument> {
 
     // Items.
     let mut item_index: HashMap<&str, usize> = HashMap::new();
-    let mut items = Vec::with_capacity(def.items.len());
+    let mut sets: Vec<SetPlan> = Vec::new();
+    let mut item_sets: Vec<u16> = Vec::with_capacity(def.items.len());
     for (i, item) in def.items.iter().enumerate() {
         let path = format!("$.items[{i}]");
         if item.id.is_empty() || item.id.contains(char::is_whitespace) {
@@ -113,10 +114,21 @@ pub(crate) fn compile(def: Definition, p: &mut Problems) -> Option<Instrument> {
         if !text_bundled && item.text.is_some() && def.license.is_some() {
             p.push(format!("{path}.text"), K::TextNotAllowed, "item text is given although text_bundled is false");
         }
-        items.push(ItemPlan { values: Cow::Owned(values), response_set: item.response_set.clone() });
+        let k = match sets.iter().position(|s| s.name == item.response_set) {
+            Some(k) => k,
+            None => {
+                sets.push(SetPlan { name: item.response_set.clone(), values: Cow::Owned(values) });
+                sets.len() - 1
+            }
+        };
+        // More sets than fit are a problem below.
+        item_sets.push(u16::try_from(k).unwrap_or(u16::MAX));
     }
     if def.items.is_empty() {
         p.push("$.items", K::BadScore, "an instrument needs at least one item");
+    }
+    if sets.len() > usize::from(u16::MAX) {
+        p.push("$.response_sets", K::BadResponseSet, "the items use more than 65,535 response sets");
     }
 
     // Context.
@@ -155,7 +167,10 @@ pub(crate) fn compile(def: Definition, p: &mut Problems) -> Option<Instrument> {
         if !(lo.is_finite() && hi.is_finite() && lo <= hi) {
             p.push(format!("{path}.range"), K::BadScore, "range must be [lowest, highest] with lowest <= highest");
         }
-        let calc = compile_calc(&def, score, &path, &names, &items, p, &mut scored_items);
+        let values_of = |i: usize| -> &[i64] {
+            item_sets.get(i).and_then(|&k| sets.get(usize::from(k))).map_or(&[], |s| &s.values)
+        };
+        let calc = compile_calc(&def, score, &path, &names, &values_of, p, &mut scored_items);
 
         // Bands: inclusive [min, max]; sorted they must tile the range with no overlap and no gap.
         let mut band_ids = HashSet::new();
@@ -341,7 +356,8 @@ pub(crate) fn compile(def: Definition, p: &mut Problems) -> Option<Instrument> {
         id: def.id.clone(),
         about,
         item_ids: def.items.iter().map(|i| i.id.clone()).collect(),
-        items: Cow::Owned(items),
+        item_sets: Cow::Owned(item_sets),
+        sets: Cow::Owned(sets),
         scores: Cow::Owned(scores),
         order: Cow::Owned(order),
         flags: Cow::Owned(flags),
@@ -358,7 +374,7 @@ fn compile_calc(
     score: &crate::model::ScoreDef,
     path: &str,
     names: &NameTable<'_>,
-    items: &[ItemPlan],
+    values_of: &dyn Fn(usize) -> &[i64],
     p: &mut Problems,
     scored_items: &mut Vec<usize>,
 ) -> Calc {
@@ -413,8 +429,8 @@ fn compile_calc(
                             format!("reversed item `{id}` is not an item of this score"),
                         );
                     } else if let (Some(c), Some(&i)) = (reverse_c, names.items.get(id.as_ref())) {
-                        let values: HashSet<i64> = items[i].values.iter().copied().collect();
-                        if !items[i].values.iter().all(|v| c.checked_sub(*v).is_some_and(|r| values.contains(&r))) {
+                        let values: HashSet<i64> = values_of(i).iter().copied().collect();
+                        if !values_of(i).iter().all(|v| c.checked_sub(*v).is_some_and(|r| values.contains(&r))) {
                             p.push(
                                 format!("{path}.reverse.rule"),
                                 K::BadReverse,

@@ -257,11 +257,11 @@ impl<'a> Group<'a> {
         let Calc::Items { items, .. } = &self.inst.scores[s].calc else {
             return None;
         };
-        let first = &self.inst.items[items.first()?.0].response_set;
-        if items.iter().any(|&(i, _)| &self.inst.items[i].response_set != first) {
+        let first = self.inst.response_set(items.first()?.0);
+        if items.iter().any(|&(i, _)| self.inst.response_set(i) != first) {
             return None;
         }
-        let a = self.inst.items[items[0].0].values.len() as f64;
+        let a = self.inst.option_values(items[0].0).len() as f64;
         let null_variance = (a * a - 1.0) / 12.0;
         if null_variance <= 0.0 {
             // One option: every answer agrees by construction; the index is undefined.

@@ -139,14 +139,18 @@ impl Instrument {
         self.scores.get(index).map(|s| s.range)
     }
 
+    fn set(&self, index: usize) -> Option<&crate::plan::SetPlan> {
+        self.item_sets.get(index).and_then(|&k| self.sets.get(usize::from(k)))
+    }
+
     /// The response set of the item at `index`.
     pub fn response_set(&self, index: usize) -> &str {
-        self.items.get(index).map_or("", |i| &i.response_set)
+        self.set(index).map_or("", |s| &s.name)
     }
 
     /// Option values of the item at `index`, in the published order.
     pub fn option_values(&self, index: usize) -> &[i64] {
-        self.items.get(index).map_or(&[], |i| &i.values)
+        self.set(index).map_or(&[], |s| &s.values)
     }
 
     /// Verified translations of the wording bundled with this instrument.

@@ -20,7 +20,11 @@ pub struct Instrument {
     pub(crate) about: About,
     /// Item ids, in administration order.
     pub(crate) item_ids: Cow<'static, [Cow<'static, str>]>,
-    pub(crate) items: Cow<'static, [ItemPlan]>,
+    /// For each item, the index of its response set in `sets`.
+    pub(crate) item_sets: Cow<'static, [u16]>,
+    /// The response sets the items use, in the order they are first used: each once, however many
+    /// items share it (a plan per item measured about 2 KB gzip more in the element module).
+    pub(crate) sets: Cow<'static, [SetPlan]>,
     pub(crate) scores: Cow<'static, [ScorePlan]>,
     /// Score indices in an order where every score comes after the scores it reads.
     pub(crate) order: Cow<'static, [usize]>,
@@ -56,10 +60,10 @@ pub(crate) enum Source {
 }
 
 #[derive(Debug, Clone)]
-pub(crate) struct ItemPlan {
-    /// Option values of the item's response set, in the set's order.
+pub(crate) struct SetPlan {
+    pub(crate) name: Cow<'static, str>,
+    /// Option values, in the set's order.
     pub(crate) values: Cow<'static, [i64]>,
-    pub(crate) response_set: Cow<'static, str>,
 }
 
 #[derive(Debug, Clone)]

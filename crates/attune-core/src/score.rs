@@ -232,14 +232,14 @@ impl Instrument {
         &self,
         answers: impl IntoIterator<Item = (&'k str, Answer<'v>)>,
     ) -> Result<AnswerSheet, ScoreError> {
-        let mut values = vec![None; self.items.len()];
+        let mut values = vec![None; self.item_ids.len()];
         for (id, v) in answers {
             let Some(i) = self.find_item(id) else {
                 return Err(ScoreError::UnknownItem { item: id.to_string() });
             };
             match v {
                 Answer::Null => {}
-                Answer::Integer(x) if self.items[i].values.contains(&x) => values[i] = Some(x),
+                Answer::Integer(x) if self.option_values(i).contains(&x) => values[i] = Some(x),
                 Answer::Integer(x) => return Err(self.invalid_value(i, id, x.to_string())),
                 Answer::Other(text) => return Err(self.invalid_value(i, id, text.to_string())),
             }
@@ -271,7 +271,7 @@ impl Instrument {
     }
 
     fn invalid_value(&self, i: usize, id: &str, found: String) -> ScoreError {
-        let allowed: Vec<String> = self.items[i].values.iter().map(i64::to_string).collect();
+        let allowed: Vec<String> = self.option_values(i).iter().map(i64::to_string).collect();
         ScoreError::InvalidValue { item: id.to_string(), found, allowed: allowed.join(", ") }
     }
 
@@ -356,7 +356,7 @@ impl Instrument {
             return Vec::new();
         }
         let answer = |i: usize| sheet.get(i).map(|v| v as f64);
-        let mut skipped = vec![false; self.items.len()];
+        let mut skipped = vec![false; self.item_ids.len()];
         for skip in self.skips.iter() {
             if skip.when.eval(&answer) == Some(true) {
                 for &t in skip.items.iter() {
@@ -370,7 +370,7 @@ impl Instrument {
     /// Items answered among those asked under the skip rules, for "3 of 9" and progress bars.
     pub fn progress(&self, sheet: &AnswerSheet) -> Progress {
         let skipped = self.skipped_items(sheet);
-        let asked = (0..self.items.len()).filter(|&i| !skipped.get(i).copied().unwrap_or(false));
+        let asked = (0..self.item_ids.len()).filter(|&i| !skipped.get(i).copied().unwrap_or(false));
         asked.fold(Progress::default(), |p, i| Progress {
             answered: p.answered + usize::from(sheet.get(i).is_some()),
             total: p.total + 1,

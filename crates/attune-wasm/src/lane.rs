@@ -22,21 +22,22 @@ use crate::js::{object, strings};
 #[cfg(feature = "scoring")]
 use crate::read;
 
+#[cfg(feature = "scoring")]
 #[wasm_bindgen(module = "/js/lane.js")]
 extern "C" {
-    #[cfg(feature = "scoring")]
     #[wasm_bindgen(js_name = encodeRequests)]
     fn encode_requests(requests: &Array, start: u32, end: u32) -> Array;
-    #[cfg(feature = "scoring")]
     #[wasm_bindgen(js_name = hasSchema)]
     fn has_schema(index: u32) -> bool;
-    #[cfg(feature = "scoring")]
     #[wasm_bindgen(js_name = setSchema)]
     fn set_schema(index: u32, schema: &JsValue);
-    #[cfg(feature = "scoring")]
     #[wasm_bindgen(js_name = decodeResults)]
     fn decode_results(out: &Array, start: u32, count: u32, codes: &[i32], values: &[f64], failures: &Array);
-    #[cfg(feature = "elements")]
+}
+
+#[cfg(feature = "elements")]
+#[wasm_bindgen(module = "/js/plain.js")]
+extern "C" {
     #[wasm_bindgen(js_name = decodeResult)]
     fn decode_result(codes: &[i32], values: &[f64], schema: &JsValue) -> JsValue;
 }
@@ -107,7 +108,7 @@ fn position<'a>(mut ids: impl Iterator<Item = &'a str>, found: &str) -> i32 {
     ids.position(|id| id == found).map_or(-1, |k| k as i32)
 }
 
-/// Appends a result's encoding (see `decodeResult` in js/lane.js): complete, then per score its
+/// Appends a result's encoding (see `decodeResult` in js/plain.js): complete, then per score its
 /// value (in `values`), band, cut-offs, then the flags, each id by its position in the schema.
 fn encode(inst: &Instrument, r: &ScoreResult<'_>, codes: &mut Vec<i32>, values: &mut Vec<f64>) {
     codes.push(i32::from(r.complete));

@@ -1,8 +1,8 @@
 //! Reading what JavaScript passes, without a JSON parser. A value is first made plain by
-//! `normalize` in `js/lane.js` (what `JSON.stringify` and `JSON.parse` make of it: no getters, no
+//! `normalize` in `js/plain.js` (what `JSON.stringify` and `JSON.parse` make of it: no getters, no
 //! classes, no `undefined`; a non-finite number becomes text, so it cannot pass for `null`); then
 //! its parts are read here and handed to the core as typed values. Values shown in error messages
-//! are written as the core's JSON readers write them (`show` in `js/lane.js`), so every error reads
+//! are written as the core's JSON readers write them (`show` in `js/plain.js`), so every error reads
 //! as it does from the CLI or the server.
 
 use attune_core::{Answer, ContextInput, ContextValues, Instrument, ScoreError};
@@ -14,7 +14,7 @@ use crate::error::describe;
 #[cfg(feature = "scoring")]
 use crate::error::MAX_JSON_LEN;
 
-#[wasm_bindgen(module = "/js/lane.js")]
+#[wasm_bindgen(module = "/js/plain.js")]
 extern "C" {
     /// `[plain value, problem, detail]`: problem 0 when the value reads as JSON; 1 when it cannot
     /// be read (detail: why), 2 when it is no JSON value (detail: its type), 3 when its text is

@@ -37,7 +37,11 @@ extern "C" {
     fn format_number(value: f64, lang: &str) -> String;
     #[wasm_bindgen(js_name = mountPoint)]
     fn mount_point(root: &web_sys::ShadowRoot) -> web_sys::Element;
-    #[cfg(feature = "poll")]
+}
+
+#[cfg(feature = "poll")]
+#[wasm_bindgen(module = "/js/poll.js")]
+extern "C" {
     #[wasm_bindgen(js_name = defineSimple)]
     fn define_simple(tag: &str, css: &str, observed: js_sys::Array, mount: &JsValue) -> bool;
 }

@@ -1,5 +1,5 @@
 //! The poll elements' network: HTTP requests and self-reconnecting WebSockets, done by the small
-//! JavaScript helpers in `js/elements.js`. Messages are plain JavaScript values both ways: the
+//! JavaScript helpers in `js/poll.js`. Messages are plain JavaScript values both ways: the
 //! browser's own `JSON.parse` and `JSON.stringify` turn them into text and back, so the module
 //! carries no JSON parser; `super::protocol` reads them into the server's types.
 
@@ -8,7 +8,7 @@ use wasm_bindgen_futures::JsFuture;
 
 use crate::read::get;
 
-#[wasm_bindgen(module = "/js/elements.js")]
+#[wasm_bindgen(module = "/js/poll.js")]
 extern "C" {
     #[wasm_bindgen(js_name = request)]
     fn js_request(method: &str, url: &str, headers: &JsValue, body: &JsValue) -> js_sys::Promise;
