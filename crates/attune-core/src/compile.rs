@@ -369,12 +369,12 @@ pub(crate) fn compile(def: Definition, p: &mut Problems) -> Option<Instrument> {
     })
 }
 
-fn compile_calc(
+fn compile_calc<'s>(
     def: &Definition,
     score: &crate::model::ScoreDef,
     path: &str,
     names: &NameTable<'_>,
-    values_of: &dyn Fn(usize) -> &[i64],
+    values_of: &dyn Fn(usize) -> &'s [i64],
     p: &mut Problems,
     scored_items: &mut Vec<usize>,
 ) -> Calc {
