@@ -127,8 +127,9 @@ pub const ENTRIES: [Entry; 4] = [
         dir: "pkg-elements",
         loader: "elements.js",
         budget: Some(120_000),
-        // Measured 145,378 bytes (2026-12-04): what is left is in the README's size notes.
-        ceiling: Some(146_000),
+        // Measured 128,859 bytes (2026-12-05; 145,378 before the wording moved out of the module):
+        // what is left is in the README's size notes.
+        ceiling: Some(129_000),
         wording: true,
     },
     Entry {
@@ -137,9 +138,9 @@ pub const ENTRIES: [Entry; 4] = [
         dir: "pkg-poll",
         loader: "poll.js",
         budget: Some(180_000),
-        // Measured 208,232 bytes (2026-12-04): the server's messages are parsed by the browser and
-        // read into attune_protocol's types without serde (245,491 bytes with serde_json).
-        ceiling: Some(208_500),
+        // Meets it since 2026-12-05 (174,133 bytes; 208,232 before the wording moved out and the
+        // dashboard's numbers were written without Rust's float formatting).
+        ceiling: None,
         wording: true,
     },
 ];
