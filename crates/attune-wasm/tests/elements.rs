@@ -39,8 +39,11 @@ let release;
 const gate = new Promise((r) => { release = r; });
 export function loader(json) {
   const packs = JSON.parse(json);
-  return (id) => id === 'gad2' ? gate.then(() => packs[id])
-    : Object.hasOwn(packs, id) ? Promise.resolve(packs[id]) : Promise.reject(new Error(`no wording for ${id}`));
+  const arrived = new Map();
+  const load = (id) => id === 'gad2' ? gate.then(() => packs[id])
+    : Object.hasOwn(packs, id) ? Promise.resolve(packs[id]).then((p) => { arrived.set(id, p); return p; })
+    : Promise.reject(new Error(`no wording for ${id}`));
+  return { load, loaded: (id) => arrived.get(id) };
 }
 export function releaseWording() { release(); }
 ")]
@@ -59,7 +62,7 @@ extern "C" {
     fn listen(el: &JsValue) -> JsValue;
     fn drain(got: &JsValue) -> String;
     fn reset(el: &JsValue);
-    fn loader(packs: &str) -> js_sys::Function;
+    fn loader(packs: &str) -> JsValue;
     #[wasm_bindgen(js_name = releaseWording)]
     fn release_wording();
 }
@@ -67,7 +70,7 @@ extern "C" {
 /// The catalog's wording as the package's `wording/` modules give it, from the core's packs: every
 /// instrument's but UCLA-3's (whose loading fails), and GAD-2's held back until
 /// [`release_wording`].
-fn wording() -> js_sys::Function {
+fn wording() -> JsValue {
     let packs: serde_json::Map<String, Value> = Catalog::embedded()
         .instruments()
         .iter()
@@ -83,7 +86,7 @@ async fn settle() {
 }
 
 fn element(attrs: Value) -> JsValue {
-    attune_wasm::elements::define_elements(Some(wording()));
+    attune_wasm::elements::define_elements(wording());
     make(&js_sys::JSON::parse(&attrs.to_string()).expect("attrs"))
 }
 
@@ -100,8 +103,8 @@ fn events(got: &JsValue) -> Vec<Value> {
 
 #[wasm_bindgen_test]
 fn defining_is_idempotent() {
-    let first = attune_wasm::elements::define_elements(Some(wording()));
-    let second = attune_wasm::elements::define_elements(Some(wording()));
+    let first = attune_wasm::elements::define_elements(wording());
+    let second = attune_wasm::elements::define_elements(wording());
     assert!(first.len() <= 1, "{first:?}");
     assert!(second.is_empty(), "a second definition must not throw or redefine: {second:?}");
 }

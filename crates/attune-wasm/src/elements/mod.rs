@@ -49,9 +49,10 @@ extern "C" {
 /// Defines `<attune-questionnaire>` and, with the `poll` feature, `<attune-poll-join>` and
 /// `<attune-poll-dashboard>`. Idempotent: returns the tags it defined now (none when an
 /// earlier import, or another copy of the package, already defined them). `wording` loads an
-/// instrument's wording: `(id) => Promise<TextPack>` (the package's `wording/index.js`).
+/// instrument's wording: `{ load(id): Promise<TextPack>, loaded(id): TextPack | undefined }` (the
+/// package's `wording/index.js`).
 #[wasm_bindgen(js_name = defineElements)]
-pub fn define_elements(wording: Option<js_sys::Function>) -> Vec<String> {
+pub fn define_elements(wording: JsValue) -> Vec<String> {
     wording::set_loader(wording);
     let mut defined = Vec::new();
     let mount = Closure::<dyn Fn(web_sys::HtmlElement, web_sys::ShadowRoot) -> JsValue>::new(

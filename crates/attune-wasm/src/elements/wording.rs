@@ -1,9 +1,12 @@
 //! The catalog's own wording, loaded per instrument. The element modules carry the scoring plans
 //! and no text: each instrument's bundled English, verified translations and labels are a text
 //! pack in a JavaScript module of its own (`attune/wording/<id>.js`, written by `cargo xtask npm`
-//! from `Instrument::bundled_text`). The package's loader hands [`define_elements`] a function that
-//! imports one; this module calls it once per instrument, reads the pack with the host packs'
-//! reader, and keeps it for every element of the page.
+//! from `Instrument::bundled_text`). The package's loader hands [`define_elements`] an object
+//! `{ load(id), loaded(id) }`: `load` imports one (a promise), `loaded` gives one that has already
+//! arrived (the loader starts fetching the wording of the questionnaires in the page while the
+//! module compiles, so the first render usually finds it there and shows the form at once). This
+//! module asks once per instrument, reads the pack with the host packs' reader, and keeps it for
+//! every element of the page.
 //!
 //! [`define_elements`]: super::define_elements
 
@@ -25,18 +28,40 @@ enum State {
 }
 
 thread_local! {
-    static LOADER: RefCell<Option<js_sys::Function>> = const { RefCell::new(None) };
+    static LOADER: RefCell<JsValue> = const { RefCell::new(JsValue::UNDEFINED) };
     static CACHE: RefCell<Vec<(String, State)>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Sets the function that loads an instrument's wording: `(id) => Promise<TextPack>`.
-pub fn set_loader(loader: Option<js_sys::Function>) {
+/// Sets what loads an instrument's wording: `{ load(id): Promise<TextPack>, loaded(id): TextPack |
+/// undefined }`.
+pub fn set_loader(loader: JsValue) {
     LOADER.with(|l| *l.borrow_mut() = loader);
+}
+
+/// The loader's method `name`, if it has one.
+fn method(name: &str) -> Option<(JsValue, js_sys::Function)> {
+    let loader = LOADER.with(|l| l.borrow().clone());
+    let f = js_sys::Reflect::get(&loader, &JsValue::from_str(name)).ok()?.dyn_into::<js_sys::Function>().ok()?;
+    Some((loader, f))
+}
+
+/// The wording of `id` if the loader already has it.
+fn arrived(id: &str) -> Option<Loaded> {
+    let (loader, loaded) = method("loaded")?;
+    let pack = loaded.call1(&loader, &JsValue::from_str(id)).ok().filter(|p| !p.is_undefined() && !p.is_null())?;
+    Some(text_pack::read(&pack).map(Rc::new))
 }
 
 /// The wording of instrument `id` when it has arrived (or failed to). Otherwise it is asked for
 /// (once per page) and `then` runs when it arrives.
 pub fn get(id: &str, then: impl FnOnce() + 'static) -> Option<Loaded> {
+    let known = CACHE.with(|c| c.borrow().iter().any(|(k, _)| k == id));
+    if !known {
+        if let Some(done) = arrived(id) {
+            CACHE.with(|c| c.borrow_mut().push((id.to_string(), State::Done(done.clone()))));
+            return Some(done);
+        }
+    }
     let start = CACHE.with(|c| {
         let mut cache = c.borrow_mut();
         match cache.iter_mut().find(|(k, _)| k == id) {
@@ -64,15 +89,15 @@ pub fn get(id: &str, then: impl FnOnce() + 'static) -> Option<Loaded> {
 /// Calls the loader, and settles `id` with what its promise gives. Always later, never during the
 /// call: the caller may hold its element's state.
 fn request(id: &str) {
-    let promise = LOADER.with(|l| match &*l.borrow() {
+    let promise = match method("load") {
         None => {
             js_sys::Promise::reject(&JsValue::from_str("no wording loader: import the elements from `attune/elements`"))
         }
-        Some(f) => match f.call1(&JsValue::NULL, &JsValue::from_str(id)) {
+        Some((loader, load)) => match load.call1(&loader, &JsValue::from_str(id)) {
             Ok(p) => js_sys::Promise::resolve(&p),
             Err(e) => js_sys::Promise::reject(&e),
         },
-    });
+    };
     let (ok_id, err_id) = (id.to_string(), id.to_string());
     let ok = Closure::once_into_js(move |pack: JsValue| {
         settle(&ok_id, text_pack::read(&pack).map(Rc::new));
