@@ -13,3 +13,6 @@ pub use view::{Choice, Crisis, Evaluation, Evaluator, FlagLine, Form, Layout, Pr
 
 /// The components' stylesheet: theming through `--attune-*` custom properties and `::part()`.
 pub const STYLE: &str = include_str!("style.css");
+
+/// [`STYLE`] with the live-poll elements' rules: the poll elements' stylesheet.
+pub const POLL_STYLE: &str = concat!(include_str!("style.css"), include_str!("poll.css"));

@@ -2,15 +2,18 @@
 // does is delegated to the Rust object that `mount` returns (src/elements/). Defining is idempotent:
 // a second import, or a second copy of the package on the page, leaves the first definition alone.
 
-let sheet = null;
+// One sheet per stylesheet text (the questionnaire's; the poll elements' adds their rules).
+const sheets = new Map();
 let narrow = null;
 
 function styles(css) {
+  let sheet = sheets.get(css);
   if (!sheet) {
     // A constructable stylesheet: no <style> element, no style attribute, so a strict
     // `style-src 'self'` policy is satisfied.
     sheet = new CSSStyleSheet();
     sheet.replaceSync(css);
+    sheets.set(css, sheet);
   }
   return sheet;
 }

@@ -75,14 +75,14 @@ fn define_poll_elements(defined: &mut Vec<String>) {
         |host: web_sys::HtmlElement, root: web_sys::ShadowRoot| JsValue::from(PollJoinElement::new(host, root)),
     )
     .into_js_value();
-    if define_simple("attune-poll-join", attune_ui::STYLE, observed(&["server", "code", "lang"]), &join) {
+    if define_simple("attune-poll-join", attune_ui::POLL_STYLE, observed(&["server", "code", "lang"]), &join) {
         defined.push("attune-poll-join".to_string());
     }
     let dash = Closure::<dyn Fn(web_sys::HtmlElement, web_sys::ShadowRoot) -> JsValue>::new(
         |host: web_sys::HtmlElement, root: web_sys::ShadowRoot| JsValue::from(PollDashboardElement::new(host, root)),
     )
     .into_js_value();
-    if define_simple("attune-poll-dashboard", attune_ui::STYLE, observed(&["server", "group", "token", "lang"]), &dash)
+    if define_simple("attune-poll-dashboard", attune_ui::POLL_STYLE, observed(&["server", "group", "token", "lang"]), &dash)
     {
         defined.push("attune-poll-dashboard".to_string());
     }
