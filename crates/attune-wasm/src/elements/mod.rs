@@ -82,8 +82,12 @@ fn define_poll_elements(defined: &mut Vec<String>) {
         |host: web_sys::HtmlElement, root: web_sys::ShadowRoot| JsValue::from(PollDashboardElement::new(host, root)),
     )
     .into_js_value();
-    if define_simple("attune-poll-dashboard", attune_ui::POLL_STYLE, observed(&["server", "group", "token", "lang"]), &dash)
-    {
+    if define_simple(
+        "attune-poll-dashboard",
+        attune_ui::POLL_STYLE,
+        observed(&["server", "group", "token", "lang"]),
+        &dash,
+    ) {
         defined.push("attune-poll-dashboard".to_string());
     }
 }
