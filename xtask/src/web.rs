@@ -127,9 +127,9 @@ pub const ENTRIES: [Entry; 4] = [
         dir: "pkg-elements",
         loader: "elements.js",
         budget: Some(120_000),
-        // Measured 128,859 bytes (2026-12-05; 145,378 before the wording moved out of the module):
+        // Measured 128,160 bytes (2026-12-05; 145,378 before the wording moved out of the module):
         // what is left is in the README's size notes.
-        ceiling: Some(129_000),
+        ceiling: Some(128_500),
         wording: true,
     },
     Entry {
@@ -369,22 +369,35 @@ fn gzip_len(sh: &Shell, file: &Path) -> Result<usize> {
     Ok(cmd!(sh, "gzip -9 -c {file}").quiet().output()?.stdout.len())
 }
 
-/// Runs binaryen's wasm-opt (from npm, the only build that reads current Rust output) and keeps its
-/// output only where it pays off: when it is smaller gzipped, which is how the file travels.
-/// Inlining functions that have one caller is off: it made the module bigger (more code, which
-/// compressed worse).
+/// Runs binaryen's wasm-opt (from npm, the only build that reads current Rust output) with each of
+/// a few optimisation levels and keeps the output that is smallest gzipped, which is how the file
+/// travels (or the input, when none is smaller). Which level wins differs by entry: measured on
+/// 2026-12-05, `-O2 --converge` made the element modules 0.5-1.1 KB smaller than `-Oz`, and the
+/// scoring module came out about equal. Inlining functions that have one caller is off: it made the
+/// module bigger (more code, which compressed worse).
 fn optimise_wasm(sh: &Shell, wasm: &Path) -> Result<()> {
     let wasm_opt = workspace_root().join("tests/node_modules/.bin/wasm-opt");
     let out = wasm.with_extension("opt.wasm");
-    cmd!(sh, "{wasm_opt} -Oz --one-caller-inline-max-function-size=0 --strip-debug --strip-producers {wasm} -o {out}")
-        .run()?;
-    let (before, after) = (gzip_len(sh, wasm)?, gzip_len(sh, &out)?);
-    if after < before {
-        println!("wasm-opt: {before} -> {after} bytes gzipped; kept");
-        std::fs::rename(&out, wasm)?;
-    } else {
-        println!("wasm-opt: {before} -> {after} bytes gzipped; not kept (no gain)");
-        std::fs::remove_file(&out)?;
+    let before = gzip_len(sh, wasm)?;
+    let mut best: Option<(usize, &str)> = None;
+    for level in ["-Oz", "-Os --converge", "-O2 --converge"] {
+        let flags: Vec<&str> = level.split(' ').collect();
+        cmd!(sh, "{wasm_opt} {flags...} --one-caller-inline-max-function-size=0 --strip-debug --strip-producers {wasm} -o {out}")
+            .run()?;
+        let size = gzip_len(sh, &out)?;
+        println!("wasm-opt {level}: {before} -> {size} bytes gzipped");
+        if size < before && best.is_none_or(|(b, _)| size < b) {
+            best = Some((size, level));
+            std::fs::rename(&out, wasm.with_extension("best.wasm"))?;
+        }
+    }
+    let _ = std::fs::remove_file(&out);
+    match best {
+        Some((size, level)) => {
+            println!("wasm-opt: kept {level} ({before} -> {size} bytes gzipped)");
+            std::fs::rename(wasm.with_extension("best.wasm"), wasm)?;
+        }
+        None => println!("wasm-opt: not kept (no gain)"),
     }
     Ok(())
 }
