@@ -221,16 +221,8 @@ impl Instrument {
         }
         let score_index = |id: &str| self.score_ids().position(|s| s == id);
         for (tag, lang) in &pack.languages {
-            let mut empty = |what: String, text: &str| {
-                if text.trim().is_empty() {
-                    problems.push(format!("languages.{tag}.{what} is empty"));
-                }
-            };
-            if let Some(i) = &lang.instructions {
-                empty("instructions".into(), i);
-            }
-            if let Some(a) = &lang.attribution {
-                empty("attribution".into(), a);
+            if lang.instructions.as_deref().is_some_and(|s| s.trim().is_empty()) {
+                problems.push(format!("languages.{tag}.instructions is empty"));
             }
             for (id, t) in &lang.items {
                 match self.item_index(id) {

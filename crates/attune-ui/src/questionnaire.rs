@@ -516,7 +516,7 @@ pub fn widget(props: &WidgetProps) -> Html {
         },
         Content::Loading => {
             let s = strings(&props.lang);
-            html! { <p class="attune loading" role="status" lang={s.lang}>{ s.loading }</p> }
+            html! { <p class="attune loading" part="loading" role="status" aria-live="polite" lang={s.lang}>{ s.loading }</p> }
         }
         Content::Failed(p) => {
             let s = strings(&props.lang);

@@ -37,14 +37,20 @@ export function drain(got) { return JSON.stringify(got.splice(0)); }
 export function reset(el) { el.reset(); }
 let release;
 const gate = new Promise((r) => { release = r; });
+const calls = new Map();
 export function loader(json) {
   const packs = JSON.parse(json);
   const arrived = new Map();
-  const load = (id) => id === 'gad2' ? gate.then(() => packs[id])
-    : Object.hasOwn(packs, id) ? Promise.resolve(packs[id]).then((p) => { arrived.set(id, p); return p; })
-    : Promise.reject(new Error(`no wording for ${id}`));
+  const load = (id) => {
+    calls.set(id, (calls.get(id) ?? 0) + 1);
+    if (id === 'gad2') return gate.then(() => packs[id]);
+    if (id === 'cage') return new Promise(() => {});
+    return Object.hasOwn(packs, id) ? Promise.resolve(packs[id]).then((p) => { arrived.set(id, p); return p; })
+      : Promise.reject(new Error(`no wording for ${id}`));
+  };
   return { load, loaded: (id) => arrived.get(id) };
 }
+export function callsFor(id) { return calls.get(id) ?? 0; }
 export function releaseWording() { release(); }
 ")]
 extern "C" {
@@ -65,11 +71,13 @@ extern "C" {
     fn loader(packs: &str) -> JsValue;
     #[wasm_bindgen(js_name = releaseWording)]
     fn release_wording();
+    #[wasm_bindgen(js_name = callsFor)]
+    fn calls_for(id: &str) -> u32;
 }
 
 /// The catalog's wording as the package's `wording/` modules give it, from the core's packs: every
-/// instrument's but UCLA-3's (whose loading fails), and GAD-2's held back until
-/// [`release_wording`].
+/// instrument's but UCLA-3's (whose loading fails), GAD-2's held back until [`release_wording`], and
+/// CAGE's never arriving. [`calls_for`] counts the loads asked for.
 fn wording() -> JsValue {
     let packs: serde_json::Map<String, Value> = Catalog::embedded()
         .instruments()
@@ -138,8 +146,14 @@ async fn wording_arrives_per_instrument_and_a_failure_is_reported() {
     settle().await;
     assert_eq!(texts(&el, "[role=status]"), ["Loading the questions…"]);
     assert_eq!(count(&el, "fieldset"), 0);
-    // Answers set while the wording is on its way are kept.
+    // The plan checks answers at once, while the wording is on its way; those that fit are kept.
+    assert_eq!(set_json(&el, "answers", r#"{"1": 9}"#).as_deref(), Some("AttuneError:invalid_value"));
     assert_eq!(set_json(&el, "answers", r#"{"1": 2}"#), None);
+    assert_eq!(get_json(&el, "answers"), r#"{"1":2}"#);
+    // Resolving again while it loads does not ask again.
+    attr(&el, "lang", Some("en"));
+    settle().await;
+    assert_eq!(calls_for("gad2"), 1);
     release_wording();
     settle().await;
     assert_eq!(count(&el, "fieldset"), 2);
@@ -153,6 +167,27 @@ async fn wording_arrives_per_instrument_and_a_failure_is_reported() {
     assert_eq!(ev[0]["detail"]["code"], "wording_unavailable");
     let message = ev[0]["detail"]["message"].as_str().unwrap_or_default();
     assert!(message.contains("UCLA") && message.contains("no wording for ucla3"), "{message}");
+    // A failure is not asked again by itself; the host's next change asks again.
+    settle().await;
+    assert_eq!(calls_for("ucla3"), 1);
+    attr(&el, "lang", Some("es"));
+    settle().await;
+    assert_eq!(calls_for("ucla3"), 2);
+    assert_eq!(texts(&el, "code"), ["wording_unavailable"]);
+}
+
+#[wasm_bindgen_test]
+async fn switching_instrument_while_wording_loads_starts_the_new_one_blank() {
+    let el = element(json!({ "instrument": "cage", "layout": "list" }));
+    settle().await;
+    assert_eq!(count(&el, "[role=status]"), 1);
+    assert_eq!(set_json(&el, "answers", r#"{"1": 1}"#), None);
+    let response: Value = serde_json::from_str(&get_json(&el, "response")).expect("response");
+    assert_eq!(response["answers"], json!({ "1": 1 }), "the answers are there while the wording loads");
+    attr(&el, "instrument", Some("phq9"));
+    settle().await;
+    assert_eq!(count(&el, "fieldset"), 10);
+    assert_eq!(get_json(&el, "answers"), "{}", "CAGE's answer does not carry over to PHQ-9");
 }
 
 #[wasm_bindgen_test]

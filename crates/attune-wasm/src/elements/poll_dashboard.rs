@@ -6,7 +6,7 @@
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
-use attune_core::{Catalog, PackLanguage};
+use attune_core::{Catalog, PackLanguage, TextPack};
 use attune_protocol::{Aggregate, Poll, PollState, StemSource, TrendSession, Withheld};
 use attune_ui::poll::{DashboardProps, ItemAgg, NewPoll, PollDashboard, PollPanel, ScoreAgg, TrendSeries};
 use wasm_bindgen::prelude::*;
@@ -39,6 +39,10 @@ struct Inner {
     state: State,
     live: Option<(String, Live)>,
     generation: u32,
+    /// The instrument whose wording this dashboard waits for (asked once).
+    waiting: Option<String>,
+    /// The instrument whose wording failed to load, and why; asked again when the poll changes.
+    wording_failed: Option<(String, String)>,
 }
 
 /// The Rust side of one `<attune-poll-dashboard>`.
@@ -221,19 +225,54 @@ fn trend(sessions: &[TrendSession], latest: Option<&Poll>, words: Option<&PackLa
         .collect()
 }
 
-fn props(me: &Inner, weak: &Weak<RefCell<Inner>>) -> DashboardProps {
+/// The English wording of the latest poll's instrument, for labels: here, on its way (asked once;
+/// ids are shown meanwhile), or failed (ids are shown, and a line says why). A failure is asked for
+/// again when the latest poll is of another instrument.
+fn wording_of(me: &mut Inner, weak: &Weak<RefCell<Inner>>) -> (Option<Rc<TextPack>>, Option<String>) {
+    let Some(id) = me.state.polls.last().filter(|p| p.question.is_none()).map(|p| p.instrument.clone()) else {
+        return (None, None);
+    };
+    if let Some((_, m)) = me.wording_failed.as_ref().filter(|(k, _)| *k == id) {
+        let name = Catalog::embedded_instrument(&id).map_or(id.as_str(), |i| i.short_name());
+        return (
+            None,
+            Some(format!("The wording of {name} could not be loaded ({m}): ids are shown instead of labels.")),
+        );
+    }
+    me.wording_failed = None;
+    if me.waiting.as_deref() == Some(id.as_str()) {
+        return (None, None);
+    }
+    let weak = weak.clone();
+    let key = id.clone();
+    match wording::get(&id, move |loaded| {
+        let Some(this) = weak.upgrade() else { return };
+        {
+            let mut me = this.borrow_mut();
+            me.waiting = None;
+            if let Err(m) = loaded {
+                me.wording_failed = Some((key, m.clone()));
+            }
+        }
+        render(&this);
+    }) {
+        None => {
+            me.waiting = Some(id);
+            (None, None)
+        }
+        Some(Ok(pack)) => (Some(pack), None),
+        Some(Err(m)) => {
+            me.wording_failed = Some((id, m));
+            wording_of(me, &Weak::new())
+        }
+    }
+}
+
+fn props(me: &Inner, weak: &Weak<RefCell<Inner>>, pack: Option<&TextPack>, note: Option<String>) -> DashboardProps {
     let s = &me.state;
     let latest = s.polls.last();
     let agg = s.aggregate.as_ref().filter(|(a, _)| latest.is_some_and(|p| a.poll.id == p.id));
-    let loaded = latest.filter(|p| p.question.is_none()).and_then(|p| {
-        let weak = weak.clone();
-        wording::get(&p.instrument, move || {
-            if let Some(this) = weak.upgrade() {
-                render(&this);
-            }
-        })
-    });
-    let words = loaded.as_ref().and_then(|w| w.as_ref().ok()).and_then(|w| w.languages.get("en"));
+    let words = pack.and_then(|w| w.languages.get("en"));
     DashboardProps {
         instruments: instruments(),
         group: AttrValue::from(me.group.clone()),
@@ -244,7 +283,7 @@ fn props(me: &Inner, weak: &Weak<RefCell<Inner>>) -> DashboardProps {
         },
         trend: Rc::new(trend(&s.trend, latest, words)),
         connection: AttrValue::from(s.connection.clone()),
-        error: s.error.clone().map(AttrValue::from),
+        error: s.error.clone().or(note).map(AttrValue::from),
         busy: s.busy,
         on_create: {
             let weak = weak.clone();
@@ -262,7 +301,9 @@ fn render(this: &Rc<RefCell<Inner>>) {
     if !me.connected || me.group.is_empty() {
         return;
     }
-    let p = props(&me, &Rc::downgrade(this));
+    let weak = Rc::downgrade(this);
+    let (pack, note) = wording_of(&mut me, &weak);
+    let p = props(&me, &weak, pack.as_deref(), note);
     let me = &mut *me;
     show(&mut me.app, &me.root, p);
 }
@@ -463,6 +504,8 @@ impl PollDashboardElement {
                 state: State::default(),
                 live: None,
                 generation: 0,
+                waiting: None,
+                wording_failed: None,
             })),
         }
     }

@@ -57,6 +57,12 @@ struct Inner {
     /// Answers as the client left them: one slot per item.
     latest: Answers,
     started: Option<String>,
+    /// The instrument the attribute names, once known (even while its wording loads).
+    current: Option<&'static Instrument>,
+    /// The instrument whose wording this element waits for (asked once).
+    waiting: Option<String>,
+    /// The instrument whose wording failed to load, and why; cleared by the host's next change.
+    wording_failed: Option<(String, String)>,
     /// Critical flags currently raised, so `attune-critical` fires when one is raised, not on every change.
     critical: Vec<String>,
     /// The last problem reported by `attune-error`, so a re-render does not repeat it.
@@ -172,85 +178,47 @@ impl Inner {
     }
 
     /// Rebuilds the instrument-dependent state after an attribute or property changed.
+    /// The catalog instrument the `instrument` attribute names, or why there is none.
+    fn lookup(&self) -> Result<&'static Instrument, Problem> {
+        let id = self.instrument.as_deref().filter(|s| !s.trim().is_empty()).ok_or_else(|| Problem {
+            code: "missing_instrument".into(),
+            message: "Set the instrument attribute to a catalog id, for example instrument=\"phq9\".".into(),
+        })?;
+        Catalog::embedded_instrument(id).ok_or_else(|| {
+            let ids = Catalog::embedded_ids();
+            Problem {
+                code: "unknown_instrument".into(),
+                message: format!("There is no instrument `{id}` in Attune's catalog. Known ids: {}.", ids.join(", ")),
+            }
+        })
+    }
+
+    /// Whether the element shows (or is about to show) `current`'s form: not a problem.
+    fn usable(&self) -> bool {
+        self.resolved.as_ref().is_some_and(|r| match &r.content {
+            Ok(_) => true,
+            Err(stop) => matches!(**stop, Stop::Loading),
+        })
+    }
+
+    /// Rebuilds the instrument-dependent state after an attribute or property changed, or the
+    /// instrument's wording arrived.
     fn resolve(&mut self) {
         let lang = self.ui_lang();
-        let content = (|| {
-            let id = self.instrument.as_deref().filter(|s| !s.trim().is_empty()).ok_or_else(|| Problem {
-                code: "missing_instrument".into(),
-                message: "Set the instrument attribute to a catalog id, for example instrument=\"phq9\".".into(),
-            })?;
-            // Only this instrument is parsed: first paint does not wait for the whole catalog.
-            let inst = Catalog::embedded_instrument(id).ok_or_else(|| {
-                let ids = Catalog::embedded_ids();
-                Problem {
-                    code: "unknown_instrument".into(),
-                    message: format!(
-                        "There is no instrument `{id}` in Attune's catalog. Known ids: {}.",
-                        ids.join(", ")
-                    ),
-                }
-            })?;
-            let pack = match &self.pack {
-                Some(Err(m)) => return Err(Problem { code: "invalid_text_pack".into(), message: m.clone() }.into()),
-                Some(Ok(p)) => {
-                    let problems = inst.check_text_pack(p);
-                    if !problems.is_empty() {
-                        return Err(Problem {
-                            code: "invalid_text_pack".into(),
-                            message: format!(
-                                "The text pack does not fit {}: {}.",
-                                inst.short_name(),
-                                problems.join("; ")
-                            ),
-                        }
-                        .into());
-                    }
-                    Some(p.as_ref())
-                }
-                None => None,
-            };
-            let ctx = read::context(inst, &self.context).map_err(|e| Problem {
-                code: e.code().as_str().into(),
-                message: format!("The context property: {e}"),
-            })?;
-            let catalog = wording::get(inst.id(), {
-                let this = self.this.clone();
-                move || {
-                    if let Some(this) = this.upgrade() {
-                        this.borrow_mut().resolve();
-                        render(&this);
-                    }
-                }
-            });
-            let catalog = match catalog {
-                None => return Err(Stop::Loading),
-                Some(Ok(c)) => c,
-                Some(Err(m)) => {
-                    return Err(Stop::Problem(Problem {
-                        code: "wording_unavailable".into(),
-                        message: format!("The wording of {} could not be loaded: {m}", inst.short_name()),
-                    }))
-                }
-            };
-            let (form, labels) = text_pack::form(inst, lang, &catalog, pack)?;
-            let ctx = Rc::new(ctx);
-            let evaluator = {
-                let ctx = ctx.clone();
-                Evaluator(Rc::new(move |answers: &[Option<i64>]| evaluate(inst, &ctx, lang, &labels, answers)))
-            };
-            Ok(Resolution { inst, ctx, form: Rc::new(form), evaluator })
-        })();
-        // A change of instrument starts over; a change of wording or language keeps the answers.
-        let same = matches!((&self.resolved, &content), (Some(Resolved { content: Ok(a) }), Ok(b)) if std::ptr::eq(a.inst, b.inst));
+        let found = self.lookup();
+        // A change of instrument starts over; a change of wording or language, or the wording's
+        // arrival, keeps the answers.
+        let same = self.usable() && matches!((self.current, &found), (Some(a), Ok(b)) if std::ptr::eq(a, *b));
         if !same {
             self.new_session(None);
         }
-        if let (Ok(r), true) = (&content, self.prefill.is_some()) {
+        self.current = found.as_ref().ok().copied();
+        // Answers set before the instrument was known apply to it now; the plan checks them, so
+        // they need no wording.
+        if let (Ok(inst), true) = (&found, self.prefill.is_some()) {
             let prefill = self.prefill.take().unwrap_or(JsValue::NULL);
-            match read::answers(r.inst, &prefill) {
-                Ok(s) => {
-                    self.new_session(Some(s.values().to_vec()));
-                }
+            match read::answers(inst, &prefill) {
+                Ok(s) => self.new_session(Some(s.values().to_vec())),
                 Err(e) => {
                     self.resolved = Some(Resolved {
                         content: Err(Rc::new(Stop::Problem(Problem {
@@ -262,7 +230,77 @@ impl Inner {
                 }
             }
         }
+        let content = found.map_err(Stop::from).and_then(|inst| self.content(inst, lang));
         self.resolved = Some(Resolved { content: content.map_err(Rc::new) });
+    }
+
+    /// The form of `inst` in `lang`, with the host's pack, the context and the catalog's wording.
+    fn content(&mut self, inst: &'static Instrument, lang: &'static str) -> Result<Resolution, Stop> {
+        let pack = match &self.pack {
+            Some(Err(m)) => return Err(Problem { code: "invalid_text_pack".into(), message: m.clone() }.into()),
+            Some(Ok(p)) => {
+                let problems = inst.check_text_pack(p);
+                if !problems.is_empty() {
+                    return Err(Problem {
+                        code: "invalid_text_pack".into(),
+                        message: format!("The text pack does not fit {}: {}.", inst.short_name(), problems.join("; ")),
+                    }
+                    .into());
+                }
+                Some(p.clone())
+            }
+            None => None,
+        };
+        let ctx = read::context(inst, &self.context)
+            .map_err(|e| Problem { code: e.code().as_str().into(), message: format!("The context property: {e}") })?;
+        let catalog = self.wording(inst)?;
+        let (form, labels) = text_pack::form(inst, lang, &catalog, pack.as_deref())?;
+        let ctx = Rc::new(ctx);
+        let evaluator = {
+            let ctx = ctx.clone();
+            Evaluator(Rc::new(move |answers: &[Option<i64>]| evaluate(inst, &ctx, lang, &labels, answers)))
+        };
+        Ok(Resolution { inst, ctx, form: Rc::new(form), evaluator })
+    }
+
+    /// The catalog's wording of `inst`: here, on its way (asked for once, however often the element
+    /// resolves meanwhile), or a failure, kept until the next change the host makes asks again.
+    fn wording(&mut self, inst: &'static Instrument) -> Result<Rc<TextPack>, Stop> {
+        let id = inst.id();
+        let failed = |m: &str| {
+            Stop::Problem(Problem {
+                code: "wording_unavailable".into(),
+                message: format!("The wording of {} could not be loaded: {m}", inst.short_name()),
+            })
+        };
+        if let Some((_, m)) = self.wording_failed.as_ref().filter(|(k, _)| k == id) {
+            return Err(failed(m));
+        }
+        if self.waiting.as_deref() == Some(id) {
+            return Err(Stop::Loading);
+        }
+        let this = self.this.clone();
+        let key = id.to_string();
+        let got = wording::get(id, move |loaded| {
+            let Some(this) = this.upgrade() else { return };
+            {
+                let mut me = this.borrow_mut();
+                me.waiting = None;
+                if let Err(m) = loaded {
+                    me.wording_failed = Some((key, m.clone()));
+                }
+                me.resolve();
+            }
+            render(&this);
+        });
+        match got {
+            None => {
+                self.waiting = Some(id.to_string());
+                Err(Stop::Loading)
+            }
+            Some(Ok(pack)) => Ok(pack),
+            Some(Err(m)) => Err(failed(&m)),
+        }
     }
 
     fn new_session(&mut self, answers: Option<Vec<Option<i64>>>) {
@@ -430,6 +468,9 @@ impl QuestionnaireElement {
             crisis: None,
             context: JsValue::NULL,
             resolved: None,
+            current: None,
+            waiting: None,
+            wording_failed: None,
             session: 0,
             latest: Rc::new(Vec::new()),
             started: None,
@@ -442,7 +483,10 @@ impl QuestionnaireElement {
     fn update(&self, f: impl FnOnce(&mut Inner) -> bool) {
         let resolve = f(&mut self.inner.borrow_mut());
         if resolve {
-            self.inner.borrow_mut().resolve();
+            let mut me = self.inner.borrow_mut();
+            // A change the host makes asks again for wording that failed to load.
+            me.wording_failed = None;
+            me.resolve();
         }
         render(&self.inner);
     }
@@ -529,8 +573,9 @@ impl QuestionnaireElement {
             Some(v) if read::is_object(&v) => v,
             Some(_) => return Err(element_error("invalid_json", "answers must be an object keyed by item id", None)),
         };
-        if let Some(Resolved { content: Ok(r) }) = &self.inner.borrow().resolved {
-            read::answers(r.inst, &answers).map_err(|e| crate::error::score_error(&e))?;
+        // Checked against the instrument's plan at once, whether or not its wording has arrived.
+        if let Some(inst) = self.inner.borrow().current {
+            read::answers(inst, &answers).map_err(|e| crate::error::score_error(&e))?;
         }
         self.update(|me| {
             me.prefill = Some(answers);
@@ -542,9 +587,9 @@ impl QuestionnaireElement {
     /// The answers so far, keyed by item id.
     pub fn answers(&self) -> JsValue {
         let me = self.inner.borrow();
-        match &me.resolved {
-            Some(Resolved { content: Ok(r) }) => answers_object(r.inst, &me.latest),
-            _ => JsValue::NULL,
+        match me.current.filter(|_| me.usable()) {
+            Some(inst) => answers_object(inst, &me.latest),
+            None => JsValue::NULL,
         }
     }
 
@@ -561,19 +606,23 @@ impl QuestionnaireElement {
     /// element shows an error.
     pub fn response(&self) -> JsValue {
         let me = self.inner.borrow();
-        match &me.resolved {
-            Some(Resolved { content: Ok(r) }) => {
-                let Ok(sheet) = sheet(r.inst, &me.latest) else { return JsValue::NULL };
-                let scored = r.inst.score_sheet(&sheet, &r.ctx);
-                object(&[
-                    ("instrument", &JsValue::from_str(r.inst.id())),
-                    ("answers", &answers_object(r.inst, &me.latest)),
-                    ("complete", &JsValue::from_bool(scored.complete)),
-                    ("result", &result_object(r.inst, &scored)),
-                ])
-            }
-            _ => JsValue::NULL,
-        }
+        let Some(inst) = me.current.filter(|_| me.usable()) else { return JsValue::NULL };
+        // While the wording loads there is no resolution yet: the context is read as it will be.
+        let ctx = match &me.resolved {
+            Some(Resolved { content: Ok(r) }) => r.ctx.clone(),
+            _ => match read::context(inst, &me.context) {
+                Ok(c) => Rc::new(c),
+                Err(_) => return JsValue::NULL,
+            },
+        };
+        let Ok(sheet) = sheet(inst, &me.latest) else { return JsValue::NULL };
+        let scored = inst.score_sheet(&sheet, &ctx);
+        object(&[
+            ("instrument", &JsValue::from_str(inst.id())),
+            ("answers", &answers_object(inst, &me.latest)),
+            ("complete", &JsValue::from_bool(scored.complete)),
+            ("result", &result_object(inst, &scored)),
+        ])
     }
 
     /// Sets the crisis panel's wording: `{ title?, body?, contact?, href? }`; `null` restores the
@@ -636,9 +685,8 @@ impl QuestionnaireElement {
     #[wasm_bindgen(js_name = setContext)]
     pub fn set_context(&self, value: JsValue) -> Result<(), JsValue> {
         let ctx = prop(&value, "the context")?.unwrap_or(JsValue::NULL);
-        if let Some(Resolved { content: Ok(r) }) = &self.inner.borrow().resolved {
-            read::context(r.inst, &ctx)
-                .map_err(|e| element_error(e.code().as_str(), &format!("context: {e}"), None))?;
+        if let Some(inst) = self.inner.borrow().current {
+            read::context(inst, &ctx).map_err(|e| element_error(e.code().as_str(), &format!("context: {e}"), None))?;
         }
         self.update(|me| {
             me.context = ctx;

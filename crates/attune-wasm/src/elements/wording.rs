@@ -21,10 +21,13 @@ use super::text_pack;
 /// An instrument's wording, or why it could not be had.
 pub type Loaded = Result<Rc<TextPack>, String>;
 
+/// What runs when an instrument's wording has arrived or failed to.
+type Waiter = Box<dyn FnOnce(&Loaded)>;
+
 enum State {
-    /// Asked for; these run when it arrives.
-    Pending(Vec<Box<dyn FnOnce()>>),
-    Done(Loaded),
+    /// Asked for; these run when it settles.
+    Pending(Vec<Waiter>),
+    Arrived(Rc<TextPack>),
 }
 
 thread_local! {
@@ -52,38 +55,35 @@ fn arrived(id: &str) -> Option<Loaded> {
     Some(text_pack::read(&pack).map(Rc::new))
 }
 
-/// The wording of instrument `id` when it has arrived (or failed to). Otherwise it is asked for
-/// (once per page) and `then` runs when it arrives.
-pub fn get(id: &str, then: impl FnOnce() + 'static) -> Option<Loaded> {
-    let known = CACHE.with(|c| c.borrow().iter().any(|(k, _)| k == id));
-    if !known {
-        if let Some(done) = arrived(id) {
-            CACHE.with(|c| c.borrow_mut().push((id.to_string(), State::Done(done.clone()))));
-            return Some(done);
-        }
-    }
-    let start = CACHE.with(|c| {
+/// The wording of instrument `id` if it has arrived (or, when the loader has it already, the
+/// problem reading it). Otherwise it is asked for, once however many ask, and `then` runs with the
+/// outcome. A failure is given to those waiting and not kept: the next request asks again (a
+/// caller that retries on every failure must remember it, or it would ask for ever).
+pub fn get(id: &str, then: impl FnOnce(&Loaded) + 'static) -> Option<Loaded> {
+    let mut then: Option<Waiter> = Some(Box::new(then));
+    let cached = CACHE.with(|c| {
         let mut cache = c.borrow_mut();
         match cache.iter_mut().find(|(k, _)| k == id) {
-            Some((_, State::Done(done))) => Err(done.clone()),
+            Some((_, State::Arrived(pack))) => Some(Some(Ok(pack.clone()))),
             Some((_, State::Pending(waiting))) => {
-                waiting.push(Box::new(then));
-                Ok(false)
+                waiting.extend(then.take());
+                Some(None)
             }
-            None => {
-                cache.push((id.to_string(), State::Pending(vec![Box::new(then)])));
-                Ok(true)
-            }
+            None => None,
         }
     });
-    match start {
-        Err(done) => Some(done),
-        Ok(true) => {
-            request(id);
-            None
-        }
-        Ok(false) => None,
+    if let Some(known) = cached {
+        return known;
     }
+    if let Some(done) = arrived(id) {
+        if let Ok(pack) = &done {
+            CACHE.with(|c| c.borrow_mut().push((id.to_string(), State::Arrived(pack.clone()))));
+        }
+        return Some(done);
+    }
+    CACHE.with(|c| c.borrow_mut().push((id.to_string(), State::Pending(then.into_iter().collect()))));
+    request(id);
+    None
 }
 
 /// Calls the loader, and settles `id` with what its promise gives. Always later, never during the
@@ -117,30 +117,40 @@ fn reason(e: &JsValue) -> String {
         .unwrap_or_else(|| "the module did not load".to_string())
 }
 
+/// Keeps what arrived (a failure is dropped, so a later request retries) and runs the waiters.
 fn settle(id: &str, loaded: Loaded) {
     let waiting = CACHE.with(|c| {
         let mut cache = c.borrow_mut();
-        let slot = cache.iter_mut().find(|(k, _)| k == id).map(|(_, s)| s);
-        match slot.map(|s| std::mem::replace(s, State::Done(loaded))) {
-            Some(State::Pending(w)) => w,
-            _ => Vec::new(),
+        let Some(at) = cache.iter().position(|(k, _)| k == id) else { return Vec::new() };
+        let before = match &loaded {
+            Ok(pack) => std::mem::replace(&mut cache[at].1, State::Arrived(pack.clone())),
+            Err(_) => cache.remove(at).1,
+        };
+        match before {
+            State::Pending(w) => w,
+            State::Arrived(_) => Vec::new(),
         }
     });
     for then in waiting {
-        then();
+        then(&loaded);
     }
 }
 
-/// The wording of `id`, once it has arrived.
+/// The wording of `id`, once it has arrived or failed to (asked for once: no retry).
 #[cfg(feature = "poll")]
 pub async fn wait(id: &str) -> Loaded {
-    loop {
-        let mut resolve = None;
-        let arrived = js_sys::Promise::new(&mut |res, _| resolve = Some(res));
-        let Some(resolve) = resolve else { return Err("no promise".into()) };
-        if let Some(done) = get(id, move || drop(resolve.call0(&JsValue::NULL))) {
-            return done;
-        }
-        let _ = wasm_bindgen_futures::JsFuture::from(arrived).await;
+    let outcome: Rc<RefCell<Option<Loaded>>> = Rc::default();
+    let mut resolve = None;
+    let settled = js_sys::Promise::new(&mut |res, _| resolve = Some(res));
+    let Some(resolve) = resolve else { return Err("no promise".into()) };
+    let slot = outcome.clone();
+    if let Some(done) = get(id, move |loaded| {
+        *slot.borrow_mut() = Some(loaded.clone());
+        drop(resolve.call0(&JsValue::NULL));
+    }) {
+        return done;
     }
+    let _ = wasm_bindgen_futures::JsFuture::from(settled).await;
+    let done = outcome.borrow_mut().take();
+    done.unwrap_or_else(|| Err("the wording did not arrive".into()))
 }
