@@ -241,3 +241,34 @@ test("answers the server never acknowledges go over HTTP; when that fails too, T
   expect(problems.filter((p) => !p.includes("ERR_INTERNET_DISCONNECTED") && !p.includes("Failed to fetch"))).toEqual([]);
   await ctx.close();
 });
+
+test("a dashboard whose instrument wording cannot be loaded says so, and shows the poll by ids", async ({ browser }) => {
+  test.setTimeout(60_000);
+  const group = await (await fetch(`${url}/api/groups`, {
+    method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name: "Offline wording" }),
+  })).json();
+  const auth = { authorization: `Bearer ${group.host_token}`, "content-type": "application/json" };
+  await fetch(`${url}/api/groups/${group.group.id}/polls`, { method: "POST", headers: auth, body: JSON.stringify({ instrument: "ucla3" }) });
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await ctx.newPage();
+  const problems = [];
+  watch(page, problems);
+  let asked = 0;
+  await page.route(/\/wording\/ucla3\.js$/, async (route) => {
+    asked++;
+    await route.abort("failed");
+  });
+  await page.goto(`${url}/dashboard/#group=${group.group.id}&token=${group.host_token}`);
+  const d = page.locator("attune-poll-dashboard");
+  await expect(d.locator(".join-code")).toHaveText(/^[A-Z2-9]{6}$/);
+  await expect(d.getByRole("alert")).toContainText("The wording of UCLA-3 could not be loaded");
+  await expect(d.getByRole("alert")).toContainText("ids are shown instead of labels");
+  // The plan names the poll without the wording.
+  await expect(d.locator("h3").first()).toContainText("UCLA-3");
+  await axe(page, "dashboard: wording unavailable");
+  // Asked once: the dashboard does not ask again by itself on every update.
+  await page.waitForTimeout(500);
+  expect(asked).toBe(1);
+  expect(problems.filter((p) => !p.includes("ERR_FAILED") && !p.includes("Failed to load resource"))).toEqual([]);
+  await ctx.close();
+});
