@@ -43,6 +43,14 @@ function watch(page, problems) {
   page.on("pageerror", (e) => problems.push(String(e)));
 }
 
+/** A new group on the server, and the therapist's headers for it. */
+async function newGroup(name) {
+  const group = await (await fetch(`${url}/api/groups`, {
+    method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name }),
+  })).json();
+  return { group, auth: { authorization: `Bearer ${group.host_token}`, "content-type": "application/json" } };
+}
+
 /** A member's GCQ-S answers: 12 items valued 0-6, different per member. */
 const answersOf = (k) => Object.fromEntries(Array.from({ length: 12 }, (_, i) => [String(i + 1), (i * (k + 2) + k) % 7]));
 
@@ -201,10 +209,7 @@ test("a dashboard and five members: aggregates from n = 3, revision, close, tren
 
 test("answers the server never acknowledges go over HTTP; when that fails too, Try again sends them", async ({ browser }) => {
   test.setTimeout(60_000);
-  const group = await (await fetch(`${url}/api/groups`, {
-    method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name: "Retry group" }),
-  })).json();
-  const auth = { authorization: `Bearer ${group.host_token}`, "content-type": "application/json" };
+  const { group, auth } = await newGroup("Retry group");
   const created = await (await fetch(`${url}/api/groups/${group.group.id}/polls`, {
     method: "POST", headers: auth, body: JSON.stringify({ instrument: "ucla3" }),
   })).json();
@@ -244,10 +249,7 @@ test("answers the server never acknowledges go over HTTP; when that fails too, T
 
 test("a dashboard whose instrument wording cannot be loaded says so, and shows the poll by ids", async ({ browser }) => {
   test.setTimeout(60_000);
-  const group = await (await fetch(`${url}/api/groups`, {
-    method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name: "Offline wording" }),
-  })).json();
-  const auth = { authorization: `Bearer ${group.host_token}`, "content-type": "application/json" };
+  const { group, auth } = await newGroup("Offline wording");
   await fetch(`${url}/api/groups/${group.group.id}/polls`, { method: "POST", headers: auth, body: JSON.stringify({ instrument: "ucla3" }) });
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await ctx.newPage();

@@ -14,7 +14,8 @@ use yew::{AppHandle, AttrValue, Callback};
 
 use super::net::{self, Live};
 use super::protocol::{self, entries, number, Message};
-use super::{show, wording};
+use super::show;
+use super::wording::{Want, Wording};
 use crate::js::{object, set};
 use crate::read::get;
 
@@ -39,10 +40,9 @@ struct Inner {
     state: State,
     live: Option<(String, Live)>,
     generation: u32,
-    /// The instrument whose wording this dashboard waits for (asked once).
-    waiting: Option<String>,
-    /// The instrument whose wording failed to load, and why; asked again when the poll changes.
-    wording_failed: Option<(String, String)>,
+    /// The wording of the latest poll's instrument, awaited or failed (asked again for another
+    /// instrument).
+    want: Want,
 }
 
 /// The Rust side of one `<attune-poll-dashboard>`.
@@ -232,38 +232,19 @@ fn wording_of(me: &mut Inner, weak: &Weak<RefCell<Inner>>) -> (Option<Rc<TextPac
     let Some(id) = me.state.polls.last().filter(|p| p.question.is_none()).map(|p| p.instrument.clone()) else {
         return (None, None);
     };
-    if let Some((_, m)) = me.wording_failed.as_ref().filter(|(k, _)| *k == id) {
-        let name = Catalog::embedded_instrument(&id).map_or(id.as_str(), |i| i.short_name());
-        return (
-            None,
-            Some(format!("The wording of {name} could not be loaded ({m}): ids are shown instead of labels.")),
-        );
-    }
-    me.wording_failed = None;
-    if me.waiting.as_deref() == Some(id.as_str()) {
-        return (None, None);
-    }
     let weak = weak.clone();
     let key = id.clone();
-    match wording::get(&id, move |loaded| {
+    let wording = me.want.wording(&id, move |loaded| {
         let Some(this) = weak.upgrade() else { return };
-        {
-            let mut me = this.borrow_mut();
-            me.waiting = None;
-            if let Err(m) = loaded {
-                me.wording_failed = Some((key, m.clone()));
-            }
-        }
+        this.borrow_mut().want.settled(&key, loaded);
         render(&this);
-    }) {
-        None => {
-            me.waiting = Some(id);
-            (None, None)
-        }
-        Some(Ok(pack)) => (Some(pack), None),
-        Some(Err(m)) => {
-            me.wording_failed = Some((id, m));
-            wording_of(me, &Weak::new())
+    });
+    match wording {
+        Wording::Ready(pack) => (Some(pack), None),
+        Wording::Loading => (None, None),
+        Wording::Failed(m) => {
+            let name = Catalog::embedded_instrument(&id).map_or(id.as_str(), |i| i.short_name());
+            (None, Some(format!("The wording of {name} could not be loaded ({m}): ids are shown instead of labels.")))
         }
     }
 }
@@ -504,8 +485,7 @@ impl PollDashboardElement {
                 state: State::default(),
                 live: None,
                 generation: 0,
-                waiting: None,
-                wording_failed: None,
+                want: Want::default(),
             })),
         }
     }

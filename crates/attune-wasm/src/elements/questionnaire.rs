@@ -16,7 +16,7 @@ use wasm_bindgen::prelude::*;
 use yew::{AppHandle, AttrValue, Callback};
 
 use super::text_pack::{self, Labels};
-use super::wording;
+use super::wording::{Want, Wording};
 use super::{dispatch, element_error, format_number, now_iso, show};
 use crate::js::{object, set};
 use crate::lane::result_object;
@@ -59,10 +59,9 @@ struct Inner {
     started: Option<String>,
     /// The instrument the attribute names, once known (even while its wording loads).
     current: Option<&'static Instrument>,
-    /// The instrument whose wording this element waits for (asked once).
-    waiting: Option<String>,
-    /// The instrument whose wording failed to load, and why; cleared by the host's next change.
-    wording_failed: Option<(String, String)>,
+    /// The catalog wording this element waits for or failed to get (asked again on the host's
+    /// next change).
+    want: Want,
     /// Critical flags currently raised, so `attune-critical` fires when one is raised, not on every change.
     critical: Vec<String>,
     /// The last problem reported by `attune-error`, so a re-render does not repeat it.
@@ -133,7 +132,8 @@ fn evaluate(
         .iter()
         .enumerate()
         .map(|(k, o)| ScoreLine {
-            label: named(&mut inst.score_ids(), Some(&labels.scores), o.id),
+            // Results list scores in the plan's order, as the labels are.
+            label: labels.scores.get(k).cloned().unwrap_or_else(|| o.id.to_string()),
             value: o.value.map(|v| format_number(v, lang)),
             range: inst.score_range(k).map_or_else(String::new, |[lo, hi]| {
                 format!("{}–{}", format_number(lo, lang), format_number(hi, lang))
@@ -177,7 +177,6 @@ impl Inner {
         strings(&self.lang).lang
     }
 
-    /// Rebuilds the instrument-dependent state after an attribute or property changed.
     /// The catalog instrument the `instrument` attribute names, or why there is none.
     fn lookup(&self) -> Result<&'static Instrument, Problem> {
         let id = self.instrument.as_deref().filter(|s| !s.trim().is_empty()).ok_or_else(|| Problem {
@@ -263,43 +262,27 @@ impl Inner {
         Ok(Resolution { inst, ctx, form: Rc::new(form), evaluator })
     }
 
-    /// The catalog's wording of `inst`: here, on its way (asked for once, however often the element
-    /// resolves meanwhile), or a failure, kept until the next change the host makes asks again.
+    /// The catalog's wording of `inst`: here, on its way, or a failure (asked again on the host's
+    /// next change).
     fn wording(&mut self, inst: &'static Instrument) -> Result<Rc<TextPack>, Stop> {
-        let id = inst.id();
-        let failed = |m: &str| {
-            Stop::Problem(Problem {
-                code: "wording_unavailable".into(),
-                message: format!("The wording of {} could not be loaded: {m}", inst.short_name()),
-            })
-        };
-        if let Some((_, m)) = self.wording_failed.as_ref().filter(|(k, _)| k == id) {
-            return Err(failed(m));
-        }
-        if self.waiting.as_deref() == Some(id) {
-            return Err(Stop::Loading);
-        }
         let this = self.this.clone();
-        let key = id.to_string();
-        let got = wording::get(id, move |loaded| {
+        let key = inst.id().to_string();
+        let wording = self.want.wording(inst.id(), move |loaded| {
             let Some(this) = this.upgrade() else { return };
             {
                 let mut me = this.borrow_mut();
-                me.waiting = None;
-                if let Err(m) = loaded {
-                    me.wording_failed = Some((key, m.clone()));
-                }
+                me.want.settled(&key, loaded);
                 me.resolve();
             }
             render(&this);
         });
-        match got {
-            None => {
-                self.waiting = Some(id.to_string());
-                Err(Stop::Loading)
-            }
-            Some(Ok(pack)) => Ok(pack),
-            Some(Err(m)) => Err(failed(&m)),
+        match wording {
+            Wording::Ready(pack) => Ok(pack),
+            Wording::Loading => Err(Stop::Loading),
+            Wording::Failed(m) => Err(Stop::Problem(Problem {
+                code: "wording_unavailable".into(),
+                message: format!("The wording of {} could not be loaded: {m}", inst.short_name()),
+            })),
         }
     }
 
@@ -469,8 +452,7 @@ impl QuestionnaireElement {
             context: JsValue::NULL,
             resolved: None,
             current: None,
-            waiting: None,
-            wording_failed: None,
+            want: Want::default(),
             session: 0,
             latest: Rc::new(Vec::new()),
             started: None,
@@ -485,7 +467,7 @@ impl QuestionnaireElement {
         if resolve {
             let mut me = self.inner.borrow_mut();
             // A change the host makes asks again for wording that failed to load.
-            me.wording_failed = None;
+            me.want.retry();
             me.resolve();
         }
         render(&self.inner);

@@ -86,6 +86,61 @@ pub fn get(id: &str, then: impl FnOnce(&Loaded) + 'static) -> Option<Loaded> {
     None
 }
 
+/// One element's wording, as it stands for the instrument it shows.
+pub enum Wording {
+    Ready(Rc<TextPack>),
+    Loading,
+    Failed(String),
+}
+
+/// One element's interest in an instrument's wording: it asks once while it waits (however often it
+/// renders meanwhile), and remembers a failure for that instrument until [`Want::retry`], so that a
+/// failed load is not asked again on every render.
+#[derive(Default)]
+pub struct Want {
+    waiting: Option<String>,
+    failed: Option<(String, String)>,
+}
+
+impl Want {
+    /// The wording of `id`; when it is not here yet, `then` runs once it settles, and must call
+    /// [`Want::settled`] on this element's `Want`.
+    pub fn wording(&mut self, id: &str, then: impl FnOnce(&Loaded) + 'static) -> Wording {
+        match &self.failed {
+            Some((k, m)) if k == id => return Wording::Failed(m.clone()),
+            Some(_) => self.failed = None,
+            None => {}
+        }
+        if self.waiting.as_deref() == Some(id) {
+            return Wording::Loading;
+        }
+        match get(id, then) {
+            None => {
+                self.waiting = Some(id.to_string());
+                Wording::Loading
+            }
+            Some(Ok(pack)) => Wording::Ready(pack),
+            Some(Err(m)) => {
+                self.failed = Some((id.to_string(), m.clone()));
+                Wording::Failed(m)
+            }
+        }
+    }
+
+    /// What arrived for `id`, recorded.
+    pub fn settled(&mut self, id: &str, loaded: &Loaded) {
+        self.waiting = None;
+        if let Err(m) = loaded {
+            self.failed = Some((id.to_string(), m.clone()));
+        }
+    }
+
+    /// Asks again for wording that failed to load.
+    pub fn retry(&mut self) {
+        self.failed = None;
+    }
+}
+
 /// Calls the loader, and settles `id` with what its promise gives. Always later, never during the
 /// call: the caller may hold its element's state.
 fn request(id: &str) {
