@@ -11,6 +11,7 @@ use anyhow::{bail, Context, Result};
 use serde_json::Value;
 use xshell::{cmd, Shell};
 
+mod proxy;
 mod web;
 
 const HELP: &str = "\
@@ -22,6 +23,8 @@ JOBS:
              Chromium (wasm-bindgen-test), and the npm package packed and installed into a Node, a
              Vite and a plain static project (Playwright, Debian's Chromium). Installs what it needs:
              rustup components and target, Chromium (apt), wasm-bindgen-cli, npm lockfiles.
+    test-wasm
+             Only the wasm-bindgen tests in headless Chromium (part of `test`).
     npm      Builds the npm package `attune` into crates/attune-wasm/npm/ and packs it into
              target/npm/.
     serve    Builds and runs Attune's poll server on an embedded SQLite file (attune.db) at
@@ -45,6 +48,7 @@ fn main() -> Result<()> {
         Some("test") => test(&sh),
         Some("npm") => web::build_npm(&sh).map(drop),
         Some("test-postgres") => web::postgres_tests(&sh),
+        Some("test-wasm") => web::browser_unit_tests(&sh),
         Some("serve") => serve(&sh, &args[1..]),
         Some("bench") => bench(
             &sh,

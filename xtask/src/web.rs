@@ -516,6 +516,11 @@ pub fn browser_unit_tests(sh: &Shell) -> Result<()> {
     .env("ATTUNE_REFERENCE_VECTORS", &vectors)
     .run()?;
     step("attune-wasm: wasm-bindgen-test in headless Chromium (scoring API, the elements, the poll's readers)");
+    // Chromium reaches the runner's file server through `proxy` (why: see there).
+    let proxy = crate::proxy::start()?;
+    let webdriver = target_dir().join("wasm-test/webdriver.json");
+    let capabilities = serde_json::json!({"goog:chromeOptions": {"args": crate::proxy::chromium_args(proxy)}});
+    std::fs::write(&webdriver, serde_json::to_string_pretty(&capabilities)?)?;
     // The poll build adds only its own module tests (`--lib`): the rest ran with `elements`.
     for features in [&["--features=validate"][..], &["--features=elements"], &["--features=poll", "--lib"]] {
         cmd!(sh, "cargo test --locked -p attune-wasm --target {WASM_TARGET} {features...}")
@@ -523,6 +528,7 @@ pub fn browser_unit_tests(sh: &Shell) -> Result<()> {
             .env("CHROMEDRIVER", CHROMEDRIVER)
             .env("WASM_BINDGEN_TEST_DRIVER_TIMEOUT", "60")
             .env("WASM_BINDGEN_TEST_TIMEOUT", "300")
+            .env("WASM_BINDGEN_TEST_WEBDRIVER_JSON", &webdriver)
             .env("ATTUNE_REFERENCE_VECTORS", &vectors)
             .run()?;
     }
