@@ -32,6 +32,8 @@ mod catalog;
 mod compile;
 mod error;
 pub mod expr;
+#[cfg(feature = "fhir")]
+pub mod fhir;
 mod group;
 mod instrument;
 pub mod model;

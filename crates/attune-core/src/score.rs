@@ -99,6 +99,17 @@ pub(crate) fn serialize_number<S: Serializer>(v: f64, s: S) -> Result<S::Ok, S::
     }
 }
 
+/// A number as text, written the way [`serialize_number`] writes it (`12`, `14.625`).
+#[cfg(feature = "fhir")]
+pub(crate) fn number(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 9.0e15 {
+        // Integral and within i64's exact range, as above.
+        (v as i64).to_string()
+    } else {
+        v.to_string()
+    }
+}
+
 pub(crate) struct Num(pub(crate) Option<f64>);
 
 impl Serialize for Num {

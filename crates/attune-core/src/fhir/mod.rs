@@ -1,0 +1,473 @@
+//! HL7 FHIR R4 (with the Structured Data Capture guide) both ways: every instrument as a
+//! `Questionnaire`, a scored response as a `QuestionnaireResponse` with `Observation`s in a
+//! transaction `Bundle`, and a `QuestionnaireResponse` from any system read back into a request.
+//!
+//! The resource types here are the part of R4 Attune writes and reads, typed; unknown fields of a
+//! resource read from elsewhere are ignored. LOINC codes come only from the catalog's `loinc`
+//! fields; everything without one is coded in Attune's own code systems, under a canonical base
+//! that a clinic may set to its own (see [`Options::base`] and the crate README).
+
+mod questionnaire;
+mod read;
+mod results;
+
+use serde::{Deserialize, Serialize};
+
+pub use questionnaire::{questionnaire, STEM_LINK_ID};
+pub use read::{request_from_questionnaire_response, Reading};
+pub use results::{bundle, observations, questionnaire_response};
+
+use crate::{Instrument, TextPack};
+
+/// The canonical base used unless a host sets its own: Questionnaires are `{base}/Questionnaire/{id}`,
+/// Attune's code systems `{base}/CodeSystem/...`. A URN, because Attune publishes no server of its
+/// own; a clinic that publishes its Questionnaires sets its own base.
+pub const DEFAULT_BASE: &str = "urn:attune:fhir";
+/// LOINC's code system.
+pub const LOINC: &str = "http://loinc.org";
+/// The SDC (R4) extension carrying an answer option's score.
+pub const ORDINAL_VALUE: &str = "http://hl7.org/fhir/StructureDefinition/ordinalValue";
+/// The newer (R5 core, SDC 3+) extension carrying an answer option's score; readers accept either.
+pub const ITEM_WEIGHT: &str = "http://hl7.org/fhir/StructureDefinition/itemWeight";
+/// The SDC extension for an `enableWhen` that plain `enableWhen` cannot express.
+pub const ENABLE_WHEN_EXPRESSION: &str =
+    "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-enableWhenExpression";
+const OBSERVATION_CATEGORY: &str = "http://terminology.hl7.org/CodeSystem/observation-category";
+const DATA_ABSENT_REASON: &str = "http://terminology.hl7.org/CodeSystem/data-absent-reason";
+const INTERPRETATION: &str = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation";
+const UCUM: &str = "http://unitsofmeasure.org";
+
+/// How resources are written: the canonical base, the language and text, and what a response
+/// carries besides its answers.
+#[derive(Debug, Clone)]
+pub struct Options<'a> {
+    /// Canonical base ([`DEFAULT_BASE`] by default).
+    pub base: &'a str,
+    /// Language of the text (`"en"`); bundled English is used for `en`, a verified translation or
+    /// the host's pack for others.
+    pub lang: &'a str,
+    /// Host-supplied wording (required for the text of instruments whose licence keeps it out;
+    /// without it their items have no text, never invented text).
+    pub text: Option<&'a TextPack>,
+    /// When the response was completed, as a FHIR `dateTime` (`authored`, `effectiveDateTime`).
+    pub authored: Option<&'a str>,
+    /// A reference to the patient (`"Patient/123"`), when the host has one. Left out otherwise.
+    pub subject: Option<&'a str>,
+}
+
+impl Default for Options<'_> {
+    fn default() -> Self {
+        Options { base: DEFAULT_BASE, lang: "en", text: None, authored: None, subject: None }
+    }
+}
+
+impl Options<'_> {
+    /// The Questionnaire's canonical URL.
+    pub fn questionnaire_url(&self, instrument: &str) -> String {
+        format!("{}/Questionnaire/{instrument}", self.base)
+    }
+    /// The code system of an instrument's response set: its codes are the option values.
+    pub fn answer_system(&self, instrument: &str, set: &str) -> String {
+        format!("{}/CodeSystem/{instrument}-{set}", self.base)
+    }
+    /// Attune's code system for panels, scores, bands, cut-offs and flags: `phq9`, `phq9.total`,
+    /// `phq9.total.band.moderate`, `phq9.total.cutoff.positive`, `phq9.flag.item9_positive`.
+    pub fn score_system(&self) -> String {
+        format!("{}/CodeSystem/scores", self.base)
+    }
+    /// The extension carrying a response's context (`sex` for AUDIT-C), one sub-extension per key.
+    pub fn context_extension(&self) -> String {
+        format!("{}/StructureDefinition/context", self.base)
+    }
+}
+
+/// The wording to write: the host's pack first, then what the catalog bundles.
+struct Wording<'a> {
+    host: Option<&'a crate::PackLanguage>,
+    bundled: Option<crate::PackLanguage>,
+}
+
+impl<'a> Wording<'a> {
+    fn new(inst: &Instrument, opts: &Options<'a>) -> Self {
+        let host = opts.text.and_then(|p| p.languages.get(opts.lang));
+        let bundled = inst.bundled_text().languages.get(opts.lang).cloned();
+        Wording { host, bundled }
+    }
+    fn find(&self, pick: impl Fn(&crate::PackLanguage) -> Option<&String>) -> Option<String> {
+        self.host.and_then(&pick).or_else(|| self.bundled.as_ref().and_then(&pick)).cloned()
+    }
+    fn instructions(&self) -> Option<String> {
+        self.find(|l| l.instructions.as_ref())
+    }
+    fn item(&self, id: &str) -> Option<String> {
+        self.find(|l| l.items.get(id))
+    }
+    fn option(&self, set: &str, value: i64) -> Option<String> {
+        self.find(|l| l.options.get(set)?.get(&value.to_string()))
+    }
+    fn score(&self, id: &str) -> Option<String> {
+        self.find(|l| l.scores.get(id))
+    }
+    fn band(&self, score: &str, id: &str) -> Option<String> {
+        self.find(|l| l.bands.get(score)?.get(id))
+    }
+    fn cutoff(&self, score: &str, id: &str) -> Option<String> {
+        self.find(|l| l.cutoffs.get(score)?.get(id))
+    }
+    fn flag(&self, id: &str) -> Option<String> {
+        self.find(|l| l.flags.get(id))
+    }
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// A FHIR `Extension` with the value types Attune writes and reads.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Extension {
+    /// What the extension is.
+    pub url: String,
+    /// Nested extensions (a complex extension).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extension: Vec<Extension>,
+    /// `valueDecimal`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_decimal: Option<f64>,
+    /// `valueInteger`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_integer: Option<i64>,
+    /// `valueString`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_string: Option<String>,
+    /// `valueExpression`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_expression: Option<Expression>,
+}
+
+impl Extension {
+    fn decimal(url: &str, value: f64) -> Self {
+        Extension { url: url.to_string(), value_decimal: Some(value), ..Extension::default() }
+    }
+    fn string(url: &str, value: &str) -> Self {
+        Extension { url: url.to_string(), value_string: Some(value.to_string()), ..Extension::default() }
+    }
+}
+
+/// A FHIR `Expression` (FHIRPath for Attune).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Expression {
+    /// `text/fhirpath`.
+    pub language: String,
+    /// The expression.
+    pub expression: String,
+    /// What it says, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// A FHIR `Coding`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Coding {
+    /// Extensions (the score of an answer: [`ORDINAL_VALUE`], [`ITEM_WEIGHT`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extension: Vec<Extension>,
+    /// The code system.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<String>,
+    /// The code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Its display text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display: Option<String>,
+}
+
+impl Coding {
+    fn new(system: &str, code: &str, display: Option<String>) -> Self {
+        Coding { extension: Vec::new(), system: Some(system.to_string()), code: Some(code.to_string()), display }
+    }
+    /// The score an answer coding carries in [`ORDINAL_VALUE`] or [`ITEM_WEIGHT`].
+    pub fn weight(&self) -> Option<f64> {
+        weight_of(&self.extension)
+    }
+}
+
+fn weight_of(extensions: &[Extension]) -> Option<f64> {
+    extensions
+        .iter()
+        .filter(|e| e.url == ORDINAL_VALUE || e.url == ITEM_WEIGHT)
+        .find_map(|e| e.value_decimal.or(e.value_integer.map(|i| i as f64)))
+}
+
+/// A FHIR `CodeableConcept`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct CodeableConcept {
+    /// Codings.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub coding: Vec<Coding>,
+    /// Plain text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
+/// A FHIR `Reference`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Reference {
+    /// The reference (`"Patient/123"`, `"urn:uuid:..."`).
+    pub reference: String,
+}
+
+/// A FHIR `Quantity`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Quantity {
+    /// The value.
+    pub value: f64,
+    /// The unit as shown.
+    pub unit: String,
+    /// UCUM.
+    pub system: String,
+    /// The UCUM code (`{score}`).
+    pub code: String,
+}
+
+/// A FHIR `Questionnaire`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "resourceType", rename_all = "camelCase")]
+pub struct Questionnaire {
+    /// The instrument id.
+    pub id: String,
+    /// Language of the text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// Canonical URL.
+    pub url: String,
+    /// The Attune version that wrote it.
+    pub version: String,
+    /// A computer-friendly name (`Phq9`).
+    pub name: String,
+    /// The instrument's full name.
+    pub title: String,
+    /// Always `active`.
+    pub status: String,
+    /// The citation and the licence.
+    pub copyright: String,
+    /// The LOINC panel, where the catalog has one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub code: Vec<Coding>,
+    /// The stem (a `display` item) and the items.
+    pub item: Vec<QuestionnaireItem>,
+}
+
+/// An item of a [`Questionnaire`].
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QuestionnaireItem {
+    /// [`ENABLE_WHEN_EXPRESSION`] where a skip rule needs more than `enableWhen`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extension: Vec<Extension>,
+    /// The item id.
+    pub link_id: String,
+    /// The item's LOINC code, where the catalog has one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub code: Vec<Coding>,
+    /// The wording, when the licence bundles it or the host supplied it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// `choice` for items, `display` for the stem.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Skip rules: the item is asked only when these hold.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub enable_when: Vec<EnableWhen>,
+    /// `all` when there is more than one `enableWhen`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enable_behavior: Option<String>,
+    /// Never true: an instrument's missing-data rule decides what an unanswered item means.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub required: bool,
+    /// The options, each a coding whose score is its [`ORDINAL_VALUE`] and [`ITEM_WEIGHT`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub answer_option: Vec<AnswerOption>,
+}
+
+/// A Questionnaire item's `enableWhen`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EnableWhen {
+    /// The item whose answer is compared.
+    pub question: String,
+    /// `=` or `!=`.
+    pub operator: String,
+    /// The option compared with.
+    pub answer_coding: Coding,
+}
+
+/// An `answerOption`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AnswerOption {
+    /// The option.
+    pub value_coding: Coding,
+}
+
+/// A FHIR `QuestionnaireResponse`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(tag = "resourceType", rename_all = "camelCase")]
+pub struct QuestionnaireResponse {
+    /// The resource id, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The response's context (`sex` for AUDIT-C), in Attune's context extension.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extension: Vec<Extension>,
+    /// The Questionnaire's canonical URL (`url|version` also accepted when read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub questionnaire: Option<String>,
+    /// `completed` when the result is complete, else `in-progress`.
+    #[serde(default)]
+    pub status: String,
+    /// The patient, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<Reference>,
+    /// When it was completed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authored: Option<String>,
+    /// The answered items.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub item: Vec<ResponseItem>,
+}
+
+/// An item of a [`QuestionnaireResponse`]; groups nest items.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResponseItem {
+    /// The Questionnaire item this answers.
+    pub link_id: String,
+    /// The item's text, when written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// The answers (one for Attune's items).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub answer: Vec<Answer>,
+    /// Nested items (groups).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub item: Vec<ResponseItem>,
+}
+
+/// An answer of a [`ResponseItem`].
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Answer {
+    /// Extensions (an [`ORDINAL_VALUE`] or [`ITEM_WEIGHT`] may sit here instead of on the coding).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extension: Vec<Extension>,
+    /// A coded answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_coding: Option<Coding>,
+    /// An integer answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_integer: Option<i64>,
+    /// A decimal answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_decimal: Option<f64>,
+    /// A text answer (never scored: an error when read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_string: Option<String>,
+    /// A boolean answer (never scored: an error when read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_boolean: Option<bool>,
+}
+
+/// A FHIR `Observation`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "resourceType", rename_all = "camelCase")]
+pub struct Observation {
+    /// `final` for a complete response, `preliminary` for an incomplete one.
+    pub status: String,
+    /// `survey`.
+    pub category: Vec<CodeableConcept>,
+    /// LOINC where the catalog has a code, else Attune's score system.
+    pub code: CodeableConcept,
+    /// The patient, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<Reference>,
+    /// When the response was completed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_date_time: Option<String>,
+    /// A score's value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_quantity: Option<Quantity>,
+    /// A flag: always `true` (only raised flags are written).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_boolean: Option<bool>,
+    /// Why a score has no value: its missing-data rule left it null.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_absent_reason: Option<CodeableConcept>,
+    /// The band and the cut-offs met; `AA` (critical) for a critical flag.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub interpretation: Vec<CodeableConcept>,
+    /// The panel's scores and flags.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub has_member: Vec<Reference>,
+    /// The QuestionnaireResponse it was scored from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub derived_from: Vec<Reference>,
+}
+
+/// A FHIR transaction `Bundle`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "resourceType", rename_all = "camelCase")]
+pub struct Bundle {
+    /// `transaction`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The QuestionnaireResponse first, then the Observations.
+    pub entry: Vec<BundleEntry>,
+}
+
+/// One entry of a [`Bundle`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BundleEntry {
+    /// `urn:uuid:...`, what the other entries reference.
+    pub full_url: String,
+    /// The resource.
+    pub resource: Resource,
+    /// `POST` to the resource type.
+    pub request: BundleRequest,
+}
+
+/// What a transaction does with an entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BundleRequest {
+    /// `POST`.
+    pub method: String,
+    /// The resource type.
+    pub url: String,
+}
+
+/// A resource in a [`Bundle`] (each writes its own `resourceType`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Resource {
+    /// The response.
+    QuestionnaireResponse(QuestionnaireResponse),
+    /// A score, flag or panel.
+    Observation(Observation),
+}
+
+impl<'de> Deserialize<'de> for Resource {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let value = serde_json::Value::deserialize(d)?;
+        match value.get("resourceType").and_then(serde_json::Value::as_str) {
+            Some("QuestionnaireResponse") => {
+                serde_json::from_value(value).map(Resource::QuestionnaireResponse).map_err(D::Error::custom)
+            }
+            Some("Observation") => serde_json::from_value(value).map(Resource::Observation).map_err(D::Error::custom),
+            other => Err(D::Error::custom(format!("a Bundle entry of resourceType {other:?} is not one Attune reads"))),
+        }
+    }
+}
