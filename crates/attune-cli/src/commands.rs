@@ -12,6 +12,7 @@ use attune_core::{validate_definition, Catalog, Group, Outcome, Request, ScoreEr
 use serde_json::Value;
 
 use crate::csv_input::CsvScorer;
+use crate::fhir;
 use crate::HELP;
 
 /// A failure that ends the program: bad usage (exit 2) or unreadable input (exit 1).
@@ -64,6 +65,11 @@ struct Args {
     min_n: Option<String>,
     commercial: bool,
     json: bool,
+    fhir: bool,
+    base: Option<String>,
+    authored: Option<String>,
+    subject: Option<String>,
+    lang: Option<String>,
 }
 
 fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Option<Args>, CliError> {
@@ -84,6 +90,11 @@ fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Option<Args>, 
             Long("min-n") => a.min_n = Some(p.value()?.string()?),
             Long("commercial") => a.commercial = true,
             Long("json") => a.json = true,
+            Long("fhir") => a.fhir = true,
+            Long("base") => a.base = Some(p.value()?.string()?),
+            Long("authored") => a.authored = Some(p.value()?.string()?),
+            Long("subject") => a.subject = Some(p.value()?.string()?),
+            Long("lang") => a.lang = Some(p.value()?.string()?),
             Value(v) if a.command.is_none() => a.command = Some(v.string()?),
             Value(v) => a.positional.push(v.string()?),
             _ => return Err(arg.unexpected().into()),
@@ -105,12 +116,29 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitCode, CliErro
         }
         Some("--version") => Ok(ExitCode::SUCCESS),
         Some("score") => {
-            only_options(&a, &["input", "csv", "instrument", "id-column"])?;
+            only_options(&a, &["input", "csv", "instrument", "id-column", "fhir", "base", "authored", "subject"])?;
             no_positional(&a)?;
             if !a.csv && (a.instrument.is_some() || a.id_column.is_some()) {
                 return Err(CliError::Usage("--instrument and --id-column apply to --csv input".into()));
             }
-            score(open_input(&a.input)?, a.csv, a.instrument.as_deref(), a.id_column.as_deref(), out)
+            if !a.fhir && (a.authored.is_some() || a.subject.is_some()) {
+                return Err(CliError::Usage("--authored and --subject apply to --fhir output".into()));
+            }
+            let fhir =
+                fhir::Writing::from_args(a.fhir, a.base.as_deref(), a.authored.as_deref(), a.subject.as_deref())?;
+            let mut output = Output { out, fhir, buf: Vec::with_capacity(1024) };
+            score(open_input(&a.input)?, a.csv, a.instrument.as_deref(), a.id_column.as_deref(), &mut output)
+        }
+        Some("fhir") => {
+            only_options(&a, &["base", "lang"])?;
+            match a.positional.as_slice() {
+                [what, id] if what == "questionnaire" => {
+                    fhir::questionnaire(id, a.base.as_deref(), a.lang.as_deref(), out)
+                }
+                _ => Err(CliError::Usage(
+                    "usage: `attune fhir questionnaire ID` (e.g. `attune fhir questionnaire phq9`)".into(),
+                )),
+            }
         }
         Some("group") => {
             only_options(&a, &["input", "min-n"])?;
@@ -148,6 +176,11 @@ fn only_options(a: &Args, allowed: &[&str]) -> Result<(), CliError> {
         ("min-n", a.min_n.is_some()),
         ("commercial", a.commercial),
         ("json", a.json),
+        ("fhir", a.fhir),
+        ("base", a.base.is_some()),
+        ("authored", a.authored.is_some()),
+        ("subject", a.subject.is_some()),
+        ("lang", a.lang.is_some()),
     ];
     for (name, set) in given {
         if set && !allowed.contains(&name) {
@@ -212,13 +245,44 @@ impl JsonLines {
     }
 }
 
+/// Where scored lines go: one result (or error) object per line, or with `--fhir` one transaction
+/// Bundle per scored response.
+pub struct Output<W> {
+    pub out: W,
+    pub fhir: Option<fhir::Writing>,
+    pub buf: Vec<u8>,
+}
+
+impl<W: Write> Output<W> {
+    /// Scores a request and writes its line, with the request's `id` first when it has one.
+    pub fn score(&mut self, catalog: &Catalog, req: Request) -> io::Result<()> {
+        match &self.fhir {
+            Some(writing) => match writing.bundle(catalog, &req) {
+                Ok(bundle) => {
+                    serde_json::to_writer(&mut self.out, &bundle).map_err(io::Error::other)?;
+                    self.out.write_all(b"\n")
+                }
+                Err(error) => {
+                    let outcome = Outcome::Failed { instrument: Some(req.instrument.clone()), error };
+                    write_outcome(&mut self.out, req.id.as_ref(), &outcome, &mut self.buf)
+                }
+            },
+            None => write_outcome(&mut self.out, req.id.as_ref(), &req.score(catalog), &mut self.buf),
+        }
+    }
+
+    /// Writes the error of a line that could not be read as a request.
+    pub fn fail(&mut self, id: Option<&Value>, instrument: Option<String>, error: ScoreError) -> io::Result<()> {
+        write_outcome(&mut self.out, id, &Outcome::Failed { instrument, error }, &mut self.buf)
+    }
+
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
 /// Writes an outcome as one line, with the request's `id` first when it has one.
-pub fn write_outcome(
-    out: &mut impl Write,
-    id: Option<&Value>,
-    outcome: &Outcome<'_>,
-    buf: &mut Vec<u8>,
-) -> io::Result<()> {
+fn write_outcome(out: &mut impl Write, id: Option<&Value>, outcome: &Outcome<'_>, buf: &mut Vec<u8>) -> io::Result<()> {
     buf.clear();
     serde_json::to_writer(&mut *buf, outcome).map_err(io::Error::other)?;
     match id {
@@ -239,7 +303,7 @@ fn score(
     csv: bool,
     instrument: Option<&str>,
     id_column: Option<&str>,
-    mut out: impl Write,
+    out: &mut Output<impl Write>,
 ) -> Result<ExitCode, CliError> {
     let catalog = Catalog::embedded();
     if csv {
@@ -251,27 +315,30 @@ fn score(
             }
         }
         let mut scorer = CsvScorer::new(input, instrument, id_column)?;
-        scorer.run(catalog, &mut out)?;
+        scorer.run(catalog, out)?;
         out.flush()?;
         return Ok(ExitCode::SUCCESS);
     }
+    let base = out.fhir.as_ref().map_or(attune_core::fhir::DEFAULT_BASE, |w| w.base()).to_string();
     let mut lines = JsonLines::new(input);
-    let mut buf = Vec::with_capacity(1024);
     while let Some(line) = lines.next_line()? {
         let text = match line {
             Ok(text) => text,
             Err(message) => {
-                let outcome = Outcome::Failed { instrument: None, error: ScoreError::invalid_json(message) };
-                write_outcome(&mut out, None, &outcome, &mut buf)?;
+                out.fail(None, None, ScoreError::invalid_json(message))?;
                 continue;
             }
         };
-        match Request::parse(text, None) {
-            Ok(req) => write_outcome(&mut out, req.id.as_ref(), &req.score(catalog), &mut buf)?,
-            Err((instrument, error)) => {
-                // The line could not be read as a request, so it has no usable "id" either.
-                write_outcome(&mut out, None, &Outcome::Failed { instrument, error }, &mut buf)?;
-            }
+        // A line is a request, or a FHIR QuestionnaireResponse from any system (or a Bundle of one).
+        let request = if fhir::is_resource(text) {
+            fhir::read_response(catalog, text, &base)
+        } else {
+            Request::parse(text, None)
+        };
+        match request {
+            Ok(req) => out.score(catalog, req)?,
+            // The line could not be read as a request, so it has no usable "id" either.
+            Err((instrument, error)) => out.fail(None, instrument, error)?,
         }
         // Nothing more is buffered: the next read may wait on the caller (a pipe or FIFO used
         // interactively), so hand over the answers given so far first.

@@ -4,10 +4,10 @@
 
 use std::io::{BufRead, Write};
 
-use attune_core::{Catalog, Outcome, Request, ScoreError};
+use attune_core::{Catalog, Request, ScoreError};
 use serde_json::{Map, Number, Value};
 
-use crate::commands::{write_outcome, CliError};
+use crate::commands::{CliError, Output};
 
 pub struct CsvScorer<R: BufRead> {
     reader: csv::Reader<R>,
@@ -53,27 +53,21 @@ impl<R: BufRead> CsvScorer<R> {
         Ok(CsvScorer { reader, instrument: instrument.map(str::to_string), instrument_col, id_col, headers })
     }
 
-    pub fn run(&mut self, catalog: &Catalog, out: &mut impl Write) -> Result<(), CliError> {
+    pub fn run(&mut self, catalog: &Catalog, out: &mut Output<impl Write>) -> Result<(), CliError> {
         let mut record = csv::StringRecord::new();
-        let mut buf = Vec::with_capacity(1024);
         loop {
             match self.reader.read_record(&mut record) {
                 Ok(false) => return Ok(()),
                 Ok(true) => {
                     let id = self.id_col.and_then(|c| record.get(c)).map(|s| Value::String(s.to_string()));
-                    let outcome = match self.request(&record) {
-                        Ok(req) => req.score(catalog),
-                        Err((instrument, error)) => Outcome::Failed { instrument, error },
-                    };
-                    write_outcome(out, id.as_ref(), &outcome, &mut buf)?;
+                    match self.request(&record) {
+                        Ok(req) => out.score(catalog, Request { id, ..req })?,
+                        Err((instrument, error)) => out.fail(id.as_ref(), instrument, error)?,
+                    }
                 }
                 // A malformed row (bad quoting, not UTF-8) is that row's error; the rest is scored.
                 Err(e) if !matches!(e.kind(), csv::ErrorKind::Io(_)) => {
-                    let outcome = Outcome::Failed {
-                        instrument: self.instrument.clone(),
-                        error: ScoreError::invalid_json(format!("bad CSV row: {e}")),
-                    };
-                    write_outcome(out, None, &outcome, &mut buf)?;
+                    out.fail(None, self.instrument.clone(), ScoreError::invalid_json(format!("bad CSV row: {e}")))?;
                 }
                 Err(e) => return Err(CliError::Input(format!("cannot read input: {e}"))),
             }

@@ -704,3 +704,91 @@ fn example_files_run_as_documented() {
     assert_eq!((&session["n"], &session["suppressed"]), (&json!(5), &json!(false)));
     assert_eq!(session["items"]["5"]["n"], 4, "the fifth member skipped item 5");
 }
+
+// ---------------------------------------------------------------------------------------------
+// FHIR
+
+#[test]
+fn score_fhir_writes_bundles_that_score_back_to_the_same_results() {
+    let input = "\
+{\"id\": \"a\", \"instrument\": \"phq9\", \"answers\": {\"1\": 3, \"2\": 3, \"3\": 3, \"4\": 3, \"5\": 3, \"6\": 3, \"7\": 3, \"9\": 2}}
+{\"id\": \"b\", \"instrument\": \"auditc\", \"answers\": {\"1\": 1, \"2\": 1, \"3\": 1}, \"context\": {\"sex\": \"female\"}}
+{\"instrument\": \"gad7\", \"answers\": {\"1\": 9}}
+{\"id\": \"c\", \"instrument\": \"audit\", \"answers\": {\"1\": 0, \"9\": 0, \"10\": 2}}
+";
+    let args = ["--fhir", "--authored", "2026-12-05T09:30:00Z", "--subject", "Patient/p-17"];
+    let bundles = score(&args, input);
+    assert_eq!(bundles.len(), 4);
+    assert_eq!(bundles[0]["resourceType"], "Bundle");
+    assert_eq!(bundles[0]["type"], "transaction");
+    let qr = &bundles[0]["entry"][0]["resource"];
+    assert_eq!((qr["status"].as_str(), qr["authored"].as_str()), (Some("in-progress"), Some("2026-12-05T09:30:00Z")));
+    assert_eq!(qr["subject"]["reference"], "Patient/p-17");
+    assert_eq!(qr["identifier"]["value"], "a");
+    // A line that cannot be scored stays an Attune error line, in place.
+    assert_eq!(error_code(&bundles[2]), "invalid_value");
+
+    let back: String = bundles.iter().map(|b| format!("{b}\n")).collect();
+    let rescored = score(&[], back);
+    let direct = score(&[], input);
+    for (k, (again, first)) in rescored.iter().zip(&direct).enumerate() {
+        if k == 2 {
+            continue; // the error line is not a Bundle
+        }
+        let mut first = first.clone();
+        if let Some(id) = first.get_mut("id") {
+            *id = json!(id.as_str().unwrap());
+        }
+        assert_eq!(again, &first, "line {k}");
+    }
+}
+
+#[test]
+fn score_reads_a_questionnaire_response_shaped_as_lhc_forms_writes_it() {
+    let text = std::fs::read_to_string(workspace_root().join("crates/attune-core/tests/fixtures/lhc-forms-phq9.json"))
+        .expect("fixture");
+    let line = serde_json::to_string(&serde_json::from_str::<Value>(&text).unwrap()).unwrap();
+    let out = score(&[], line);
+    assert_eq!(out[0]["instrument"], "phq9");
+    // Eight of nine items: prorated by the PHQ-9 rule (LHC-Forms' own total, 10, is not read).
+    assert_eq!(out[0]["scores"]["total"]["value"], 11.25);
+    assert_eq!(out[0]["flags"], json!(["item9_positive"]));
+    let unknown = json!({"resourceType": "QuestionnaireResponse", "status": "completed",
+                         "questionnaire": "urn:attune:fhir/Questionnaire/phq9",
+                         "item": [{"linkId": "12", "answer": [{"valueInteger": 1}]}]});
+    let out = score(&[], format!("{unknown}\n"));
+    assert_eq!((error_code(&out[0]), out[0]["error"]["item"].as_str()), ("unknown_item", Some("12")));
+}
+
+#[test]
+fn fhir_questionnaire_writes_the_instrument() {
+    let out = run(&["fhir", "questionnaire", "gad7", "--base", "https://clinic.example.org/fhir"], "");
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let q: Value = serde_json::from_str(&out.stdout).expect("one JSON document");
+    assert_eq!(q["resourceType"], "Questionnaire");
+    assert_eq!(q["url"], "https://clinic.example.org/fhir/Questionnaire/gad7");
+    assert_eq!(q["code"][0]["code"], "69737-5");
+    let first = q["item"].as_array().unwrap().iter().find(|i| i["linkId"] == "1").unwrap().clone();
+    assert_eq!(first["code"][0]["code"], "69725-0");
+    assert_eq!(first["answerOption"][2]["valueCoding"]["extension"][0]["valueDecimal"], 2);
+    assert!(q["copyright"].as_str().unwrap().starts_with("Spitzer"), "{}", q["copyright"]);
+
+    let spanish = run(&["fhir", "questionnaire", "phq9", "--lang", "xx"], "");
+    assert_fails(&spanish, 2);
+    assert_fails(&run(&["fhir", "questionnaire", "nope"], ""), 2);
+    assert_fails(&run(&["fhir", "questionnaire"], ""), 2);
+    assert_fails(&run(&["fhir", "questionnaire", "phq9", "--base", "clinic/fhir"], ""), 2);
+}
+
+#[test]
+fn fhir_options_are_checked_before_anything_is_read() {
+    for args in [
+        &["--fhir", "--authored", "yesterday"][..],
+        &["--fhir", "--authored", "2026-13-01"],
+        &["--fhir", "--authored", "2026-12-05T09:30"],
+        &["--fhir", "--subject", "p 17"],
+        &["--authored", "2026-12-05"],
+    ] {
+        assert_fails(&run(&[&["score"][..], args].concat(), "{}"), 2);
+    }
+}

@@ -53,15 +53,46 @@ pub struct Options<'a> {
     pub authored: Option<&'a str>,
     /// A reference to the patient (`"Patient/123"`), when the host has one. Left out otherwise.
     pub subject: Option<&'a str>,
+    /// The caller's own id for the response (a CSV row's id), as the QuestionnaireResponse's
+    /// `identifier`; read back as the request's `id`.
+    pub identifier: Option<&'a str>,
 }
 
 impl Default for Options<'_> {
     fn default() -> Self {
-        Options { base: DEFAULT_BASE, lang: "en", text: None, authored: None, subject: None }
+        Options { base: DEFAULT_BASE, lang: "en", text: None, authored: None, subject: None, identifier: None }
     }
 }
 
 impl Options<'_> {
+    /// Checks what a host passes in: `authored` a FHIR `dateTime`, `subject` a reference, `base` an
+    /// absolute URI. The message names the option.
+    pub fn check(&self) -> Result<(), String> {
+        if let Some(when) = self.authored {
+            check_date_time(when).map_err(|why| format!("authored `{when}` is not a FHIR dateTime: {why}"))?;
+        }
+        if let Some(subject) = self.subject {
+            let (kind, id) = subject.rsplit_once('/').unwrap_or_default();
+            let kind = kind.rsplit('/').next().unwrap_or_default();
+            let id_ok = !id.is_empty()
+                && id.len() <= 64
+                && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+            if !(kind.starts_with(|c: char| c.is_ascii_uppercase()) && id_ok) {
+                return Err(format!("subject `{subject}` is not a reference such as `Patient/123`"));
+            }
+        }
+        let scheme = self.base.split_once(':').map(|(s, _)| s).unwrap_or_default();
+        let scheme_ok = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
+        if !scheme_ok || self.base.ends_with('/') || self.base.contains(char::is_whitespace) {
+            return Err(format!(
+                "base `{}` is not an absolute URI without a trailing `/` (e.g. `https://clinic.example.org/fhir`)",
+                self.base
+            ));
+        }
+        Ok(())
+    }
+
     /// The Questionnaire's canonical URL.
     pub fn questionnaire_url(&self, instrument: &str) -> String {
         format!("{}/Questionnaire/{instrument}", self.base)
@@ -78,6 +109,52 @@ impl Options<'_> {
     /// The extension carrying a response's context (`sex` for AUDIT-C), one sub-extension per key.
     pub fn context_extension(&self) -> String {
         format!("{}/StructureDefinition/context", self.base)
+    }
+}
+
+/// Checks a FHIR `dateTime`: `YYYY`, `YYYY-MM`, `YYYY-MM-DD`, or a date and time with seconds and
+/// a zone (`2026-12-05T09:30:00Z`, `...T09:30:00.250+01:00`).
+pub fn check_date_time(s: &str) -> Result<(), &'static str> {
+    let digits = |part: &str, n: usize| part.len() == n && part.bytes().all(|b| b.is_ascii_digit());
+    let in_range = |part: &str, lo: u32, hi: u32| part.parse::<u32>().is_ok_and(|v| (lo..=hi).contains(&v));
+    let (date, time) = match s.split_once('T') {
+        Some((d, t)) => (d, Some(t)),
+        None => (s, None),
+    };
+    let parts: Vec<&str> = date.split('-').collect();
+    let date_ok = match parts.as_slice() {
+        [y] => digits(y, 4),
+        [y, m] => digits(y, 4) && digits(m, 2) && in_range(m, 1, 12),
+        [y, m, d] => digits(y, 4) && digits(m, 2) && in_range(m, 1, 12) && digits(d, 2) && in_range(d, 1, 31),
+        _ => false,
+    };
+    if !date_ok {
+        return Err("the date must be YYYY, YYYY-MM or YYYY-MM-DD");
+    }
+    let Some(time) = time else { return Ok(()) };
+    if parts.len() != 3 {
+        return Err("a time needs a full date");
+    }
+    let (clock, zone) = if let Some(clock) = time.strip_suffix('Z') {
+        (clock, "Z")
+    } else {
+        match time.rfind(['+', '-']) {
+            Some(k) => (&time[..k], &time[k..]),
+            None => return Err("a time needs a zone, `Z` or `+hh:mm`"),
+        }
+    };
+    let zone_ok = zone == "Z"
+        || matches!(zone[1..].split_once(':'), Some((h, m)) if digits(h, 2) && in_range(h, 0, 14) && digits(m, 2) && in_range(m, 0, 59));
+    let (hms, fraction) = clock.split_once('.').unwrap_or((clock, "0"));
+    let hms: Vec<&str> = hms.split(':').collect();
+    let clock_ok = matches!(hms.as_slice(), [h, m, s] if digits(h, 2) && in_range(h, 0, 23) && digits(m, 2)
+        && in_range(m, 0, 59) && digits(s, 2) && in_range(s, 0, 60))
+        && !fraction.is_empty()
+        && fraction.bytes().all(|b| b.is_ascii_digit());
+    if zone_ok && clock_ok {
+        Ok(())
+    } else {
+        Err("the time must be hh:mm:ss with a zone, e.g. 2026-12-05T09:30:00Z")
     }
 }
 
@@ -119,6 +196,18 @@ impl<'a> Wording<'a> {
     }
 }
 
+/// FHIR decimals as Attune writes numbers: `3`, not `3.0`.
+fn decimal<S: serde::Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+    crate::score::serialize_number(*v, s)
+}
+
+fn some_decimal<S: serde::Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(v) => crate::score::serialize_number(*v, s),
+        None => s.serialize_none(),
+    }
+}
+
 fn is_false(b: &bool) -> bool {
     !*b
 }
@@ -133,7 +222,7 @@ pub struct Extension {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub extension: Vec<Extension>,
     /// `valueDecimal`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "some_decimal")]
     pub value_decimal: Option<f64>,
     /// `valueInteger`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -219,10 +308,22 @@ pub struct Reference {
     pub reference: String,
 }
 
+/// A FHIR `Identifier`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Identifier {
+    /// Where the value is unique, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<String>,
+    /// The value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+
 /// A FHIR `Quantity`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Quantity {
     /// The value.
+    #[serde(serialize_with = "decimal")]
     pub value: f64,
     /// The unit as shown.
     pub unit: String,
@@ -322,6 +423,9 @@ pub struct QuestionnaireResponse {
     /// The response's context (`sex` for AUDIT-C), in Attune's context extension.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub extension: Vec<Extension>,
+    /// The caller's own id for the response.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identifier: Option<Identifier>,
     /// The Questionnaire's canonical URL (`url|version` also accepted when read).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub questionnaire: Option<String>,
@@ -469,5 +573,58 @@ impl<'de> Deserialize<'de> for Resource {
             Some("Observation") => serde_json::from_value(value).map(Resource::Observation).map_err(D::Error::custom),
             other => Err(D::Error::custom(format!("a Bundle entry of resourceType {other:?} is not one Attune reads"))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn date_times_are_checked_as_fhir_reads_them() {
+        for ok in [
+            "2026",
+            "2026-12",
+            "2026-12-05",
+            "2026-12-05T09:30:00Z",
+            "2026-12-05T09:30:00.250+01:00",
+            "2026-12-05T23:59:60-05:00",
+        ] {
+            assert_eq!(check_date_time(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "",
+            "26-12-05",
+            "2026-13-01",
+            "2026-12-5",
+            "2026-12-05T09:30",
+            "2026-12-05T09:30:00",
+            "2026-12T09:30:00Z",
+            "2026-12-05T25:00:00Z",
+            "2026-12-05T09:30:00.Z",
+            "yesterday",
+        ] {
+            assert!(check_date_time(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn options_name_what_is_wrong() {
+        let check = |o: Options<'_>| o.check();
+        assert_eq!(check(Options::default()), Ok(()));
+        assert_eq!(
+            check(Options {
+                base: "https://clinic.example.org/fhir",
+                subject: Some("Patient/p-1"),
+                ..Options::default()
+            }),
+            Ok(())
+        );
+        assert!(check(Options { base: "https://clinic.example.org/fhir/", ..Options::default() })
+            .unwrap_err()
+            .contains("base"));
+        assert!(check(Options { base: "clinic", ..Options::default() }).unwrap_err().contains("base"));
+        assert!(check(Options { subject: Some("p1"), ..Options::default() }).unwrap_err().contains("subject"));
+        assert!(check(Options { authored: Some("today"), ..Options::default() }).unwrap_err().contains("authored"));
     }
 }

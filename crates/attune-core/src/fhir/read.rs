@@ -69,7 +69,9 @@ pub fn request_from_questionnaire_response(
         }
     }
     let context = context(qr, &opts);
-    Ok(Request { instrument: inst.id().to_string(), answers, context, id: qr.id.clone().map(Value::String) })
+    // The caller's id: the identifier Attune wrote, else the resource id.
+    let id = qr.identifier.as_ref().and_then(|i| i.value.clone()).or_else(|| qr.id.clone());
+    Ok(Request { instrument: inst.id().to_string(), answers, context, id: id.map(Value::String) })
 }
 
 fn find_instrument<'c>(

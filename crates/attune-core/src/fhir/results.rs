@@ -45,6 +45,7 @@ pub fn questionnaire_response(
     Ok(QuestionnaireResponse {
         id: None,
         extension: context_extension(inst, request, opts).into_iter().collect(),
+        identifier: opts.identifier.map(|v| super::Identifier { system: None, value: Some(v.to_string()) }),
         questionnaire: Some(opts.questionnaire_url(inst.id())),
         status: if result.complete { "completed" } else { "in-progress" }.to_string(),
         subject: opts.subject.map(reference),
