@@ -11,6 +11,7 @@ use anyhow::{bail, Context, Result};
 use serde_json::Value;
 use xshell::{cmd, Shell};
 
+mod fhir;
 mod proxy;
 mod web;
 
@@ -25,6 +26,9 @@ JOBS:
              rustup components and target, Chromium (apt), wasm-bindgen-cli, npm lockfiles.
     test-wasm
              Only the wasm-bindgen tests in headless Chromium (part of `test`).
+    test-fhir
+             Only the FHIR validation (part of `test`): every Questionnaire and the Bundle of every
+             reference vector, with and without a missing answer, checked by FHIR.js (R4, offline).
     npm      Builds the npm package `attune` into crates/attune-wasm/npm/ and packs it into
              target/npm/.
     serve    Builds and runs Attune's poll server on an embedded SQLite file (attune.db) at
@@ -49,6 +53,7 @@ fn main() -> Result<()> {
         Some("npm") => web::build_npm(&sh).map(drop),
         Some("test-postgres") => web::postgres_tests(&sh),
         Some("test-wasm") => web::browser_unit_tests(&sh),
+        Some("test-fhir") => fhir::validate_resources(&sh),
         Some("serve") => serve(&sh, &args[1..]),
         Some("bench") => bench(
             &sh,
@@ -136,6 +141,7 @@ fn test(sh: &Shell) -> Result<()> {
     cmd!(sh, "cargo test --locked -p attune-wasm --no-default-features --features elements,non-commercial --lib")
         .run()?;
     web::postgres_tests(sh)?;
+    fhir::validate_resources(sh)?;
     step("commercial build: attune-core without non-commercial instruments");
     cmd!(sh, "cargo test --locked -p attune-core --no-default-features --features json --test reference").run()?;
     step("attune-core without JSON (as the scoring entry builds it): clippy, warnings denied");
