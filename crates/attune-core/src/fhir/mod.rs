@@ -4,7 +4,8 @@
 //!
 //! The resource types here are the part of R4 Attune writes and reads, typed; unknown fields of a
 //! resource read from elsewhere are ignored. LOINC codes come only from the catalog's `loinc`
-//! fields; everything without one is coded in Attune's own code systems, under a canonical base
+//! fields, and carry no `display` (LOINC's own names are not in the catalog; the concept's `text`
+//! says what it is); everything without one is coded in Attune's own code systems, under a canonical base
 //! that a clinic may set to its own (see [`Options::base`] and the crate README).
 
 mod questionnaire;

@@ -74,7 +74,7 @@ pub fn questionnaire(inst: &Instrument, opts: &Options<'_>) -> Questionnaire {
         title: inst.name().to_string(),
         status: "active".to_string(),
         copyright,
-        code: loinc_panel.iter().map(|c| Coding::new(LOINC, c, Some(inst.name().to_string()))).collect(),
+        code: loinc_panel.iter().map(|c| Coding::new(LOINC, c, None)).collect(),
         item: items,
     }
 }

@@ -107,7 +107,7 @@ pub fn observations(
         let label = text.score(score.id);
         let mut concept = code(&format!(".{}", score.id), label.clone());
         if let Some(c) = loinc(score.id) {
-            concept.coding.insert(0, Coding::new(LOINC, c, label.clone()));
+            concept.coding.insert(0, Coding::new(LOINC, c, None));
         }
         let mut obs = base(concept);
         match score.value {
@@ -154,7 +154,7 @@ pub fn observations(
     }
     let mut panel = base(code("", Some(inst.name().to_string())));
     if let Some(c) = def.loinc.as_ref().and_then(|l| l.get("panel")) {
-        panel.code.coding.insert(0, Coding::new(LOINC, c, Some(inst.name().to_string())));
+        panel.code.coding.insert(0, Coding::new(LOINC, c, None));
     }
     panel.has_member = (0..out.len()).map(|n| reference(&id(n))).collect();
     out.push(panel);
