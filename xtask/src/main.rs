@@ -129,7 +129,8 @@ fn test(sh: &Shell) -> Result<()> {
     cmd!(sh, "cargo fmt --all --check").run().context("code is not formatted: run `cargo fmt --all`")?;
     step("clippy");
     cmd!(sh, "cargo clippy --workspace --all-targets --locked -- -D warnings").run()?;
-    cmd!(sh, "cargo clippy -p attune-wasm --features poll,validate --all-targets --locked -- -D warnings").run()?;
+    cmd!(sh, "cargo clippy -p attune-wasm --features poll,validate,fhir --all-targets --locked -- -D warnings")
+        .run()?;
     step("tests");
     if !reference_present() {
         println!(

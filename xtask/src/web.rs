@@ -100,9 +100,14 @@ pub struct Entry {
     pub wording: bool,
 }
 
+/// `attune/fhir` carries a JSON parser and the catalog's wording (a Questionnaire has the items'
+/// text): no budget, held to its measured size (120,318 bytes, 2026-12-05) so it cannot grow
+/// unnoticed.
+const FHIR_CEILING: u64 = 121_000;
+
 /// The package's entries. A page that scores never loads the elements, an intake page never loads
-/// the poll, and only `attune/validate` carries a JSON parser.
-pub const ENTRIES: [Entry; 4] = [
+/// the poll, and only `attune/validate` and `attune/fhir` carry a JSON parser.
+pub const ENTRIES: [Entry; 5] = [
     Entry {
         import: "attune",
         features: "scoring,non-commercial",
@@ -119,6 +124,15 @@ pub const ENTRIES: [Entry; 4] = [
         loader: "validate.js",
         budget: None,
         ceiling: Some(121_000),
+        wording: false,
+    },
+    Entry {
+        import: "attune/fhir",
+        features: "fhir,non-commercial",
+        dir: "pkg-fhir",
+        loader: "fhir.js",
+        budget: None,
+        ceiling: Some(FHIR_CEILING),
         wording: false,
     },
     Entry {
@@ -511,7 +525,7 @@ pub fn browser_unit_tests(sh: &Shell) -> Result<()> {
         .run()?;
     cmd!(
         sh,
-        "cargo clippy --locked -p attune-wasm --target {WASM_TARGET} --features poll,validate --all-targets -- -D warnings"
+        "cargo clippy --locked -p attune-wasm --target {WASM_TARGET} --features poll,validate,fhir --all-targets -- -D warnings"
     )
     .env("ATTUNE_REFERENCE_VECTORS", &vectors)
     .run()?;

@@ -61,7 +61,7 @@ pub(crate) fn score_error(e: &ScoreError) -> JsValue {
 }
 
 /// An `invalid_json` error: input that is not of the expected shape.
-#[cfg(any(feature = "scoring", feature = "validate"))]
+#[cfg(any(feature = "scoring", feature = "validate", feature = "fhir"))]
 pub(crate) fn invalid_json(message: &str) -> JsValue {
     attune_error(ErrorCode::InvalidJson, message, None, None)
 }

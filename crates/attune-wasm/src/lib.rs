@@ -8,6 +8,8 @@
 //!   built as JavaScript objects, and the catalog is the core's `static` data.
 //! - `attune/validate` (feature `validate`): `validateDefinition`, the one place that needs a JSON
 //!   parser with paths.
+//! - `attune/fhir` (feature `fhir`): `questionnaire`, `toFhir`, `fromQuestionnaireResponse`, the
+//!   core's FHIR R4 mapping.
 //! - `attune/elements` (feature `elements`) and `attune/poll` (feature `poll`): the custom elements.
 //!
 //! Nothing a caller passes can panic the module (a panic would abort the whole instance): every
@@ -26,6 +28,8 @@ static ALLOCATOR: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> 
 #[cfg(feature = "elements")]
 pub mod elements;
 mod error;
+#[cfg(feature = "fhir")]
+mod fhir;
 mod js;
 #[cfg(any(feature = "scoring", feature = "elements"))]
 mod lane;
@@ -38,6 +42,8 @@ mod types;
 mod validate;
 
 pub use error::MAX_JSON_LEN;
+#[cfg(feature = "fhir")]
+pub use fhir::{from_questionnaire_response, questionnaire, to_fhir};
 #[cfg(feature = "scoring")]
 pub use scoring::{catalog, group_stats, instrument, score, score_many, version};
 pub use types::{

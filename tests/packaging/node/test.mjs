@@ -7,6 +7,7 @@ import {
   score, scoreMany, catalog, instrument, groupStats, version, isAttuneError,
 } from "attune";
 import { validateDefinition } from "attune/validate";
+import { questionnaire, toFhir, fromQuestionnaireResponse } from "attune/fhir";
 import * as scoring from "attune";
 
 const pkg = JSON.parse(readFileSync(new URL("./node_modules/attune/package.json", import.meta.url), "utf8"));
@@ -49,6 +50,31 @@ assert.deepEqual(validateDefinition(readFileSync(new URL("./node_modules/attune/
 assert.equal(validateDefinition("{}")[0].kind, "schema");
 // validateDefinition moved to its own entry (0.2.0): the scoring entry has no JSON parser.
 assert.equal("validateDefinition" in scoring, false);
+
+// FHIR: the PHQ-9 as a Questionnaire, a result as a Bundle, and the Bundle's response read back.
+const q = questionnaire("phq9");
+assert.equal(q.resourceType, "Questionnaire");
+assert.equal(q.code[0].code, "44249-1");
+assert.equal(questionnaire("phq9", { lang: "es" }).language, "es");
+const bundle = toFhir(phq9, score(phq9), { authored: "2026-12-05T09:30:00Z", subject: "Patient/p-1" });
+assert.equal(bundle.type, "transaction");
+const [qr, total, flag] = bundle.entry.map((e) => e.resource);
+assert.equal(qr.status, "completed");
+assert.equal(total.valueQuantity.value, 12);
+assert.equal(total.code.coding[0].code, "44261-6");
+assert.equal(flag.interpretation[0].coding[0].code, "AA");
+assert.deepEqual(score(fromQuestionnaireResponse(qr)), score(phq9));
+assert.throws(() => toFhir(phq9, score(partialRequest())), (e) => isAttuneError(e) && e.code === "invalid_json");
+assert.throws(() => toFhir(phq9, undefined, { authored: "yesterday" }), (e) => isAttuneError(e) && /authored/.test(e.message));
+assert.throws(
+  () => fromQuestionnaireResponse({ resourceType: "QuestionnaireResponse", status: "completed",
+    questionnaire: "urn:attune:fhir/Questionnaire/phq9", item: [{ linkId: "99", answer: [{ valueInteger: 1 }] }] }),
+  (e) => isAttuneError(e) && e.code === "unknown_item" && e.item === "99",
+);
+assert.throws(() => questionnaire("nope"), (e) => isAttuneError(e) && e.code === "unknown_instrument");
+function partialRequest() {
+  return { instrument: "phq9", answers: { 1: 2 } };
+}
 
 // Every reference vector.
 const near = (want, got) => {
@@ -93,4 +119,4 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith(".json")).sort()) {
   }
 }
 assert.equal(checked, 284);
-console.log(`node fixture: PHQ-9, errors, API and ${checked} reference vectors passed (attune ${version})`);
+console.log(`node fixture: PHQ-9, errors, API, FHIR and ${checked} reference vectors passed (attune ${version})`);
