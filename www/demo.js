@@ -44,6 +44,11 @@ for (const name of ["instrument", "lang", "layout", "results"]) {
     if (name === "instrument") applyPack();
   });
 }
+// `?fhir` asks for the FHIR Bundle in `attune-complete` (attune/fhir, loaded only then).
+if (params.has("fhir")) {
+  form.setAttribute("fhir", "");
+  form.setAttribute("fhir-subject", params.get("fhir") || "Patient/example");
+}
 packBox.checked = params.get("pack") === "non-commercial";
 packBox.addEventListener("change", applyPack);
 applyPack();

@@ -1,7 +1,7 @@
 // Validates FHIR R4 resources with FHIR.js (the `fhir` package: R4 structure definitions and value
 // sets, offline). Arguments: JSON Lines files, one resource per line (Bundles are validated with every
 // resource in them). Fails on any error, and on any warning other than a code outside a value set
-// that R4 binds only as an example or as extensible (Observation.code: Attune's own codes, and LOINC
+// that R4 binds only as an example or as extensible (Observation.code and component.code: Attune's own codes, and LOINC
 // codes FHIR.js's bundled subset does not list; Observation.interpretation: Attune's band codes, and
 // v3 `AA`, which FHIR.js reports only because its bundled value sets lack observation-interpretation).
 // Prints what it counted.
@@ -15,7 +15,12 @@ const { Fhir } = fhirPackage;
 const fhir = new Fhir();
 
 // Example or extensible bindings in R4: a code outside them is allowed.
-const openBindings = [/^Observation\.code$/, /^Observation\.interpretation\[\d+\]$/, /^Questionnaire\.code\[\d+\]$/];
+const openBindings = [
+  /^Observation\.code$/,
+  /^Observation\.component\[\d+\]\.code$/,
+  /^Observation\.interpretation\[\d+\]$/,
+  /^Questionnaire\.code\[\d+\]$/,
+];
 
 const files = process.argv.slice(2);
 if (files.length === 0) {

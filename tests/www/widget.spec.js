@@ -220,6 +220,47 @@ test("a host text pack for URICA; a pack that does not cover every item is an er
   expect(seen.problems).toEqual([]);
 });
 
+test("with the fhir attribute attune-complete carries the FHIR Bundle; attune/fhir loads only then, and a failed load still completes", async ({ page, context }) => {
+  const seen = await open(page, "instrument=gad7&layout=list&fhir=Patient/p-7");
+  const w = shadow(page);
+  await w.locator("input[type=radio]").first().waitFor();
+  const answers = { 1: 2, 2: 1, 3: 3, 4: 0, 5: 1, 6: 2, 7: 1 };
+  await page.evaluate(([t, a]) => { document.querySelector(t).answers = a; }, [ELEMENT, answers]);
+  await w.getByRole("button", { name: "Review answers" }).click();
+  await w.getByRole("button", { name: "Finish" }).click();
+  await expect.poll(() => events(page, "attune-complete").then((e) => e.length)).toBe(1);
+  const [complete] = await events(page, "attune-complete");
+  expect(complete.result).toEqual(await coreScore(page, { instrument: "gad7", answers }));
+  const bundle = complete.fhir;
+  expect(bundle.resourceType).toBe("Bundle");
+  const [qr, total] = bundle.entry.map((e) => e.resource);
+  expect(qr.subject.reference).toBe("Patient/p-7");
+  expect(qr.authored).toBe(complete.finished);
+  expect(Object.fromEntries(qr.item.map((i) => [i.linkId, Number(i.answer[0].valueCoding.code)]))).toEqual(
+    Object.fromEntries(Object.entries(answers).map(([k, v]) => [k, v])),
+  );
+  expect(total.code.coding[0]).toEqual({ system: "http://loinc.org", code: "70274-6" });
+  expect(total.valueQuantity.value).toBe(complete.result.scores.total.value);
+  expect(seen.problems).toEqual([]);
+  const paths = seen.requests.map((u) => new URL(u).pathname);
+  expect(paths).toContain("/node_modules/attune/fhir.js");
+
+  // attune/fhir cannot be fetched: the answers still arrive, with fhir null and an attune-error.
+  const other = await context.newPage();
+  await other.route("**/node_modules/attune/fhir.js", (route) => route.abort());
+  await open(other, "instrument=gad2&layout=list&fhir");
+  await shadow(other).locator("input[type=radio]").first().waitFor();
+  await other.evaluate((t) => { document.querySelector(t).answers = { 1: 1, 2: 1 }; }, ELEMENT);
+  await shadow(other).getByRole("button", { name: "Review answers" }).click();
+  await shadow(other).getByRole("button", { name: "Finish" }).click();
+  await expect.poll(() => events(other, "attune-complete").then((e) => e.length)).toBe(1);
+  const [failed] = await events(other, "attune-complete");
+  expect(failed.fhir).toBeNull();
+  expect(failed.result.scores.total.value).toBe(2);
+  const errors = await events(other, "attune-error");
+  expect(errors.map((e) => [e.code, e.instrument])).toEqual([["fhir_unavailable", "gad2"]]);
+});
+
 test("the opt-in non-commercial pack carries the verified host wording and its terms are shown", async ({ page }) => {
   await open(page, "instrument=audit&layout=paged&pack=non-commercial");
   const w = shadow(page);

@@ -1,6 +1,7 @@
-//! FHIR validated, not assumed: every Questionnaire (each language) and, for every reference vector
-//! (as given, and again with one answer left out), the Bundle `attune score --fhir` writes, checked
-//! with FHIR.js against the R4 structure definitions and value sets (`tests/fhir/validate.mjs`).
+//! FHIR validated, not assumed: every Questionnaire (each language); for every reference vector (as
+//! given, and again with one answer left out) the Bundle `attune score --fhir` writes; and each
+//! instrument's group Observation (`attune group --fhir`, with enough members and below the minimum);
+//! checked with FHIR.js against the R4 structure definitions and value sets (`tests/fhir/validate.mjs`).
 
 use std::path::Path;
 
@@ -11,7 +12,7 @@ use xshell::{cmd, Shell};
 use crate::{catalog_dir, step, target_dir, web, workspace_root};
 
 pub fn validate_resources(sh: &Shell) -> Result<()> {
-    step("FHIR: every Questionnaire, and the Bundle of every reference vector (and of each with an answer left out), validated by FHIR.js");
+    step("FHIR: every Questionnaire, the Bundle of every reference vector (and of each with an answer left out), and group Observations, validated by FHIR.js");
     web::npm_ci(sh, &workspace_root().join("tests"))?;
     cmd!(sh, "cargo build --locked -p attune-cli --bin attune").run()?;
     let attune = target_dir().join("debug/attune");
@@ -60,6 +61,30 @@ pub fn validate_resources(sh: &Shell) -> Result<()> {
         bundle_files.push(file);
     }
     println!("{} requests (reference vectors, and each with an answer left out), each as two Bundles", requests.len());
+
+    // Each instrument's reference vectors as the members of one group, and the first two alone
+    // (below the minimum group size: every statistic masked).
+    let mut groups = String::new();
+    for inst in &catalog {
+        let id = inst["id"].as_str().context("catalog id")?;
+        let members: Vec<String> = requests
+            .iter()
+            .filter(|r| r["instrument"] == id && !r["id"].as_str().unwrap_or_default().contains("-without-"))
+            .map(|r| json!({"answers": r["answers"]}).to_string())
+            .collect();
+        for (members, note) in [(&members[..], "all"), (&members[..members.len().min(2)], "two")] {
+            let input = members.join("\n");
+            let text = cmd!(sh, "{attune} group {id} --fhir --authored 2026-12-05T10:45:00Z --min-n 3")
+                .stdin(input)
+                .quiet()
+                .read()
+                .with_context(|| format!("attune group {id} --fhir ({note} members)"))?;
+            groups.push_str(&format!("{text}\n"));
+        }
+    }
+    let groups_file = out.join("groups.jsonl");
+    std::fs::write(&groups_file, groups)?;
+    bundle_files.push(groups_file);
     let _d = sh.push_dir(workspace_root().join("tests"));
     cmd!(sh, "node fhir/validate.mjs {questionnaires_file} {bundle_files...}").run()?;
     Ok(())

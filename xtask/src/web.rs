@@ -101,9 +101,9 @@ pub struct Entry {
 }
 
 /// `attune/fhir` carries a JSON parser and the catalog's wording (a Questionnaire has the items'
-/// text): no budget, held to its measured size (120,318 bytes, 2026-12-05) so it cannot grow
+/// text): no budget, held to its measured size (121,226 bytes, 2026-12-05) so it cannot grow
 /// unnoticed.
-const FHIR_CEILING: u64 = 121_000;
+const FHIR_CEILING: u64 = 122_000;
 
 /// The package's entries. A page that scores never loads the elements, an intake page never loads
 /// the poll, and only `attune/validate` and `attune/fhir` carry a JSON parser.

@@ -141,11 +141,15 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitCode, CliErro
             }
         }
         Some("group") => {
-            only_options(&a, &["input", "min-n"])?;
+            only_options(&a, &["input", "min-n", "fhir", "base", "authored"])?;
             let [id] = a.positional.as_slice() else {
                 return Err(CliError::Usage("`attune group` takes one instrument id, e.g. `attune group gcqs`".into()));
             };
-            group(open_input(&a.input)?, id, a.min_n.as_deref(), out)
+            if !a.fhir && a.authored.is_some() {
+                return Err(CliError::Usage("--authored applies to --fhir output".into()));
+            }
+            let fhir = fhir::Writing::from_args(a.fhir, a.base.as_deref(), a.authored.as_deref(), None)?;
+            group(open_input(&a.input)?, id, a.min_n.as_deref(), fhir.as_ref(), out)
         }
         Some("catalog") => {
             only_options(&a, &["commercial"])?;
@@ -350,7 +354,13 @@ fn score(
     Ok(ExitCode::SUCCESS)
 }
 
-fn group(input: Input, id: &str, min_n: Option<&str>, mut out: impl Write) -> Result<ExitCode, CliError> {
+fn group(
+    input: Input,
+    id: &str,
+    min_n: Option<&str>,
+    fhir: Option<&fhir::Writing>,
+    mut out: impl Write,
+) -> Result<ExitCode, CliError> {
     let fail = |out: &mut dyn Write, member: Option<usize>, error: ScoreError| -> Result<ExitCode, CliError> {
         let body = attune_core::ErrorBody { error: &error, member };
         // Written by hand so `instrument` comes first, as in every other error object.
@@ -400,7 +410,12 @@ fn group(input: Input, id: &str, min_n: Option<&str>, mut out: impl Write) -> Re
             }
         }
     }
-    serde_json::to_writer(&mut out, &group.finish()).map_err(io::Error::other)?;
+    let stats = group.finish();
+    match fhir {
+        Some(writing) => serde_json::to_writer(&mut out, &writing.group(inst, &stats)),
+        None => serde_json::to_writer(&mut out, &stats),
+    }
+    .map_err(io::Error::other)?;
     out.write_all(b"\n")?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)

@@ -59,6 +59,14 @@ impl Writing {
     }
 }
 
+impl Writing {
+    /// Group statistics as one Observation of the group (no member's answers).
+    pub fn group(&self, inst: &attune_core::Instrument, stats: &attune_core::GroupStats<'_>) -> fhir::Observation {
+        let opts = Options { base: &self.base, authored: self.authored.as_deref(), ..Options::default() };
+        fhir::group_observation(inst, stats, None, &opts)
+    }
+}
+
 /// Whether a JSON line is a FHIR resource (a QuestionnaireResponse, or a Bundle holding one)
 /// rather than an Attune request.
 pub fn is_resource(line: &str) -> bool {

@@ -13,7 +13,7 @@ attune — score validated questionnaires exactly as published
 USAGE:
     attune score [--input FILE] [--csv [--instrument ID] [--id-column NAME]]
                  [--fhir [--base URI] [--authored DATETIME] [--subject REF]]
-    attune group ID [--min-n N] [--input FILE]
+    attune group ID [--min-n N] [--input FILE] [--fhir [--base URI] [--authored DATETIME]]
     attune catalog [--commercial]
     attune validate FILE [--json]
     attune fhir questionnaire ID [--base URI] [--lang TAG]
@@ -31,7 +31,9 @@ COMMANDS:
                even if some lines were errors; 1 only when the input cannot be read at all.
     group      Read one member per line (same shape as score; \"instrument\" may be omitted) and
                write group statistics: n, mean, SD, min, max, r_wg(j) per score and answer counts
-               per item. Nothing is shown for fewer than --min-n members (default 3).
+               per item. Nothing is shown for fewer than --min-n members (default 3). With --fhir
+               the statistics are one FHIR Observation of the group (a component per statistic;
+               no member's answers, no item counts).
     catalog    List the instruments (id, name, domain, licence, wording bundled, items, scores) as
                a JSON array, one instrument per line. --commercial leaves out instruments whose
                licence allows only non-commercial use.
@@ -54,7 +56,8 @@ OPTIONS:
         --base URI         Canonical base of Attune's Questionnaires and code systems
                            (default urn:attune:fhir)
         --authored DATETIME
-                           score --fhir: when the responses were completed (FHIR dateTime)
+                           --fhir: when the responses were completed, or the statistics
+                           released (FHIR dateTime)
         --subject REF      score --fhir: the patient, e.g. Patient/123
         --lang TAG         fhir questionnaire: language of the wording (en, or a verified translation)
     -h, --help             Show this help

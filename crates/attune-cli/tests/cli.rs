@@ -792,3 +792,34 @@ fn fhir_options_are_checked_before_anything_is_read() {
         assert_fails(&run(&[&["score"][..], args].concat(), "{}"), 2);
     }
 }
+
+#[test]
+fn group_fhir_is_one_observation_without_any_members_answers() {
+    let members = "{\"answers\": {\"1\": 1, \"2\": 2, \"3\": 3}}\n{\"answers\": {\"1\": 2, \"2\": 2, \"3\": 3}}\n{\"answers\": {\"1\": 3, \"2\": 1, \"3\": 2}}\n";
+    let stats = run(&["group", "ucla3"], members).only_line();
+    let out = run(&["group", "ucla3", "--fhir", "--authored", "2026-12-05T10:45:00Z"], members);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let obs = out.only_line();
+    assert_eq!(obs["resourceType"], "Observation");
+    assert_eq!(obs["effectiveDateTime"], "2026-12-05T10:45:00Z");
+    let components = obs["component"].as_array().unwrap();
+    let find = |code: &str| components.iter().find(|c| c["code"]["coding"][0]["code"] == code).unwrap().clone();
+    assert_eq!(find("ucla3.group.n")["valueInteger"], 3);
+    for (score, s) in stats["scores"].as_object().unwrap() {
+        assert!(approx_eq(&s["mean"], &find(&format!("ucla3.{score}.mean"))["valueQuantity"]["value"]), "{score}");
+        assert!(approx_eq(&s["rwg"], &find(&format!("ucla3.{score}.rwg"))["valueQuantity"]["value"]), "{score}");
+    }
+    assert!(!obs.to_string().contains("counts"));
+    // Two members, below the default minimum of 3: every statistic masked.
+    let two: String = members.lines().take(2).map(|l| format!("{l}\n")).collect();
+    let masked = run(&["group", "ucla3", "--fhir"], two).only_line();
+    let reasons: Vec<&Value> = masked["component"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .skip(1)
+        .map(|c| &c["dataAbsentReason"]["coding"][0]["code"])
+        .collect();
+    assert!(!reasons.is_empty() && reasons.iter().all(|r| *r == "masked"), "{masked}");
+    assert_fails(&run(&["group", "ucla3", "--authored", "2026-12-05"], members), 2);
+}

@@ -72,7 +72,7 @@ fn every_reference_vector_survives_the_round_trip_through_fhir() {
             };
             assert!(same, "{id} {}: {value:?} != {:?}", score.id, score.value);
             assert_eq!(obs.data_absent_reason.is_some(), score.value.is_none(), "{id} {}", score.id);
-            assert_eq!(obs.derived_from[0].reference, back.entry[0].full_url);
+            assert_eq!(obs.derived_from[0].reference.as_deref(), Some(back.entry[0].full_url.as_str()));
         }
         let panel = observations.last().expect("a panel");
         assert_eq!(panel.has_member.len(), result.scores.len() + result.flags.len(), "{id}");

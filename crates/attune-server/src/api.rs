@@ -985,6 +985,74 @@ async fn aggregate<S: Storage>(
     Ok(([(axum::http::header::CONTENT_TYPE, "application/json")], body))
 }
 
+/// A closed poll's statistics as one FHIR R4 Observation of the group
+/// (`attune_core::fhir::group_observation`): what the aggregate shows (the last release, or
+/// suppressed statistics below the minimum group size), never a member's answers. The group is the
+/// subject by name; the release time is `effectiveDateTime`. `409 poll_open` until the poll is
+/// closed, because its statistics can change until then.
+async fn fhir_observation<S: Storage>(
+    State(state): State<AppState<S>>,
+    Path(poll_id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<impl IntoResponse> {
+    let poll = authorize_poll(&state, &headers, &poll_id).await?;
+    if poll.open {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "poll_open",
+            "the poll is open: its statistics can still change; close it to export them",
+        ));
+    }
+    let inst = instrument_of(&state, &poll)?;
+    let inst = inst.get();
+    let (tally, _, _, unreleased) = shown(&state, &poll, inst).await?;
+    let (stats, at) = match (&tally.release, unreleased) {
+        (Some(r), _) => {
+            let stats: Value = serde_json::from_str(&r.stats).map_err(|e| ApiError::invalid_json(e.to_string()))?;
+            (stats, Some(r.at))
+        }
+        (None, Some(stats)) => (stats, poll.closed_at),
+        (None, None) => return Err(ApiError::not_found("statistics")),
+    };
+    let stats = group_stats(inst, &stats)?;
+    let group = state.store.group(&poll.group_id).await?.map(|(name, _)| name);
+    let authored = at.map(attune_core::fhir::date_time_from_unix);
+    let opts = attune_core::fhir::Options { authored: authored.as_deref(), ..Default::default() };
+    let mut observation = attune_core::fhir::group_observation(inst, &stats, group.as_deref(), &opts);
+    if let Some(q) = question_view(&poll) {
+        observation.code.text = Some(format!("{} (a custom question, not a validated instrument)", q.text));
+    }
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/fhir+json")], Json(observation)))
+}
+
+/// Stored group statistics (the JSON of `attune_core::GroupStats`) read back for the FHIR mapping:
+/// the scores in the instrument's order; item counts are not needed (the Observation has none).
+fn group_stats<'a>(inst: &'a attune_core::Instrument, stats: &Value) -> ApiResult<attune_core::GroupStats<'a>> {
+    let number = |v: &Value| v.as_f64();
+    let scores = inst
+        .score_ids()
+        .map(|id| {
+            let s = &stats["scores"][id];
+            let score = attune_core::ScoreStats {
+                n: s["n"].as_u64().unwrap_or(0) as usize,
+                mean: number(&s["mean"]),
+                sd: number(&s["sd"]),
+                min: number(&s["min"]),
+                max: number(&s["max"]),
+                rwg: number(&s["rwg"]),
+            };
+            (id, score)
+        })
+        .collect();
+    Ok(attune_core::GroupStats {
+        instrument: inst.id(),
+        n: stats["n"].as_u64().unwrap_or(0) as usize,
+        suppressed: stats["suppressed"].as_bool().unwrap_or(true),
+        scores,
+        items: Vec::new(),
+    })
+}
+
 async fn close<S: Storage>(
     State(state): State<AppState<S>>,
     Path(poll_id): Path<String>,
@@ -1088,6 +1156,7 @@ pub fn app<S: Storage>(state: AppState<S>) -> Router {
         .route("/api/polls/{poll}/response", put(put_response::<S>))
         .route("/api/polls/{poll}/aggregate", get(aggregate::<S>))
         .route("/api/polls/{poll}/close", post(close::<S>))
+        .route("/api/polls/{poll}/fhir", get(fhir_observation::<S>))
         .route("/api/polls/{poll}/live", get(live::<S>))
         .fallback(fallback::<S>)
         .method_not_allowed_fallback(method_not_allowed)

@@ -857,3 +857,60 @@ fn security_headers(h: &axum::http::HeaderMap, policy: &str, uri: &str) {
     let csp = h.get("content-security-policy").and_then(|v| v.to_str().ok()).unwrap_or("");
     assert!(csp.contains(policy) && csp.contains("frame-ancestors 'none'"), "{uri}: {csp}");
 }
+
+#[tokio::test]
+async fn a_closed_polls_statistics_are_one_fhir_observation_of_the_group() {
+    let s = server().await;
+    let app = &s.app;
+    let (g, host) = group(app).await;
+    let auth = [("authorization", bearer(&host))];
+    let auth: Vec<(&str, &str)> = auth.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (p, code) = poll(app, &g, &host, json!({"instrument": "ucla3"})).await;
+    let mut members = Vec::new();
+    for k in 0..4 {
+        let m = join(app, &code).await;
+        answer(app, &p, &m, ucla(1 + k % 3, 2, 3)).await;
+        members.push(m);
+    }
+    let uri = format!("/api/polls/{p}/fhir");
+    let (st, v) = call(app, "GET", &uri, &auth, None).await;
+    assert_eq!((st, v["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("poll_open")), "{v}");
+    let (st, _) = call(app, "GET", &uri, &[], None).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+
+    call(app, "POST", &format!("/api/polls/{p}/close"), &auth, None).await;
+    let (_, agg) = aggregate(app, &p, &host).await;
+    let (st, obs) = call(app, "GET", &uri, &auth, None).await;
+    assert_eq!(st, StatusCode::OK, "{obs}");
+    assert_eq!(obs["resourceType"], "Observation");
+    assert_eq!(obs["status"], "final");
+    assert_eq!(obs["subject"]["display"], "Tuesday group");
+    assert!(obs["effectiveDateTime"].as_str().is_some_and(|t| t.ends_with('Z')), "{obs}");
+    let component = |code: &str| {
+        obs["component"].as_array().unwrap().iter().find(|c| c["code"]["coding"][0]["code"] == code).cloned()
+    };
+    assert_eq!(component("ucla3.group.n").unwrap()["valueInteger"], 4);
+    for (score, stats) in agg["stats"]["scores"].as_object().unwrap() {
+        let mean = component(&format!("ucla3.{score}.mean")).unwrap();
+        assert_eq!(mean["valueQuantity"]["value"], stats["mean"], "{score}");
+        assert_eq!(component(&format!("ucla3.{score}.n")).unwrap()["valueInteger"], stats["n"]);
+    }
+    // Nothing about any member: no tokens, no item counts, no answers.
+    let text = obs.to_string();
+    assert!(members.iter().all(|m| !text.contains(m.as_str())));
+    assert!(!text.contains("counts") && !text.contains("\"item\""), "{text}");
+
+    // Below the minimum group size every statistic is masked.
+    let (small, code) = poll(app, &g, &host, json!({"instrument": "ucla3"})).await;
+    for k in 0..2 {
+        let m = join(app, &code).await;
+        answer(app, &small, &m, ucla(1 + k, 2, 3)).await;
+    }
+    call(app, "POST", &format!("/api/polls/{small}/close"), &auth, None).await;
+    let (st, obs) = call(app, "GET", &format!("/api/polls/{small}/fhir"), &auth, None).await;
+    assert_eq!(st, StatusCode::OK, "{obs}");
+    for c in obs["component"].as_array().unwrap().iter().skip(1) {
+        assert!(c.get("valueQuantity").is_none() && c.get("valueInteger").is_none(), "{c}");
+        assert_eq!(c["dataAbsentReason"]["coding"][0]["code"], "masked", "{c}");
+    }
+}

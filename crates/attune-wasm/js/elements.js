@@ -23,9 +23,26 @@ function narrowQuery() {
   return narrow;
 }
 
-/** Dispatches `name` on `host` with a plain-object detail; bubbles out of the shadow root. */
+let fhir;
+/** Makes the FHIR Bundle of a completed response (the package's `fhir-element.js`, imported on first use). */
+export function setFhir(make) {
+  fhir = make;
+}
+
+/**
+ * Dispatches `name` on `host` with a plain-object detail; bubbles out of the shadow root. With the
+ * `fhir` attribute, `attune-complete` waits for its FHIR Bundle (`detail.fhir`); if that cannot be
+ * made the event still comes, with `fhir: null`, after an `attune-error`.
+ */
 export function emit(host, name, detail) {
-  host.dispatchEvent(new CustomEvent(name, { bubbles: true, composed: true, detail }));
+  const send = () => host.dispatchEvent(new CustomEvent(name, { bubbles: true, composed: true, detail }));
+  if (name !== "attune-complete" || !fhir || !host.hasAttribute("fhir")) return send();
+  fhir(host, detail)
+    .then((bundle) => { detail.fhir = bundle; }, (e) => {
+      detail.fhir = null;
+      emit(host, "attune-error", { code: e?.code ?? "fhir_unavailable", message: String(e?.message ?? e), instrument: detail.instrument });
+    })
+    .finally(send);
 }
 
 /** The current time as an ISO 8601 string. */

@@ -77,6 +77,12 @@ export interface ChangeDetail {
 }
 
 export interface CompleteDetail {
+  /**
+   * With the `fhir` attribute: the response as a FHIR R4 transaction Bundle (`attune/fhir`, imported
+   * only then; `fhir-subject` and `fhir-base` attributes fill its subject and canonical base), or
+   * `null` when it could not be made (an `attune-error` says why; the answers and result are here).
+   */
+  fhir?: import("./fhir.js").Bundle | null;
   instrument: string;
   /** Attune's version (catalog and scoring core). */
   version: string;
@@ -103,6 +109,7 @@ export type ElementErrorCode =
   | "unknown_instrument"
   | "text_required"
   | "wording_unavailable"
+  | "fhir_unavailable"
   | "invalid_text_pack"
   | "invalid_context"
   | "unknown_item"

@@ -12,4 +12,5 @@ await init({ module_or_path: new URL("./pkg-poll/attune_wasm_bg.wasm", import.me
 export { isAttuneError } from "./errors.js";
 
 /** The tags this import defined (empty when they were already defined). */
-export const defined = defineElements(wording);
+// <attune-questionnaire fhir> imports attune/fhir when it completes.
+export const defined = defineElements(wording, async (h, d) => (await import("./fhir-element.js")).bundle(h, d));

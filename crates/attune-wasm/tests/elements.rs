@@ -94,7 +94,7 @@ async fn settle() {
 }
 
 fn element(attrs: Value) -> JsValue {
-    attune_wasm::elements::define_elements(wording());
+    attune_wasm::elements::define_elements(wording(), &JsValue::UNDEFINED);
     make(&js_sys::JSON::parse(&attrs.to_string()).expect("attrs"))
 }
 
@@ -111,8 +111,8 @@ fn events(got: &JsValue) -> Vec<Value> {
 
 #[wasm_bindgen_test]
 fn defining_is_idempotent() {
-    let first = attune_wasm::elements::define_elements(wording());
-    let second = attune_wasm::elements::define_elements(wording());
+    let first = attune_wasm::elements::define_elements(wording(), &JsValue::UNDEFINED);
+    let second = attune_wasm::elements::define_elements(wording(), &JsValue::UNDEFINED);
     assert!(first.len() <= 1, "{first:?}");
     assert!(second.is_empty(), "a second definition must not throw or redefine: {second:?}");
 }

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 pub use questionnaire::{questionnaire, STEM_LINK_ID};
 pub use read::{request_from_questionnaire_response, Reading};
-pub use results::{bundle, observations, questionnaire_response};
+pub use results::{bundle, group_observation, observations, questionnaire_response};
 
 use crate::{Instrument, TextPack};
 
@@ -157,6 +157,22 @@ pub fn check_date_time(s: &str) -> Result<(), &'static str> {
     } else {
         Err("the time must be hh:mm:ss with a zone, e.g. 2026-12-05T09:30:00Z")
     }
+}
+
+/// Unix seconds as a FHIR `instant`/`dateTime` in UTC (`2026-12-05T09:30:00Z`).
+pub fn date_time_from_unix(seconds: i64) -> String {
+    let (days, secs) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
+    // Days since 1970-01-01 to a civil date (the proleptic Gregorian calendar; H. Hinnant's method).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", secs / 3_600, secs % 3_600 / 60, secs % 60)
 }
 
 /// The wording to write: the host's pack first, then what the catalog bundles.
@@ -306,7 +322,11 @@ pub struct CodeableConcept {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Reference {
     /// The reference (`"Patient/123"`, `"urn:uuid:..."`).
-    pub reference: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    /// Text for a subject that is not a resource (a therapy group's name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display: Option<String>,
 }
 
 /// A FHIR `Identifier`.
@@ -513,12 +533,32 @@ pub struct Observation {
     /// The band and the cut-offs met; `AA` (critical) for a critical flag.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub interpretation: Vec<CodeableConcept>,
+    /// A group's statistics, one component each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub component: Vec<Component>,
     /// The panel's scores and flags.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub has_member: Vec<Reference>,
     /// The QuestionnaireResponse it was scored from.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub derived_from: Vec<Reference>,
+}
+
+/// A component of an [`Observation`]: one statistic of a group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Component {
+    /// Which statistic of which score.
+    pub code: CodeableConcept,
+    /// A mean, SD, minimum, maximum or agreement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_quantity: Option<Quantity>,
+    /// A count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_integer: Option<i64>,
+    /// Why there is no value: `masked` below the minimum group size, else `unknown`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_absent_reason: Option<CodeableConcept>,
 }
 
 /// A FHIR transaction `Bundle`.
@@ -607,6 +647,15 @@ mod tests {
         ] {
             assert!(check_date_time(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn unix_seconds_are_utc_date_times() {
+        assert_eq!(date_time_from_unix(0), "1970-01-01T00:00:00Z");
+        assert_eq!(date_time_from_unix(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(date_time_from_unix(1_796_463_000), "2026-12-05T09:30:00Z");
+        assert_eq!(date_time_from_unix(-1), "1969-12-31T23:59:59Z");
+        assert_eq!(check_date_time(&date_time_from_unix(4_102_444_799)), Ok(()));
     }
 
     #[test]

@@ -7,11 +7,11 @@ use serde_json::Value;
 
 use super::questionnaire::option_coding;
 use super::{
-    Answer, Bundle, BundleEntry, BundleRequest, CodeableConcept, Coding, Extension, Observation, Options, Quantity,
-    QuestionnaireResponse, Reference, Resource, ResponseItem, Wording, DATA_ABSENT_REASON, INTERPRETATION, LOINC,
-    OBSERVATION_CATEGORY, UCUM,
+    Answer, Bundle, BundleEntry, BundleRequest, CodeableConcept, Coding, Component, Extension, Observation, Options,
+    Quantity, QuestionnaireResponse, Reference, Resource, ResponseItem, Wording, DATA_ABSENT_REASON, INTERPRETATION,
+    LOINC, OBSERVATION_CATEGORY, UCUM,
 };
-use crate::{Instrument, Request, ScoreError, ScoreResult};
+use crate::{GroupStats, Instrument, Request, ScoreError, ScoreResult};
 
 /// The response as a QuestionnaireResponse: `completed` when the result is complete, else
 /// `in-progress`; each answered item with its option coding; the context in Attune's extension.
@@ -97,6 +97,7 @@ pub fn observations(
         value_boolean: None,
         data_absent_reason: None,
         interpretation: Vec::new(),
+        component: Vec::new(),
         has_member: Vec::new(),
         derived_from: vec![reference(response)],
     };
@@ -214,7 +215,81 @@ pub fn bundle(
 }
 
 fn reference(to: &str) -> Reference {
-    Reference { reference: to.to_string() }
+    Reference { reference: Some(to.to_string()), display: None }
+}
+
+/// A group's statistics (one poll of a therapy group, or `attune group`) as one Observation: per
+/// score its n, mean, SD, minimum, maximum and r_wg as components, and the group's n. Nothing
+/// about any member: no answers, no item counts. Below the minimum group size every value is
+/// absent with `dataAbsentReason` `masked`. The group, when named, is the `subject` by name only
+/// (Attune's groups are not FHIR resources); `opts.authored` is when the statistics were released.
+pub fn group_observation(
+    inst: &Instrument,
+    stats: &GroupStats<'_>,
+    group: Option<&str>,
+    opts: &Options<'_>,
+) -> Observation {
+    let text = Wording::new(inst, opts);
+    let system = opts.score_system();
+    let concept = |code: String, label: String| CodeableConcept {
+        coding: vec![Coding::new(&system, &code, Some(label.clone()))],
+        text: Some(label),
+    };
+    let absent =
+        |why: &str| Some(CodeableConcept { coding: vec![Coding::new(DATA_ABSENT_REASON, why, None)], text: None });
+    let reason = if stats.suppressed { "masked" } else { "unknown" };
+    let quantity = |value: Option<f64>, unit: &str| {
+        value.map(|value| Quantity { value, unit: unit.to_string(), system: UCUM.to_string(), code: unit.to_string() })
+    };
+    let mut component = vec![Component {
+        code: concept(format!("{}.group.n", inst.id()), "Members".to_string()),
+        value_quantity: None,
+        value_integer: Some(stats.n as i64),
+        data_absent_reason: None,
+    }];
+    for (id, s) in &stats.scores {
+        let label = text.score(id).unwrap_or_else(|| id.to_string());
+        let n = (!stats.suppressed).then_some(s.n as i64);
+        let parts: [(&str, &str, Option<f64>, &str); 5] = [
+            ("mean", "mean", s.mean, "{score}"),
+            ("sd", "standard deviation", s.sd, "{score}"),
+            ("min", "minimum", s.min, "{score}"),
+            ("max", "maximum", s.max, "{score}"),
+            ("rwg", "within-group agreement (r_wg)", s.rwg, "1"),
+        ];
+        component.push(Component {
+            code: concept(format!("{}.{id}.n", inst.id()), format!("{label}: members with a value")),
+            value_quantity: None,
+            value_integer: n,
+            data_absent_reason: if n.is_none() { absent(reason) } else { None },
+        });
+        for (key, name, value, unit) in parts {
+            let value = quantity(value, unit);
+            component.push(Component {
+                code: concept(format!("{}.{id}.{key}", inst.id()), format!("{label}: {name}")),
+                data_absent_reason: if value.is_none() { absent(reason) } else { None },
+                value_quantity: value,
+                value_integer: None,
+            });
+        }
+    }
+    Observation {
+        status: "final".to_string(),
+        category: vec![CodeableConcept {
+            coding: vec![Coding::new(OBSERVATION_CATEGORY, "survey", Some("Survey".to_string()))],
+            text: None,
+        }],
+        code: concept(format!("{}.group", inst.id()), format!("{}: group statistics", inst.name())),
+        subject: group.map(|name| Reference { reference: None, display: Some(name.to_string()) }),
+        effective_date_time: opts.authored.map(str::to_string),
+        value_quantity: None,
+        value_boolean: None,
+        data_absent_reason: None,
+        interpretation: Vec::new(),
+        component,
+        has_member: Vec::new(),
+        derived_from: Vec::new(),
+    }
 }
 
 /// A name-based UUID (RFC 9562 version 8: 122 bits of a hash) for the n-th resource of a response,

@@ -26,6 +26,9 @@ pub use questionnaire::QuestionnaireElement;
 extern "C" {
     #[wasm_bindgen(js_name = defineQuestionnaire)]
     fn define_questionnaire(tag: &str, css: &str, mount: &JsValue) -> bool;
+    /// How the FHIR Bundle of a completed questionnaire with a `fhir` attribute is made.
+    #[wasm_bindgen(js_name = setFhir)]
+    fn set_fhir(load: &JsValue);
     /// Dispatches a CustomEvent from the host element, with `detail` (a plain object).
     #[wasm_bindgen(js_name = emit)]
     fn dispatch(host: &web_sys::HtmlElement, name: &str, detail: &JsValue);
@@ -50,10 +53,12 @@ extern "C" {
 /// `<attune-poll-dashboard>`. Idempotent: returns the tags it defined now (none when an
 /// earlier import, or another copy of the package, already defined them). `wording` loads an
 /// instrument's wording: `{ load(id): Promise<TextPack>, loaded(id): TextPack | undefined }` (the
-/// package's `wording/index.js`).
+/// package's `wording/index.js`); `fhir(host, detail)` makes the FHIR Bundle of a completed
+/// questionnaire with a `fhir` attribute (the package's `fhir-element.js`, imported only then).
 #[wasm_bindgen(js_name = defineElements)]
-pub fn define_elements(wording: JsValue) -> Vec<String> {
+pub fn define_elements(wording: JsValue, fhir: &JsValue) -> Vec<String> {
     wording::set_loader(wording);
+    set_fhir(fhir);
     let mut defined = Vec::new();
     let mount = Closure::<dyn Fn(web_sys::HtmlElement, web_sys::ShadowRoot) -> JsValue>::new(
         |host: web_sys::HtmlElement, root: web_sys::ShadowRoot| JsValue::from(QuestionnaireElement::new(host, root)),
