@@ -70,6 +70,7 @@ struct Args {
     authored: Option<String>,
     subject: Option<String>,
     lang: Option<String>,
+    text: Option<PathBuf>,
 }
 
 fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Option<Args>, CliError> {
@@ -95,6 +96,7 @@ fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Option<Args>, 
             Long("authored") => a.authored = Some(p.value()?.string()?),
             Long("subject") => a.subject = Some(p.value()?.string()?),
             Long("lang") => a.lang = Some(p.value()?.string()?),
+            Long("text") => a.text = Some(p.value()?.into()),
             Value(v) if a.command.is_none() => a.command = Some(v.string()?),
             Value(v) => a.positional.push(v.string()?),
             _ => return Err(arg.unexpected().into()),
@@ -130,10 +132,10 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitCode, CliErro
             score(open_input(&a.input)?, a.csv, a.instrument.as_deref(), a.id_column.as_deref(), &mut output)
         }
         Some("fhir") => {
-            only_options(&a, &["base", "lang"])?;
+            only_options(&a, &["base", "lang", "text"])?;
             match a.positional.as_slice() {
                 [what, id] if what == "questionnaire" => {
-                    fhir::questionnaire(id, a.base.as_deref(), a.lang.as_deref(), out)
+                    fhir::questionnaire(id, a.base.as_deref(), a.lang.as_deref(), a.text.as_deref(), out)
                 }
                 _ => Err(CliError::Usage(
                     "usage: `attune fhir questionnaire ID` (e.g. `attune fhir questionnaire phq9`)".into(),
@@ -185,6 +187,7 @@ fn only_options(a: &Args, allowed: &[&str]) -> Result<(), CliError> {
         ("authored", a.authored.is_some()),
         ("subject", a.subject.is_some()),
         ("lang", a.lang.is_some()),
+        ("text", a.text.is_some()),
     ];
     for (name, set) in given {
         if set && !allowed.contains(&name) {

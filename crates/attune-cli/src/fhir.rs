@@ -104,27 +104,37 @@ pub fn read_response(catalog: &Catalog, line: &str, base: &str) -> Result<Reques
     fhir::request_from_questionnaire_response(catalog, &qr, &Reading { base, instrument: None })
 }
 
-/// `attune fhir questionnaire ID`: the instrument as a Questionnaire, pretty-printed.
+/// `attune fhir questionnaire ID`: the instrument as a Questionnaire, pretty-printed; with
+/// `--text FILE`, the host's text pack (JSON) supplies wording the catalog does not bundle.
 pub fn questionnaire(
     id: &str,
     base: Option<&str>,
     lang: Option<&str>,
+    text: Option<&std::path::Path>,
     mut out: impl Write,
 ) -> Result<ExitCode, CliError> {
     let Some(inst) = Catalog::embedded().get(id) else {
         return Err(CliError::Usage(format!("unknown instrument `{id}`; `attune catalog` lists the instruments")));
     };
-    let opts = Options { base: base.unwrap_or(fhir::DEFAULT_BASE), lang: lang.unwrap_or("en"), ..Options::default() };
+    let pack = match text {
+        None => None,
+        Some(path) => {
+            let json = std::fs::read_to_string(path)
+                .map_err(|e| CliError::Input(format!("cannot read {}: {e}", path.display())))?;
+            let pack = inst
+                .read_text_pack(&json)
+                .map_err(|problems| CliError::Input(format!("{}: {}", path.display(), problems.join("; "))))?;
+            Some(pack)
+        }
+    };
+    let opts = Options {
+        base: base.unwrap_or(fhir::DEFAULT_BASE),
+        lang: lang.unwrap_or("en"),
+        text: pack.as_ref(),
+        ..Options::default()
+    };
     opts.check().map_err(CliError::Usage)?;
-    let languages: Vec<&str> =
-        std::iter::once("en").chain(inst.translations().iter().map(|t| t.lang.as_ref())).collect();
-    if !languages.contains(&opts.lang) {
-        return Err(CliError::Usage(format!(
-            "`{id}` has no verified wording in `{}`; it has {}",
-            opts.lang,
-            languages.join(", ")
-        )));
-    }
+    opts.check_language(inst).map_err(CliError::Usage)?;
     serde_json::to_writer_pretty(&mut out, &fhir::questionnaire(inst, &opts)).map_err(io::Error::other)?;
     out.write_all(b"\n")?;
     out.flush()?;

@@ -16,7 +16,7 @@ USAGE:
     attune group ID [--min-n N] [--input FILE] [--fhir [--base URI] [--authored DATETIME]]
     attune catalog [--commercial]
     attune validate FILE [--json]
-    attune fhir questionnaire ID [--base URI] [--lang TAG]
+    attune fhir questionnaire ID [--base URI] [--lang TAG] [--text PACK.json]
     attune help | --help | --version
 
 COMMANDS:
@@ -59,7 +59,10 @@ OPTIONS:
                            --fhir: when the responses were completed, or the statistics
                            released (FHIR dateTime)
         --subject REF      score --fhir: the patient, e.g. Patient/123
-        --lang TAG         fhir questionnaire: language of the wording (en, or a verified translation)
+        --lang TAG         fhir questionnaire: language of the wording (en, a verified translation,
+                           or a language of --text)
+        --text FILE        fhir questionnaire: the host's text pack (JSON, as the element takes it)
+                           for wording the catalog does not bundle
     -h, --help             Show this help
     -V, --version          Show the version
 

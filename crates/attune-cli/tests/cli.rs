@@ -823,3 +823,26 @@ fn group_fhir_is_one_observation_without_any_members_answers() {
     assert!(!reasons.is_empty() && reasons.iter().all(|r| *r == "masked"), "{masked}");
     assert_fails(&run(&["group", "ucla3", "--authored", "2026-12-05"], members), 2);
 }
+
+#[test]
+fn fhir_questionnaire_takes_the_hosts_wording_for_a_keys_only_instrument() {
+    // Placeholder wording for the test: the URICA's own statements are not bundled (licence).
+    let items: serde_json::Map<String, Value> =
+        (1..=32).map(|i| (i.to_string(), json!(format!("Test statement {i}")))).collect();
+    let pack = TempFile::new(
+        "urica-pack.json",
+        &json!({"instrument": "urica", "languages": {"en": {"items": items}}}).to_string(),
+    );
+    let out = run(&["fhir", "questionnaire", "urica", "--text", pack.path()], "");
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let q: Value = serde_json::from_str(&out.stdout).unwrap();
+    let first = q["item"].as_array().unwrap().iter().find(|i| i["linkId"] == "1").unwrap().clone();
+    assert_eq!(first["text"], "Test statement 1");
+    // Without the pack the items have no text; a pack that names what the URICA lacks is refused.
+    let bare: Value = serde_json::from_str(&run(&["fhir", "questionnaire", "urica"], "").stdout).unwrap();
+    assert!(bare["item"].as_array().unwrap().iter().all(|i| i.get("text").is_none()));
+    let bad = TempFile::new("urica-bad.json", r#"{"languages": {"en": {"items": {"99": "x"}}}}"#);
+    let out = run(&["fhir", "questionnaire", "urica", "--text", bad.path()], "");
+    assert_fails(&out, 1);
+    assert!(out.stderr.contains("99"), "{}", out.stderr);
+}

@@ -12,8 +12,10 @@ use serde::{Serialize, Serializer};
 
 use crate::instrument::Instrument;
 
-/// Host-supplied wording for one instrument.
+/// Host-supplied wording for one instrument. (Read from JSON with the `json` feature: unknown
+/// fields and a key given twice are errors.)
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[cfg_attr(feature = "json", derive(serde::Deserialize), serde(deny_unknown_fields))]
 pub struct TextPack {
     /// The instrument it is for; checked when given.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -121,11 +123,38 @@ impl<V: Serialize> Serialize for Entries<V> {
     }
 }
 
+/// From a JSON object; a key given twice is an error (a JSON reader would keep only the last).
+#[cfg(feature = "json")]
+impl<'de, V: serde::Deserialize<'de>> serde::Deserialize<'de> for Entries<V> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{Error, MapAccess, Visitor};
+        struct Visit<V>(std::marker::PhantomData<V>);
+        impl<'de, V: serde::Deserialize<'de>> Visitor<'de> for Visit<V> {
+            type Value = Entries<V>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entries<V>, A::Error> {
+                let mut out = Entries::default();
+                while let Some((key, value)) = map.next_entry::<String, V>()? {
+                    if out.get(&key).is_some() {
+                        return Err(A::Error::custom(format!("`{key}` is given twice")));
+                    }
+                    out.insert(key, value);
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_map(Visit(std::marker::PhantomData))
+    }
+}
+
 /// Labels by id, then by the id of a part (a score's bands or cut-offs).
 pub type NestedLabels = Entries<Entries<String>>;
 
 /// The wording of one language of a text pack.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[cfg_attr(feature = "json", derive(serde::Deserialize), serde(deny_unknown_fields, default))]
 pub struct PackLanguage {
     /// The stem shown above the items.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -200,6 +229,22 @@ fn check_labels<'a>(
 }
 
 impl Instrument {
+    /// A host's text pack read from JSON text and checked for this instrument (its shape, then
+    /// [`Instrument::check_text_pack`]): the pack, or every problem found.
+    #[cfg(feature = "json")]
+    pub fn read_text_pack(&self, json: &str) -> Result<TextPack, Vec<String>> {
+        let pack: TextPack = serde_json::from_str(json).map_err(|e| vec![format!("text pack: {e}")])?;
+        if let Some(problem) = pack.shape_problem() {
+            return Err(vec![problem]);
+        }
+        let problems = self.check_text_pack(&pack);
+        if problems.is_empty() {
+            Ok(pack)
+        } else {
+            Err(problems)
+        }
+    }
+
     /// Checks a text pack against this instrument: its id, and that every item, response set,
     /// option value, score, band, cut-off and flag it names exists and every text is non-empty.
     /// Returns every problem found.

@@ -59,9 +59,14 @@ pub struct QuestionnaireOptions {
     /// Canonical base of Attune's Questionnaires and code systems (default `urn:attune:fhir`).
     #[tsify(optional)]
     pub base: Option<String>,
-    /// Language of the text: `en`, or one of the instrument's verified translations (default `en`).
+    /// Language of the text: `en`, one of the instrument's verified translations, or a language of
+    /// `text` (default `en`).
     #[tsify(optional)]
     pub lang: Option<String>,
+    /// The host's text pack (as `<attune-questionnaire>` takes it): wording the catalog does not
+    /// bundle, for instruments whose licence keeps it out. Checked like the element checks it.
+    #[tsify(optional, type = "import(\"../elements.js\").TextPack")]
+    pub text: Option<attune_core::TextPack>,
 }
 
 /// Options of `toFhir`.
@@ -139,12 +144,26 @@ pub fn questionnaire(id: &str, options: Option<Ts<QuestionnaireOptions>>) -> Res
     let opts = self::options(options)?;
     let inst =
         Catalog::embedded().get(id).ok_or_else(|| score_error(&ScoreError::UnknownInstrument { id: id.into() }))?;
-    let lang = opts.lang.as_deref().unwrap_or("en");
-    if lang != "en" && inst.translation(lang).is_none() {
-        return Err(invalid_json(&format!("`{id}` has no verified wording in `{lang}`")));
+    let pack_problem =
+        |problems: Vec<String>| crate::error::error_with_code("invalid_text_pack", &problems.join("; "), None, None);
+    if let Some(pack) = &opts.text {
+        if let Some(problem) = pack.shape_problem() {
+            return Err(pack_problem(vec![problem]));
+        }
+        let problems = inst.check_text_pack(pack);
+        if !problems.is_empty() {
+            return Err(pack_problem(problems));
+        }
     }
-    let opts = Options { base: opts.base.as_deref().unwrap_or(fhir::DEFAULT_BASE), lang, ..Options::default() };
+    let pack = opts.text.as_ref();
+    let opts = Options {
+        base: opts.base.as_deref().unwrap_or(fhir::DEFAULT_BASE),
+        lang: opts.lang.as_deref().unwrap_or("en"),
+        text: pack,
+        ..Options::default()
+    };
     checked(&opts)?;
+    opts.check_language(inst).map_err(|m| invalid_json(&m))?;
     to_js(&fhir::questionnaire(inst, &opts))
 }
 

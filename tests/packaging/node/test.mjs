@@ -72,6 +72,13 @@ assert.throws(
   (e) => isAttuneError(e) && e.code === "unknown_item" && e.item === "99",
 );
 assert.throws(() => questionnaire("nope"), (e) => isAttuneError(e) && e.code === "unknown_instrument");
+// A keys-only instrument takes the host's wording (placeholder text for the test), checked as the element checks it.
+const hostItems = Object.fromEntries(Array.from({ length: 32 }, (_, i) => [String(i + 1), `Test statement ${i + 1}`]));
+const urica = questionnaire("urica", { text: { instrument: "urica", languages: { en: { items: hostItems } } } });
+assert.equal(urica.item.find((i) => i.linkId === "5").text, "Test statement 5");
+assert.ok(questionnaire("urica").item.every((i) => i.text === undefined));
+assert.throws(() => questionnaire("urica", { text: { languages: { en: { items: { 99: "x" } } } } }),
+  (e) => isAttuneError(e) && e.code === "invalid_text_pack" && /99/.test(e.message));
 function partialRequest() {
   return { instrument: "phq9", answers: { 1: 2 } };
 }

@@ -94,6 +94,18 @@ impl Options<'_> {
         Ok(())
     }
 
+    /// Checks that `lang` has wording to write: English, a verified translation, or a language of
+    /// the host's pack.
+    pub fn check_language(&self, inst: &Instrument) -> Result<(), String> {
+        let host = self.text.is_some_and(|p| p.languages.get(self.lang).is_some());
+        if self.lang == "en" || host || inst.translation(self.lang).is_some() {
+            return Ok(());
+        }
+        let mut have: Vec<&str> = vec!["en"];
+        have.extend(inst.translations().iter().map(|t| t.lang.as_ref()));
+        Err(format!("`{}` has no wording in `{}`: it has {}", inst.id(), self.lang, have.join(", ")))
+    }
+
     /// The Questionnaire's canonical URL.
     pub fn questionnaire_url(&self, instrument: &str) -> String {
         format!("{}/Questionnaire/{instrument}", self.base)
