@@ -133,6 +133,18 @@ fn ucla(a: i64, b: i64, c: i64) -> Value {
     json!({"1": a, "2": b, "3": c})
 }
 
+/// A UCLA-3 poll that four members joined and answered; returns (poll id, member tokens).
+async fn ucla_poll_of_four(app: &Router, group: &str, host: &str) -> (String, Vec<String>) {
+    let (p, code) = poll(app, group, host, json!({"instrument": "ucla3"})).await;
+    let mut members = Vec::new();
+    for k in 0..4 {
+        let m = join(app, &code).await;
+        answer(app, &p, &m, ucla(1 + k % 3, 2, 3)).await;
+        members.push(m);
+    }
+    (p, members)
+}
+
 #[tokio::test]
 async fn a_session_from_group_to_trend_shows_aggregates_only_from_three_members() {
     let s = server().await;
@@ -226,13 +238,7 @@ async fn no_route_returns_a_members_answers() {
     let s = server().await;
     let app = &s.app;
     let (g, host) = group(app).await;
-    let (p, code) = poll(app, &g, &host, json!({"instrument": "ucla3"})).await;
-    let mut members = Vec::new();
-    for k in 0..4 {
-        let m = join(app, &code).await;
-        answer(app, &p, &m, ucla(1 + k % 3, 2, 3)).await;
-        members.push(m);
-    }
+    let (p, members) = ucla_poll_of_four(app, &g, &host).await;
     let (_, agg) = aggregate(app, &p, &host).await;
     let keys: Vec<&str> = agg.as_object().expect("object").keys().map(String::as_str).collect();
     assert_eq!(keys, ["answered", "joined", "pending", "poll", "released", "stats", "withheld"]);
@@ -865,13 +871,7 @@ async fn a_closed_polls_statistics_are_one_fhir_observation_of_the_group() {
     let (g, host) = group(app).await;
     let auth = [("authorization", bearer(&host))];
     let auth: Vec<(&str, &str)> = auth.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let (p, code) = poll(app, &g, &host, json!({"instrument": "ucla3"})).await;
-    let mut members = Vec::new();
-    for k in 0..4 {
-        let m = join(app, &code).await;
-        answer(app, &p, &m, ucla(1 + k % 3, 2, 3)).await;
-        members.push(m);
-    }
+    let (p, members) = ucla_poll_of_four(app, &g, &host).await;
     let uri = format!("/api/polls/{p}/fhir");
     let (st, v) = call(app, "GET", &uri, &auth, None).await;
     assert_eq!((st, v["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("poll_open")), "{v}");
