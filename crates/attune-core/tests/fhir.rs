@@ -186,6 +186,32 @@ fn what_cannot_be_mapped_is_an_error_naming_the_item() {
     assert_eq!(e.code(), ErrorCode::UnknownInstrument);
     let (_, e) = read(json!({"resourceType": "QuestionnaireResponse", "status": "completed"})).unwrap_err();
     assert_eq!(e.code(), ErrorCode::InvalidJson);
+    let (_, e) = read(json!({"resourceType": "QuestionnaireResponse", "status": "entered-in-error",
+                             "questionnaire": "urn:attune:fhir/Questionnaire/gad7"}))
+    .unwrap_err();
+    assert!(e.to_string().contains("entered-in-error"), "{e}");
+
+    // DAST-10 item 3 is reverse-keyed: a sender's score on its option could be the option or what
+    // it adds, so it is not read as either; Attune's own coding is.
+    let dast = |answer: Value| {
+        read(json!({"resourceType": "QuestionnaireResponse", "status": "completed",
+                    "questionnaire": "http://loinc.org/q/82666-9", "item": [{"linkId": "3", "answer": [answer]}]}))
+    };
+    let weighted = json!({"valueCoding": {"system": "http://loinc.org", "code": "LA33-6",
+        "extension": [{"url": "http://hl7.org/fhir/StructureDefinition/ordinalValue", "valueDecimal": 0}]}});
+    assert_eq!(dast(weighted).unwrap_err().1.item(), Some("3"));
+    let ours = json!({"valueCoding": {"system": "urn:attune:fhir/CodeSystem/dast10-yesno", "code": "1"}});
+    assert_eq!(dast(ours).expect("read").answers["3"], 1);
+}
+
+#[test]
+fn questions_nested_under_an_answer_are_read() {
+    let qr = json!({"resourceType": "QuestionnaireResponse", "status": "completed",
+        "questionnaire": "urn:attune:fhir/Questionnaire/phq2",
+        "item": [{"linkId": "1", "answer": [{"valueInteger": 2,
+            "item": [{"linkId": "2", "answer": [{"valueInteger": 3}]}]}]}]});
+    let request = read(qr).expect("read");
+    assert_eq!((request.answers["1"].clone(), request.answers["2"].clone()), (json!(2), json!(3)));
 }
 
 #[test]

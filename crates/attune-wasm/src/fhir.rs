@@ -103,7 +103,10 @@ pub struct ReadingOptions {
 fn json_text(value: &JsValue, what: &str) -> Result<String, JsValue> {
     let text = js_sys::JSON::stringify(value)
         .map_err(|e| invalid_json(&format!("{what} cannot be read as JSON: {}", crate::error::describe(&e))))?;
-    let text: &JsString = text.unchecked_ref();
+    // `JSON.stringify` gives `undefined` for a function, `undefined` or a `toJSON` that returns it.
+    let Some(text) = text.dyn_ref::<JsString>() else {
+        return Err(invalid_json(&format!("{what} cannot be read as JSON")));
+    };
     if text.length() > MAX_JSON_LEN {
         return Err(invalid_json(&format!("{what} is larger than {} MiB of JSON", MAX_JSON_LEN >> 20)));
     }

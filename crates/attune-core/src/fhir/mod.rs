@@ -78,8 +78,11 @@ impl Options<'_> {
             let id_ok = !id.is_empty()
                 && id.len() <= 64
                 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
-            if !(kind.starts_with(|c: char| c.is_ascii_uppercase()) && id_ok) {
-                return Err(format!("subject `{subject}` is not a reference such as `Patient/123`"));
+            // What R4 allows as the subject of the Observations.
+            if !(["Patient", "Group", "Device", "Location"].contains(&kind) && id_ok) {
+                return Err(format!(
+                    "subject `{subject}` is not a reference to a Patient, Group, Device or Location, such as `Patient/123`"
+                ));
             }
         }
         let scheme = self.base.split_once(':').map(|(s, _)| s).unwrap_or_default();
@@ -135,10 +138,20 @@ pub fn check_date_time(s: &str) -> Result<(), &'static str> {
         None => (s, None),
     };
     let parts: Vec<&str> = date.split('-').collect();
+    let year_ok = |y: &str| digits(y, 4) && in_range(y, 1, 9999);
+    let days_in = |y: &str, m: &str| {
+        let (y, m) = (y.parse::<u32>().unwrap_or(1), m.parse::<u32>().unwrap_or(1));
+        match m {
+            2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,
+            2 => 28,
+            4 | 6 | 9 | 11 => 30,
+            _ => 31,
+        }
+    };
     let date_ok = match parts.as_slice() {
-        [y] => digits(y, 4),
-        [y, m] => digits(y, 4) && digits(m, 2) && in_range(m, 1, 12),
-        [y, m, d] => digits(y, 4) && digits(m, 2) && in_range(m, 1, 12) && digits(d, 2) && in_range(d, 1, 31),
+        [y] => year_ok(y),
+        [y, m] => year_ok(y) && digits(m, 2) && in_range(m, 1, 12),
+        [y, m, d] => year_ok(y) && digits(m, 2) && in_range(m, 1, 12) && digits(d, 2) && in_range(d, 1, days_in(y, m)),
         _ => false,
     };
     if !date_ok {
@@ -157,12 +170,13 @@ pub fn check_date_time(s: &str) -> Result<(), &'static str> {
         }
     };
     let zone_ok = zone == "Z"
-        || matches!(zone[1..].split_once(':'), Some((h, m)) if digits(h, 2) && in_range(h, 0, 14) && digits(m, 2) && in_range(m, 0, 59));
+        || matches!(zone[1..].split_once(':'), Some((h, m)) if digits(h, 2) && digits(m, 2) && in_range(m, 0, 59)
+            && (in_range(h, 0, 13) || (h == "14" && m == "00")));
     let (hms, fraction) = clock.split_once('.').unwrap_or((clock, "0"));
     let hms: Vec<&str> = hms.split(':').collect();
     let clock_ok = matches!(hms.as_slice(), [h, m, s] if digits(h, 2) && in_range(h, 0, 23) && digits(m, 2)
         && in_range(m, 0, 59) && digits(s, 2) && in_range(s, 0, 60))
-        && !fraction.is_empty()
+        && (1..=9).contains(&fraction.len())
         && fraction.bytes().all(|b| b.is_ascii_digit());
     if zone_ok && clock_ok {
         Ok(())
@@ -432,10 +446,14 @@ pub struct QuestionnaireItem {
 pub struct EnableWhen {
     /// The item whose answer is compared.
     pub question: String,
-    /// `=` or `!=`.
+    /// `!=`, or `exists`.
     pub operator: String,
-    /// The option compared with.
-    pub answer_coding: Coding,
+    /// For `exists`: whether an answer is there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer_boolean: Option<bool>,
+    /// For `!=`: the option compared with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer_coding: Option<Coding>,
 }
 
 /// An `answerOption`.
@@ -515,6 +533,9 @@ pub struct Answer {
     /// A boolean answer (never scored: an error when read).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value_boolean: Option<bool>,
+    /// Questions nested under this answer (read like any other).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub item: Vec<ResponseItem>,
 }
 
 /// A FHIR `Observation`.
@@ -642,6 +663,8 @@ mod tests {
             "2026-12-05T09:30:00Z",
             "2026-12-05T09:30:00.250+01:00",
             "2026-12-05T23:59:60-05:00",
+            "2024-02-29",
+            "2026-12-05T09:30:00+14:00",
         ] {
             assert_eq!(check_date_time(ok), Ok(()), "{ok}");
         }
@@ -656,6 +679,11 @@ mod tests {
             "2026-12-05T25:00:00Z",
             "2026-12-05T09:30:00.Z",
             "yesterday",
+            "2026-02-29",
+            "2026-04-31",
+            "0000",
+            "2026-12-05T09:30:00+14:30",
+            "2026-12-05T09:30:00.1234567890Z",
         ] {
             assert!(check_date_time(bad).is_err(), "{bad}");
         }
@@ -687,6 +715,9 @@ mod tests {
             .contains("base"));
         assert!(check(Options { base: "clinic", ..Options::default() }).unwrap_err().contains("base"));
         assert!(check(Options { subject: Some("p1"), ..Options::default() }).unwrap_err().contains("subject"));
+        assert!(check(Options { subject: Some("Practitioner/1"), ..Options::default() })
+            .unwrap_err()
+            .contains("subject"));
         assert!(check(Options { authored: Some("today"), ..Options::default() }).unwrap_err().contains("authored"));
     }
 }

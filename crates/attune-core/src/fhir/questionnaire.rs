@@ -50,7 +50,8 @@ pub fn questionnaire(inst: &Instrument, opts: &Options<'_>) -> Questionnaire {
             code: item.loinc.iter().map(|c| Coding::new(LOINC, c, None)).collect(),
             text: text.item(&item.id),
             kind: "choice".to_string(),
-            enable_behavior: (enable_when.len() > 1).then(|| "all".to_string()),
+            // The one form written: "item N is unanswered, or not v" (see `skip_rules`).
+            enable_behavior: (enable_when.len() > 1).then(|| "any".to_string()),
             enable_when,
             required: false,
             answer_option,
@@ -80,7 +81,9 @@ pub fn questionnaire(inst: &Instrument, opts: &Options<'_>) -> Questionnaire {
 }
 
 /// An option as a coding of its response set's code system: the value as the code, the label when
-/// there is wording, and (for scored items) the value as [`ORDINAL_VALUE`] and [`ITEM_WEIGHT`].
+/// there is wording, and the value as [`ORDINAL_VALUE`] and [`ITEM_WEIGHT`] for items it is the
+/// score of ([`weighs`]): a reversed item's option adds `c - value`, so FHIR's "the option's score"
+/// would be wrong for it; its code still says which option it is.
 pub(super) fn option_coding(
     inst: &Instrument,
     opts: &Options<'_>,
@@ -90,12 +93,19 @@ pub(super) fn option_coding(
 ) -> Coding {
     let set = inst.response_set(index);
     let mut coding = Coding::new(&opts.answer_system(inst.id(), set), &value.to_string(), text.option(set, value));
-    let scored = inst.definition().items.get(index).is_some_and(|item| item.scored);
-    if scored {
+    if weighs(inst, index) {
         coding.extension =
             vec![Extension::decimal(ORDINAL_VALUE, value as f64), Extension::decimal(ITEM_WEIGHT, value as f64)];
     }
     coding
+}
+
+/// Whether an item's option value is what it adds to every score: scored, and reversed by none.
+pub(super) fn weighs(inst: &Instrument, index: usize) -> bool {
+    let def = inst.definition();
+    let Some(item) = def.items.get(index) else { return false };
+    let reversed = def.scores.iter().flat_map(|s| s.reverse.iter()).any(|r| r.items.contains(&item.id));
+    item.scored && !reversed
 }
 
 /// `phq9` as `Phq9`, `decisional-balance-alcohol` as `DecisionalBalanceAlcohol` (FHIR's name rule:
@@ -117,8 +127,9 @@ fn computable_name(id: &str) -> String {
 
 /// The skip rules that hide item `index`, as FHIR says them.
 ///
-/// A single rule `item N = v` becomes `enableWhen` `N != v`, which FHIR evaluates exactly as Attune
-/// does: asked while item N is unanswered, hidden once it is `v`. Anything else (more rules, sums,
+/// A single rule `item N = v` becomes two `enableWhen`s, either of which enables the item: `N exists
+/// false` and `N != v`: asked while item N is unanswered, hidden once it is `v`, as Attune evaluates
+/// it. (`!=` alone is read differently for an unanswered item by different form engines.) Anything else (more rules, sums,
 /// `and`) becomes one FHIRPath `enableWhenExpression` that keeps Attune's three-valued logic: the item
 /// is hidden only when some rule certainly holds, and an unanswered item never hides anything.
 fn skip_rules(inst: &Instrument, opts: &Options<'_>, index: usize) -> (Vec<EnableWhen>, Vec<Extension>) {
@@ -135,12 +146,21 @@ fn skip_rules(inst: &Instrument, opts: &Options<'_>, index: usize) -> (Vec<Enabl
             let option = value as i64;
             if option as f64 == value && inst.option_values(item).contains(&option) {
                 let text = Wording::new(inst, opts);
-                let when = EnableWhen {
-                    question: inst.item_ids().nth(item).unwrap_or_default().to_string(),
-                    operator: "!=".to_string(),
-                    answer_coding: Coding { extension: Vec::new(), ..option_coding(inst, opts, &text, item, option) },
+                let question = inst.item_ids().nth(item).unwrap_or_default().to_string();
+                let unanswered = EnableWhen {
+                    question: question.clone(),
+                    operator: "exists".to_string(),
+                    answer_boolean: Some(false),
+                    answer_coding: None,
                 };
-                return (vec![when], Vec::new());
+                let coding = Coding { extension: Vec::new(), ..option_coding(inst, opts, &text, item, option) };
+                let other = EnableWhen {
+                    question,
+                    operator: "!=".to_string(),
+                    answer_boolean: None,
+                    answer_coding: Some(coding),
+                };
+                return (vec![unanswered, other], Vec::new());
             }
         }
     }
@@ -207,7 +227,9 @@ fn fhirpath_expr(inst: &Instrument, expr: &Expr) -> String {
                 inst.item_ids().nth(i).unwrap_or_default()
             ),
             Op::Score(_) => "{}".to_string(),
-            Op::Neg => format!("(-{})", stack.pop().unwrap_or_default()),
+            // `0 - x`, not `-x`: FHIRPath engines refuse unary minus on an empty collection, and an
+            // unanswered item must stay empty (unknown).
+            Op::Neg => format!("(0 - {})", stack.pop().unwrap_or_default()),
             Op::Bin(op) => {
                 let b = stack.pop().unwrap_or_default();
                 let a = stack.pop().unwrap_or_default();
@@ -243,16 +265,28 @@ mod tests {
         let q = questionnaire(audit, &Options::default());
         let item = |id: &str| q.item.iter().find(|i| i.link_id == id).unwrap();
         let two = item("2");
-        assert_eq!(two.enable_when.len(), 1);
-        assert_eq!(two.enable_when[0].question, "1");
-        assert_eq!(two.enable_when[0].operator, "!=");
-        assert_eq!(two.enable_when[0].answer_coding.code.as_deref(), Some("0"));
+        assert_eq!(two.enable_behavior.as_deref(), Some("any"));
+        assert_eq!(two.enable_when.len(), 2);
+        assert_eq!((two.enable_when[0].question.as_str(), two.enable_when[0].operator.as_str()), ("1", "exists"));
+        assert_eq!(two.enable_when[0].answer_boolean, Some(false));
+        assert_eq!(two.enable_when[1].operator, "!=");
+        assert_eq!(two.enable_when[1].answer_coding.as_ref().and_then(|c| c.code.as_deref()), Some("0"));
         let four = item("4");
         assert!(four.enable_when.is_empty());
         let expr = four.extension[0].value_expression.as_ref().unwrap();
         assert!(expr.expression.starts_with("iif(("), "{}", expr.expression);
         assert!(expr.expression.contains("linkId = '3'") && expr.expression.ends_with(", false, true)"));
         assert!(item("9").enable_when.is_empty() && item("9").extension.is_empty());
+    }
+
+    #[test]
+    fn reversed_items_carry_no_weight_for_their_options() {
+        // DAST-10 item 3 is reverse-keyed: "Yes" (1) adds 0 to the total.
+        let dast = Catalog::embedded().get("dast10").unwrap();
+        let q = questionnaire(dast, &Options::default());
+        let item = |id: &str| q.item.iter().find(|i| i.link_id == id).unwrap();
+        assert!(item("3").answer_option.iter().all(|o| o.value_coding.weight().is_none()));
+        assert_eq!(item("1").answer_option[1].value_coding.weight(), Some(1.0));
     }
 
     #[test]

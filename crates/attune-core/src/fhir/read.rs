@@ -46,6 +46,10 @@ pub fn request_from_questionnaire_response(
     qr: &QuestionnaireResponse,
     how: &Reading<'_>,
 ) -> Result<Request, (Option<String>, ScoreError)> {
+    if matches!(qr.status.as_str(), "entered-in-error" | "stopped") {
+        let message = format!("the QuestionnaireResponse is `{}`: it is not scored", qr.status);
+        return Err((None, ScoreError::invalid_json(message)));
+    }
     let inst = find_instrument(catalog, qr, how).map_err(|e| (None, e))?;
     let fail = |e: ScoreError| (Some(inst.id().to_string()), e);
     let opts = Options { base: how.base, ..Options::default() };
@@ -106,6 +110,9 @@ fn flatten<'q>(items: &'q [ResponseItem], out: &mut Vec<&'q ResponseItem>) {
     for item in items {
         out.push(item);
         flatten(&item.item, out);
+        for answer in &item.answer {
+            flatten(&answer.item, out);
+        }
     }
 }
 
@@ -140,7 +147,10 @@ fn answer_value(inst: &Instrument, opts: &Options<'_>, index: usize, answer: &su
         }
     };
     if let Some(coding) = &answer.value_coding {
-        if let Some(w) = coding.weight().or_else(|| weight_of(&answer.extension)) {
+        // A score read as the option value only where the two are the same: not on a reverse-keyed
+        // item, whose option adds `c - value` (a sender's score there could be either).
+        let weight = coding.weight().or_else(|| weight_of(&answer.extension));
+        if let Some(w) = weight.filter(|_| super::questionnaire::weighs(inst, index)) {
             return whole(w, "a coding whose score is");
         }
         let ours = opts.answer_system(inst.id(), inst.response_set(index));
@@ -154,7 +164,7 @@ fn answer_value(inst: &Instrument, opts: &Options<'_>, index: usize, answer: &su
         }
         let shown = serde_json::to_string(coding).unwrap_or_default();
         return Err(format!(
-            "the coding {} (no ordinalValue or itemWeight, not one of Attune's codes, no option's label)",
+            "the coding {} (no ordinalValue or itemWeight that is the option's value, not one of Attune's codes, no option's label)",
             crate::shown(shown)
         ));
     }

@@ -124,7 +124,7 @@ pub fn observations(
                 obs.data_absent_reason = Some(CodeableConcept {
                     coding: vec![Coding::new(DATA_ABSENT_REASON, "unknown", Some("Unknown".to_string()))],
                     text: Some(
-                        "Not computable: the instrument's missing-data rule leaves this score empty".to_string(),
+                        "Not computable under the instrument's rules (too many answers missing, or a flag that makes the form invalid)".to_string(),
                     ),
                 })
             }
@@ -165,7 +165,7 @@ pub fn observations(
 /// A transaction Bundle: the QuestionnaireResponse and its Observations, posted together.
 ///
 /// Entry ids are `urn:uuid:` values derived from the response itself (instrument, answers,
-/// context, `authored`), so the same response always gives the same Bundle; the server assigns
+/// context, `authored`, `subject`, `identifier`), so the same response always gives the same Bundle; the server assigns
 /// the stored ids.
 ///
 /// ```
@@ -189,11 +189,13 @@ pub fn bundle(
 ) -> Result<Bundle, ScoreError> {
     let qr = questionnaire_response(inst, request, result, opts)?;
     let seed = format!(
-        "{}|{}|{}|{}",
+        "{}|{}|{}|{}|{}|{}",
         inst.id(),
         serde_json::to_string(&request.answers).unwrap_or_default(),
         request.context.as_ref().map(Value::to_string).unwrap_or_default(),
-        opts.authored.unwrap_or_default()
+        opts.authored.unwrap_or_default(),
+        opts.subject.unwrap_or_default(),
+        opts.identifier.unwrap_or_default()
     );
     let id = |n: usize| uuid(&seed, n);
     let qr_id = id(0);
@@ -237,7 +239,15 @@ pub fn group_observation(
     };
     let absent =
         |why: &str| Some(CodeableConcept { coding: vec![Coding::new(DATA_ABSENT_REASON, why, None)], text: None });
-    let reason = if stats.suppressed { "masked" } else { "unknown" };
+    // Hidden for privacy (the group, or this score, below the minimum size) is `masked`; not
+    // computable (an SD of one value, no value at all) is `unknown`.
+    let reason = |s: &crate::ScoreStats| {
+        if stats.suppressed || (s.n > 0 && s.mean.is_none()) {
+            "masked"
+        } else {
+            "unknown"
+        }
+    };
     let quantity = |value: Option<f64>, unit: &str| {
         value.map(|value| Quantity { value, unit: unit.to_string(), system: UCUM.to_string(), code: unit.to_string() })
     };
@@ -261,13 +271,13 @@ pub fn group_observation(
             code: concept(format!("{}.{id}.n", inst.id()), format!("{label}: members with a value")),
             value_quantity: None,
             value_integer: n,
-            data_absent_reason: if n.is_none() { absent(reason) } else { None },
+            data_absent_reason: if n.is_none() { absent(reason(s)) } else { None },
         });
         for (key, name, value, unit) in parts {
             let value = quantity(value, unit);
             component.push(Component {
                 code: concept(format!("{}.{id}.{key}", inst.id()), format!("{label}: {name}")),
-                data_absent_reason: if value.is_none() { absent(reason) } else { None },
+                data_absent_reason: if value.is_none() { absent(reason(s)) } else { None },
                 value_quantity: value,
                 value_integer: None,
             });
@@ -297,7 +307,8 @@ pub fn group_observation(
 fn uuid(seed: &str, n: usize) -> String {
     let hash = |offset: u64| {
         let mut h = offset;
-        for b in seed.as_bytes().iter().chain(&n.to_le_bytes()) {
+        // `n` as 8 bytes everywhere (usize is 4 bytes on wasm32): the same Bundle in every build.
+        for b in seed.as_bytes().iter().chain(&(n as u64).to_le_bytes()) {
             h ^= u64::from(*b);
             h = h.wrapping_mul(0x0000_0100_0000_01b3);
         }
