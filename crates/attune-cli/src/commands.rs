@@ -337,10 +337,9 @@ fn score(
             }
         };
         // A line is a request, or a FHIR QuestionnaireResponse from any system (or a Bundle of one).
-        let request = if fhir::is_resource(text) {
-            fhir::read_response(catalog, text, &base)
-        } else {
-            Request::parse(text, None)
+        let request = match fhir::resource(text) {
+            Some(resource) => fhir::read_response(catalog, resource, &base),
+            None => Request::parse(text, None),
         };
         match request {
             Ok(req) => out.score(catalog, req)?,

@@ -67,21 +67,20 @@ impl Writing {
     }
 }
 
-/// Whether a JSON line is a FHIR resource (a QuestionnaireResponse, or a Bundle holding one)
-/// rather than an Attune request.
-pub fn is_resource(line: &str) -> bool {
-    // Cheap first: only lines naming a resourceType are looked at closely.
-    line.contains("\"resourceType\"")
-        && serde_json::from_str::<Value>(line).is_ok_and(|v| v.get("resourceType").is_some_and(Value::is_string))
+/// A JSON line that is a FHIR resource (a QuestionnaireResponse, or a Bundle holding one) rather
+/// than an Attune request, parsed; `None` for anything else.
+pub fn resource(line: &str) -> Option<Value> {
+    // Cheap first: only lines naming a resourceType are parsed here.
+    if !line.contains("\"resourceType\"") {
+        return None;
+    }
+    serde_json::from_str::<Value>(line).ok().filter(|v| v.get("resourceType").is_some_and(Value::is_string))
 }
 
-/// A QuestionnaireResponse line, or a Bundle line with exactly one (as `score --fhir` writes), as
-/// a request.
-pub fn read_response(catalog: &Catalog, line: &str, base: &str) -> Result<Request, (Option<String>, ScoreError)> {
+/// A QuestionnaireResponse, or a Bundle with exactly one (as `score --fhir` writes), as a request.
+pub fn read_response(catalog: &Catalog, value: Value, base: &str) -> Result<Request, (Option<String>, ScoreError)> {
     let fail = |message: String| (None, ScoreError::invalid_json(message));
-    let value: Value = serde_json::from_str(line).map_err(|e| fail(format!("not valid JSON: {e}")))?;
     let qr = match value.get("resourceType").and_then(Value::as_str) {
-        Some("QuestionnaireResponse") => value,
         Some("Bundle") => {
             let mut responses: Vec<Value> = value["entry"]
                 .as_array()
@@ -96,11 +95,9 @@ pub fn read_response(catalog: &Catalog, line: &str, base: &str) -> Result<Reques
                 n => return Err(fail(format!("a Bundle with {n} QuestionnaireResponses: give one per line"))),
             }
         }
-        Some(other) => return Err(fail(format!("a {other} is not a response: give a QuestionnaireResponse"))),
-        None => return Err(fail("`resourceType` must be a string".to_string())),
+        _ => value,
     };
-    let qr: QuestionnaireResponse =
-        serde_json::from_value(qr).map_err(|e| fail(format!("not a QuestionnaireResponse Attune can read: {e}")))?;
+    let qr = QuestionnaireResponse::from_value(qr).map_err(|e| (None, e))?;
     fhir::request_from_questionnaire_response(catalog, &qr, &Reading { base, instrument: None })
 }
 

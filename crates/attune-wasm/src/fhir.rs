@@ -241,12 +241,8 @@ pub fn from_questionnaire_response(
         return Err(invalid_json("fromQuestionnaireResponse takes a QuestionnaireResponse object"));
     }
     let text = json_text(&response, "the QuestionnaireResponse")?;
-    let kind: serde_json::Value = serde_json::from_str(&text).map_err(|e| invalid_json(&e.to_string()))?;
-    if kind.get("resourceType").and_then(serde_json::Value::as_str) != Some("QuestionnaireResponse") {
-        return Err(invalid_json("the resource is not a QuestionnaireResponse (`resourceType`)"));
-    }
-    let qr: QuestionnaireResponse = serde_json::from_value(kind)
-        .map_err(|e| invalid_json(&format!("not a QuestionnaireResponse Attune can read: {e}")))?;
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| invalid_json(&e.to_string()))?;
+    let qr = QuestionnaireResponse::from_value(value).map_err(|e| score_error(&e))?;
     let how =
         Reading { base: opts.base.as_deref().unwrap_or(fhir::DEFAULT_BASE), instrument: opts.instrument.as_deref() };
     let request =

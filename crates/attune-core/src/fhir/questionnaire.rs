@@ -43,7 +43,7 @@ pub fn questionnaire(inst: &Instrument, opts: &Options<'_>) -> Questionnaire {
             .iter()
             .map(|&value| AnswerOption { value_coding: option_coding(inst, opts, &text, index, value) })
             .collect();
-        let (enable_when, extension) = skip_rules(inst, opts, index);
+        let (enable_when, extension) = skip_rules(inst, opts, &text, index);
         items.push(QuestionnaireItem {
             extension,
             link_id: item.id.to_string(),
@@ -129,15 +129,22 @@ fn computable_name(id: &str) -> String {
 ///
 /// A single rule `item N = v` becomes two `enableWhen`s, either of which enables the item: `N exists
 /// false` and `N != v`: asked while item N is unanswered, hidden once it is `v`, as Attune evaluates
-/// it. (`!=` alone is read differently for an unanswered item by different form engines.) Anything else (more rules, sums,
-/// `and`) becomes one FHIRPath `enableWhenExpression` that keeps Attune's three-valued logic: the item
-/// is hidden only when some rule certainly holds, and an unanswered item never hides anything.
-fn skip_rules(inst: &Instrument, opts: &Options<'_>, index: usize) -> (Vec<EnableWhen>, Vec<Extension>) {
-    let rules: Vec<&Cond> = inst.skips.iter().filter(|s| s.items.contains(&index)).map(|s| &s.when).collect();
+/// it. (`!=` alone is read differently for an unanswered item by different form engines.) Anything
+/// else (more rules, sums, `and`) becomes one FHIRPath `enableWhenExpression` that keeps Attune's
+/// three-valued logic: the item is hidden only when some rule certainly holds, and an unanswered item
+/// never hides anything.
+fn skip_rules(
+    inst: &Instrument,
+    opts: &Options<'_>,
+    text: &Wording<'_>,
+    index: usize,
+) -> (Vec<EnableWhen>, Vec<Extension>) {
+    // The rules (by their position, shared by the plans and the definition) that skip this item.
+    let rules: Vec<usize> = (0..inst.skips.len()).filter(|&r| inst.skips[r].items.contains(&index)).collect();
     let [only] = rules.as_slice() else {
         return (Vec::new(), expression(inst, &rules).into_iter().collect());
     };
-    if let Cond::Cmp(CmpOp::Eq, a, b) = only {
+    if let Cond::Cmp(CmpOp::Eq, a, b) = &inst.skips[*only].when {
         let simple = match (a.0.as_ref(), b.0.as_ref()) {
             ([Op::Item(i)], [Op::Num(n)]) | ([Op::Num(n)], [Op::Item(i)]) => Some((*i, *n)),
             _ => None,
@@ -145,7 +152,6 @@ fn skip_rules(inst: &Instrument, opts: &Options<'_>, index: usize) -> (Vec<Enabl
         if let Some((item, value)) = simple {
             let option = value as i64;
             if option as f64 == value && inst.option_values(item).contains(&option) {
-                let text = Wording::new(inst, opts);
                 let question = inst.item_ids().nth(item).unwrap_or_default().to_string();
                 let unanswered = EnableWhen {
                     question: question.clone(),
@@ -153,7 +159,7 @@ fn skip_rules(inst: &Instrument, opts: &Options<'_>, index: usize) -> (Vec<Enabl
                     answer_boolean: Some(false),
                     answer_coding: None,
                 };
-                let coding = Coding { extension: Vec::new(), ..option_coding(inst, opts, &text, item, option) };
+                let coding = Coding { extension: Vec::new(), ..option_coding(inst, opts, text, item, option) };
                 let other = EnableWhen {
                     question,
                     operator: "!=".to_string(),
@@ -169,18 +175,13 @@ fn skip_rules(inst: &Instrument, opts: &Options<'_>, index: usize) -> (Vec<Enabl
 
 /// `iif(rule1 or rule2 ..., false, true)`: FHIRPath's `iif` takes the `true` branch when the
 /// criterion is empty (unknown), so only a rule that certainly holds hides the item.
-fn expression(inst: &Instrument, rules: &[&Cond]) -> Option<Extension> {
+fn expression(inst: &Instrument, rules: &[usize]) -> Option<Extension> {
     if rules.is_empty() {
         return None;
     }
-    let any = rules.iter().map(|c| fhirpath_cond(inst, c)).collect::<Vec<_>>().join(" or ");
-    let described: Vec<String> = inst
-        .skips
-        .iter()
-        .zip(inst.definition().skip_logic.iter().flat_map(|s| s.rules.iter()))
-        .filter(|(plan, _)| rules.iter().any(|r| std::ptr::eq(*r, &plan.when)))
-        .map(|(_, rule)| rule.when.to_string())
-        .collect();
+    let any = rules.iter().map(|&r| fhirpath_cond(inst, &inst.skips[r].when)).collect::<Vec<_>>().join(" or ");
+    let written = inst.definition().skip_logic.as_ref().map(|s| &s.rules[..]).unwrap_or_default();
+    let described: Vec<&str> = rules.iter().filter_map(|&r| written.get(r)).map(|rule| rule.when.as_ref()).collect();
     Some(Extension {
         url: ENABLE_WHEN_EXPRESSION.to_string(),
         value_expression: Some(Expression {

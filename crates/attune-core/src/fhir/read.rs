@@ -105,6 +105,21 @@ fn find_instrument<'c>(
         .ok_or_else(|| ScoreError::UnknownInstrument { id: canonical.to_string() })
 }
 
+impl QuestionnaireResponse {
+    /// A QuestionnaireResponse from JSON already parsed (the CLI's lines, JavaScript values): its
+    /// `resourceType` checked, its shape read; an `invalid_json` error saying what is wrong.
+    pub fn from_value(value: Value) -> Result<Self, ScoreError> {
+        match value.get("resourceType").and_then(Value::as_str) {
+            Some("QuestionnaireResponse") => serde_json::from_value(value)
+                .map_err(|e| ScoreError::invalid_json(format!("not a QuestionnaireResponse Attune can read: {e}"))),
+            Some(other) => {
+                Err(ScoreError::invalid_json(format!("a {other} is not a response: give a QuestionnaireResponse")))
+            }
+            None => Err(ScoreError::invalid_json("`resourceType` must be \"QuestionnaireResponse\"")),
+        }
+    }
+}
+
 /// Items with answers, groups opened.
 fn flatten<'q>(items: &'q [ResponseItem], out: &mut Vec<&'q ResponseItem>) {
     for item in items {

@@ -23,8 +23,17 @@ pub fn questionnaire_response(
     result: &ScoreResult<'_>,
     opts: &Options<'_>,
 ) -> Result<QuestionnaireResponse, ScoreError> {
+    response_with(inst, request, result, opts, &Wording::new(inst, opts))
+}
+
+fn response_with(
+    inst: &Instrument,
+    request: &Request,
+    result: &ScoreResult<'_>,
+    opts: &Options<'_>,
+    text: &Wording<'_>,
+) -> Result<QuestionnaireResponse, ScoreError> {
     let sheet = inst.answer_sheet(&request.answers)?;
-    let text = Wording::new(inst, opts);
     let item = inst
         .item_ids()
         .zip(sheet.values())
@@ -35,7 +44,7 @@ pub fn questionnaire_response(
                 link_id: id.to_string(),
                 text: text.item(id),
                 answer: vec![Answer {
-                    value_coding: Some(option_coding(inst, opts, &text, index, value)),
+                    value_coding: Some(option_coding(inst, opts, text, index, value)),
                     ..Answer::default()
                 }],
                 item: Vec::new(),
@@ -76,8 +85,18 @@ pub fn observations(
     opts: &Options<'_>,
     id: impl Fn(usize) -> String,
 ) -> Vec<Observation> {
+    observations_with(inst, result, response, opts, &Wording::new(inst, opts), id)
+}
+
+fn observations_with(
+    inst: &Instrument,
+    result: &ScoreResult<'_>,
+    response: &str,
+    opts: &Options<'_>,
+    text: &Wording<'_>,
+    id: impl Fn(usize) -> String,
+) -> Vec<Observation> {
     let def = inst.definition();
-    let text = Wording::new(inst, opts);
     let system = opts.score_system();
     let code = |suffix: &str, display: Option<String>| {
         let c = Coding::new(&system, &format!("{}{suffix}", inst.id()), display.clone());
@@ -85,21 +104,8 @@ pub fn observations(
     };
     let status = if result.complete { "final" } else { "preliminary" };
     let base = |code: CodeableConcept| Observation {
-        status: status.to_string(),
-        category: vec![CodeableConcept {
-            coding: vec![Coding::new(OBSERVATION_CATEGORY, "survey", Some("Survey".to_string()))],
-            text: None,
-        }],
-        code,
-        subject: opts.subject.map(reference),
-        effective_date_time: opts.authored.map(str::to_string),
-        value_quantity: None,
-        value_boolean: None,
-        data_absent_reason: None,
-        interpretation: Vec::new(),
-        component: Vec::new(),
-        has_member: Vec::new(),
         derived_from: vec![reference(response)],
+        ..survey(status, code, opts.subject.map(reference), opts)
     };
     let loinc = |key: &str| def.loinc.as_ref().and_then(|l| l.get(key)).filter(|_| key != "panel");
 
@@ -112,21 +118,10 @@ pub fn observations(
         }
         let mut obs = base(concept);
         match score.value {
-            Some(value) => {
-                obs.value_quantity = Some(Quantity {
-                    value,
-                    unit: "{score}".to_string(),
-                    system: UCUM.to_string(),
-                    code: "{score}".to_string(),
-                })
-            }
+            Some(value) => obs.value_quantity = Some(quantity(value, "{score}")),
             None => {
-                obs.data_absent_reason = Some(CodeableConcept {
-                    coding: vec![Coding::new(DATA_ABSENT_REASON, "unknown", Some("Unknown".to_string()))],
-                    text: Some(
-                        "Not computable under the instrument's rules (too many answers missing, or a flag that makes the form invalid)".to_string(),
-                    ),
-                })
+                let why = "Not computable under the instrument's rules (too many answers missing, or a flag that makes the form invalid)";
+                obs.data_absent_reason = Some(absent("unknown", Some("Unknown"), Some(why)));
             }
         }
         if let Some(band) = score.band {
@@ -165,8 +160,8 @@ pub fn observations(
 /// A transaction Bundle: the QuestionnaireResponse and its Observations, posted together.
 ///
 /// Entry ids are `urn:uuid:` values derived from the response itself (instrument, answers,
-/// context, `authored`, `subject`, `identifier`), so the same response always gives the same Bundle; the server assigns
-/// the stored ids.
+/// context, `authored`, `subject`, `identifier`), so the same response always gives the same
+/// Bundle; the server assigns the stored ids.
 ///
 /// ```
 /// use attune_core::{fhir, Catalog, Request};
@@ -187,7 +182,8 @@ pub fn bundle(
     result: &ScoreResult<'_>,
     opts: &Options<'_>,
 ) -> Result<Bundle, ScoreError> {
-    let qr = questionnaire_response(inst, request, result, opts)?;
+    let text = Wording::new(inst, opts);
+    let qr = response_with(inst, request, result, opts, &text)?;
     let seed = format!(
         "{}|{}|{}|{}|{}|{}",
         inst.id(),
@@ -199,7 +195,7 @@ pub fn bundle(
     );
     let id = |n: usize| uuid(&seed, n);
     let qr_id = id(0);
-    let observations = observations(inst, result, &qr_id, opts, |n| id(n + 1));
+    let observations = observations_with(inst, result, &qr_id, opts, &text, |n| id(n + 1));
     let mut entry = Vec::with_capacity(observations.len() + 1);
     entry.push(BundleEntry {
         full_url: qr_id,
@@ -237,8 +233,6 @@ pub fn group_observation(
         coding: vec![Coding::new(&system, &code, Some(label.clone()))],
         text: Some(label),
     };
-    let absent =
-        |why: &str| Some(CodeableConcept { coding: vec![Coding::new(DATA_ABSENT_REASON, why, None)], text: None });
     // Hidden for privacy (the group, or this score, below the minimum size) is `masked`; not
     // computable (an SD of one value, no value at all) is `unknown`.
     let reason = |s: &crate::ScoreStats| {
@@ -247,9 +241,6 @@ pub fn group_observation(
         } else {
             "unknown"
         }
-    };
-    let quantity = |value: Option<f64>, unit: &str| {
-        value.map(|value| Quantity { value, unit: unit.to_string(), system: UCUM.to_string(), code: unit.to_string() })
     };
     let mut component = vec![Component {
         code: concept(format!("{}.group.n", inst.id()), "Members".to_string()),
@@ -271,35 +262,52 @@ pub fn group_observation(
             code: concept(format!("{}.{id}.n", inst.id()), format!("{label}: members with a value")),
             value_quantity: None,
             value_integer: n,
-            data_absent_reason: if n.is_none() { absent(reason(s)) } else { None },
+            data_absent_reason: n.is_none().then(|| absent(reason(s), None, None)),
         });
         for (key, name, value, unit) in parts {
-            let value = quantity(value, unit);
             component.push(Component {
                 code: concept(format!("{}.{id}.{key}", inst.id()), format!("{label}: {name}")),
-                data_absent_reason: if value.is_none() { absent(reason(s)) } else { None },
-                value_quantity: value,
+                data_absent_reason: value.is_none().then(|| absent(reason(s), None, None)),
+                value_quantity: value.map(|v| quantity(v, unit)),
                 value_integer: None,
             });
         }
     }
+    let code = concept(format!("{}.group", inst.id()), format!("{}: group statistics", inst.name()));
+    let subject = group.map(|name| Reference { reference: None, display: Some(name.to_string()) });
+    Observation { component, ..survey("final", code, subject, opts) }
+}
+
+/// An Observation of category `survey`, at `opts.authored`, with nothing else yet.
+fn survey(status: &str, code: CodeableConcept, subject: Option<Reference>, opts: &Options<'_>) -> Observation {
     Observation {
-        status: "final".to_string(),
+        status: status.to_string(),
         category: vec![CodeableConcept {
             coding: vec![Coding::new(OBSERVATION_CATEGORY, "survey", Some("Survey".to_string()))],
             text: None,
         }],
-        code: concept(format!("{}.group", inst.id()), format!("{}: group statistics", inst.name())),
-        subject: group.map(|name| Reference { reference: None, display: Some(name.to_string()) }),
+        code,
+        subject,
         effective_date_time: opts.authored.map(str::to_string),
         value_quantity: None,
         value_boolean: None,
         data_absent_reason: None,
         interpretation: Vec::new(),
-        component,
+        component: Vec::new(),
         has_member: Vec::new(),
         derived_from: Vec::new(),
     }
+}
+
+/// A value in UCUM units (`{score}`, or `1` for a ratio such as r_wg).
+fn quantity(value: f64, unit: &str) -> Quantity {
+    Quantity { value, unit: unit.to_string(), system: UCUM.to_string(), code: unit.to_string() }
+}
+
+/// Why a value is absent (`unknown`, `masked`), with the code's display and words when given.
+fn absent(code: &str, display: Option<&str>, text: Option<&str>) -> CodeableConcept {
+    let coding = Coding::new(DATA_ABSENT_REASON, code, display.map(str::to_string));
+    CodeableConcept { coding: vec![coding], text: text.map(str::to_string) }
 }
 
 /// A name-based UUID (RFC 9562 version 8: 122 bits of a hash) for the n-th resource of a response,
