@@ -388,6 +388,17 @@ impl Instrument {
         })
     }
 
+    /// The first item (index, in administration order) that keeps these answers from being
+    /// complete: used by a score, asked under the skip rules, and unanswered. `None` exactly when
+    /// [`ScoreResult::complete`] is true; a form's `required` waits for this item.
+    pub fn first_missing(&self, sheet: &AnswerSheet) -> Option<usize> {
+        let skipped = self.skipped_items(sheet);
+        self.scored_items
+            .iter()
+            .copied()
+            .find(|&i| sheet.get(i).is_none() && !skipped.get(i).copied().unwrap_or(false))
+    }
+
     /// Scores a validated answer sheet made by this instrument's [`Instrument::answer_sheet`].
     /// Never fails and never panics (a sheet from another instrument gives a meaningless result).
     pub fn score_sheet(&self, sheet: &AnswerSheet, ctx: &ContextValues) -> ScoreResult<'_> {
@@ -519,6 +530,41 @@ mod tests {
         let phq9 = crate::Catalog::embedded().get("phq9").expect("PHQ-9");
         let empty = phq9.answer_sheet_from_pairs([]).expect("valid");
         assert_eq!(phq9.progress(&empty), Progress { answered: 0, total: 10 });
+    }
+
+    #[test]
+    fn first_missing_is_what_keeps_a_response_incomplete() {
+        let catalog = crate::Catalog::embedded();
+        let phq9 = catalog.get("phq9").expect("PHQ-9");
+        let none = ContextValues::default();
+        // Item 10 (difficulty) is not scored: items 1-9 answered is complete.
+        let nine = phq9.answer_sheet_from_pairs(phq9.item_ids().take(9).map(|id| (id, 1))).expect("valid");
+        assert_eq!(phq9.first_missing(&nine), None);
+        assert!(phq9.score_sheet(&nine, &none).complete);
+        let gap = phq9.answer_sheet_from_pairs([("1", 1), ("2", 0), ("4", 3)]).expect("valid");
+        assert_eq!(phq9.first_missing(&gap), Some(2));
+        assert!(!phq9.score_sheet(&gap, &none).complete);
+        // AUDIT: after "Never" to item 1, items 2-8 are skipped; item 9 is the first one asked.
+        let audit = catalog.get("audit").expect("AUDIT is in this build");
+        let never = audit.answer_sheet_from_pairs([("1", 0)]).expect("valid");
+        assert_eq!(audit.first_missing(&never).map(|i| audit.item_ids().nth(i)), Some(Some("9")));
+        // Over every instrument, answering the first k items or every item but the k-th:
+        // `first_missing` is none exactly when the result is complete, and names an unanswered item.
+        for inst in catalog.instruments() {
+            let n = inst.item_ids().count();
+            let lowest = |i: usize| inst.option_values(i)[0];
+            for k in 0..=n {
+                for prefix in [true, false] {
+                    let keep = |i: usize| if prefix { i < k } else { i != k };
+                    let pairs = inst.item_ids().enumerate().filter(|&(i, _)| keep(i)).map(|(i, id)| (id, lowest(i)));
+                    let sheet = inst.answer_sheet_from_pairs(pairs).expect("valid");
+                    let complete = inst.score_sheet(&sheet, &none).complete;
+                    let missing = inst.first_missing(&sheet);
+                    assert_eq!(missing.is_none(), complete, "{} k={k}", inst.id());
+                    assert!(missing.is_none_or(|i| sheet.get(i).is_none()), "{} k={k}", inst.id());
+                }
+            }
+        }
     }
 
     #[test]

@@ -32,6 +32,9 @@ pub struct QuestionnaireProps {
     pub crisis: Rc<Crisis>,
     /// A number unique to this element, so radio group names never repeat on a page.
     pub instance: u32,
+    /// Bumped (with an item index) to show that item and move focus to it: the first
+    /// unanswered item when a form's `required` check fails, or after resuming.
+    pub seek: (u32, usize),
     /// Called after every answer with all answers so far.
     pub on_change: Callback<Answers>,
     /// Called when the client finishes.
@@ -171,6 +174,14 @@ pub fn questionnaire(props: &QuestionnaireProps) -> Html {
                 if let Some(el) = focus_ref.cast::<HtmlElement>() {
                     let _ = el.focus();
                 }
+            }
+        });
+    }
+    {
+        let (state, (seek, at)) = (state.clone(), props.seek);
+        use_effect_with(seek, move |seek| {
+            if *seek > 0 {
+                state.dispatch(Action::GoTo(at));
             }
         });
     }
@@ -448,6 +459,13 @@ fn done_screen(
             </div>
         </section>
     }
+}
+
+/// Today's date in the interface language, as the browser writes it ("December 5, 2026").
+fn today(lang: &str) -> String {
+    let options = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&options, &"dateStyle".into(), &"long".into());
+    String::from(js_sys::Date::new_0().to_locale_date_string(lang, &options))
 }
 
 fn crisis_panel(c: &Crisis, s: &'static Strings) -> Html {

@@ -39,6 +39,11 @@ pub struct Strings {
     pub error_title: &'static str,
     pub selected_announce: &'static str,
     pub loading: &'static str,
+    /// A form's validation message while a required questionnaire is incomplete (`{n}`: the item).
+    pub required: &'static str,
+    pub print: &'static str,
+    /// Label of the date on the results card (and its printout).
+    pub date: &'static str,
 }
 
 /// English.
@@ -77,6 +82,9 @@ pub const EN: Strings = Strings {
     error_title: "This questionnaire cannot be shown",
     selected_announce: "{n} of {total} answered",
     loading: "Loading the questions…",
+    required: "Please answer every question: question {n} has no answer yet.",
+    print: "Print",
+    date: "Date",
 };
 
 /// Spanish.
@@ -115,6 +123,9 @@ pub const ES: Strings = Strings {
     error_title: "No se puede mostrar este cuestionario",
     selected_announce: "{n} de {total} respondidas",
     loading: "Cargando las preguntas…",
+    required: "Responda todas las preguntas: la pregunta {n} aún no tiene respuesta.",
+    print: "Imprimir",
+    date: "Fecha",
 };
 
 /// The interface languages, in the order hosts see them documented.
@@ -151,6 +162,7 @@ mod tests {
                 (s.answered_of, &["{n}", "{total}"]),
                 (s.selected_announce, &["{n}", "{total}"]),
                 (s.go_to, &["{n}"]),
+                (s.required, &["{n}"]),
                 (s.unanswered_blocks, &["{list}"]),
                 (s.score_of_range, &["{range}"]),
             ] {

@@ -23,22 +23,34 @@ function narrowQuery() {
   return narrow;
 }
 
-let fhir;
-/** Makes the FHIR Bundle of a completed response (the package's `fhir-element.js`, imported on first use). */
-export function setFhir(make) {
-  fhir = make;
+// Code loaded only when an element asks for it: `fhir()` imports the package's `fhir-element.js`
+// (the FHIR Bundle of a response), `extras()` its `extras.js` (saved progress and delivery).
+let loaders = {};
+const loaded = {};
+/** Sets the loaders (`defineElements`' second argument). */
+export function setLoaders(l) {
+  loaders = l ?? {};
+}
+function load(name) {
+  if (!loaders[name]) return Promise.reject(Object.assign(new Error(`${name} is not available in this build`), { code: `${name}_unavailable` }));
+  return (loaded[name] ??= loaders[name]().then((m) => (loaded[name] = m)));
 }
 
+const SYNC = Symbol("attune-sync");
+
 /**
- * Dispatches `name` on `host` with a plain-object detail; bubbles out of the shadow root. With the
- * `fhir` attribute, `attune-complete` waits for its FHIR Bundle (`detail.fhir`); if that cannot be
- * made the event still comes, with `fhir: null`, after an `attune-error`.
+ * Dispatches `name` on `host` with a plain-object detail; bubbles out of the shadow root. The
+ * host's form value and validity are brought up to date first. With the `fhir` attribute,
+ * `attune-complete` waits for its FHIR Bundle (`detail.fhir`); if that cannot be made the event
+ * still comes, with `fhir: null`, after an `attune-error`.
  */
 export function emit(host, name, detail) {
+  host[SYNC]?.();
   const send = () => host.dispatchEvent(new CustomEvent(name, { bubbles: true, composed: true, detail }));
-  if (name !== "attune-complete" || !fhir || !host.hasAttribute("fhir")) return send();
-  fhir(host, detail)
-    .then((bundle) => { detail.fhir = bundle; }, (e) => {
+  if (name !== "attune-complete" || !host.hasAttribute("fhir")) return send();
+  load("fhir")
+    .then((m) => { detail.fhir = m.bundle(host, detail); })
+    .catch((e) => {
       detail.fhir = null;
       emit(host, "attune-error", { code: e?.code ?? "fhir_unavailable", message: String(e?.message ?? e), instrument: detail.instrument });
     })
@@ -62,10 +74,20 @@ export function formatNumber(value, lang) {
   return f.format(value);
 }
 
-/** Creates the mount point for a new render. */
+/**
+ * Creates the mount point for a new render: a `<div>` in the root's first child, a borderless
+ * `<fieldset class="wrap">` that the questionnaire disables with its host. What else the root
+ * holds (the saved-progress prompt, the delivery status) stays.
+ */
 export function mountPoint(root) {
+  let wrap = root.querySelector(":scope > .wrap");
+  if (!wrap) {
+    wrap = document.createElement("fieldset");
+    wrap.className = "wrap";
+    root.prepend(wrap);
+  }
   const div = document.createElement("div");
-  root.replaceChildren(div);
+  wrap.replaceChildren(div);
   return div;
 }
 
@@ -118,16 +140,137 @@ export function elementBase(css, observed, mount) {
 
 const QUESTIONNAIRE_PROPS = ["textPack", "answers", "crisis", "context"];
 const SETTERS = { textPack: "setTextPack", answers: "setAnswers", crisis: "setCrisis", context: "setContext" };
+// Attributes the shell handles itself; the others go to the Rust object.
+const SHELL = ["required", "fhir", "save", "action", "action-headers", "name"];
+const VERSION = 1;
+
+// While one element prints, everything else on the page is left off the paper.
+let printSheet;
+function printAlone(host) {
+  printSheet ??= new CSSStyleSheet();
+  printSheet.replaceSync("@media print { body *:not(:has([data-attune-print])):not([data-attune-print]) { display: none !important; } }");
+  if (!document.adoptedStyleSheets.includes(printSheet)) document.adoptedStyleSheets = [...document.adoptedStyleSheets, printSheet];
+  host.setAttribute("data-attune-print", "");
+  addEventListener("afterprint", () => host.removeAttribute("data-attune-print"), { once: true });
+  print();
+}
+
+const codeError = (code, message) => Object.assign(new Error(message), { name: "AttuneError", code });
 
 export function defineQuestionnaire(tag, css, mount) {
   if (customElements.get(tag)) return false;
+  const forwarded = ["instrument", "lang", "layout", "results"];
 
-  class AttuneQuestionnaire extends elementBase(css, ["instrument", "lang", "layout", "results"], mount) {
+  class AttuneQuestionnaire extends elementBase(css, forwarded, mount) {
+    static observedAttributes = [...forwarded, ...SHELL];
+    // Takes part in a <form> like an input: value, validity, reset, disabled, state restore.
+    static formAssociated = true;
     #props = {};
+    #internals = this.attachInternals();
+    #disabled = false;
+    #extras = null;
+    #fhirProblem = null;
+
+    constructor() {
+      super();
+      this[SYNC] = () => this.#sync();
+      this.addEventListener("invalid", () => this[INNER]?.seekMissing());
+    }
+
+    connectedCallback() {
+      super.connectedCallback();
+      const root = this.shadowRoot;
+      if (!root.attuneClicks) {
+        root.attuneClicks = true;
+        root.addEventListener("click", (e) => { if (e.target.closest?.("button.print")) printAlone(this); });
+      }
+      this.#wrap().disabled = this.#disabled;
+      this.#extrasWanted();
+      this.#sync();
+    }
+
+    disconnectedCallback() {
+      super.disconnectedCallback();
+      queueMicrotask(() => {
+        if (!this.isConnected) { this.#extras?.close(); this.#extras = null; }
+      });
+    }
+
+    attributeChangedCallback(name, old, value) {
+      if (!SHELL.includes(name)) super.attributeChangedCallback(name, old, value);
+      if (this.isConnected) { this.#extrasWanted(); this.#sync(); }
+    }
+
+    #wrap() {
+      return this.shadowRoot.querySelector(":scope > .wrap");
+    }
+
+    /** Saved progress and delivery are loaded only for an element with `save` or `action`. */
+    #extrasWanted() {
+      if (this.#extras || !(this.hasAttribute("save") || this.hasAttribute("action")) || !this[INNER]) return;
+      this.#extras = { close() {}, reset() {} };
+      const pending = this.#extras;
+      load("extras").then((m) => {
+        if (this.#extras !== pending) return;
+        this.#extras = m.attach(this, { seekMissing: () => this[INNER]?.seekMissing(), wrap: () => this.#wrap() });
+      }, (e) => {
+        this.dispatchEvent(new CustomEvent("attune-error", { bubbles: true, composed: true,
+          detail: { code: e?.code ?? "extras_unavailable", message: String(e?.message ?? e), instrument: this.getAttribute("instrument") } }));
+      });
+    }
+
+    /** The form value (the response as JSON, or its FHIR Bundle with `fhir`), its state and validity. */
+    #sync() {
+      const inner = this[INNER];
+      const r = inner?.response() ?? null;
+      let value = null;
+      this.#fhirProblem = null;
+      if (r && this.hasAttribute("fhir")) {
+        if (loaded.fhir?.bundle) {
+          try {
+            value = JSON.stringify(loaded.fhir.bundle(this, { instrument: r.instrument, answers: r.answers, finished: new Date().toISOString() }));
+          } catch (e) {
+            this.#fhirProblem = String(e?.message ?? e);
+          }
+        } else {
+          load("fhir").then(() => this.#sync(), (e) => { this.#fhirProblem = String(e?.message ?? e); this.#validity(); });
+        }
+      } else if (r) {
+        value = JSON.stringify(r);
+      }
+      this.#internals.setFormValue(value, r ? JSON.stringify(r.answers) : null);
+      this.#validity();
+    }
+
+    #validity() {
+      const missing = this.hasAttribute("required") ? (this[INNER]?.missing() ?? null) : null;
+      const anchor = this.#wrap() ?? undefined;
+      if (this.#fhirProblem) this.#internals.setValidity({ customError: true }, this.#fhirProblem, anchor);
+      else if (missing) this.#internals.setValidity({ valueMissing: true }, missing, anchor);
+      else this.#internals.setValidity({});
+    }
+
+    formResetCallback() {
+      this.reset();
+    }
+
+    formDisabledCallback(disabled) {
+      this.#disabled = disabled;
+      const wrap = this.shadowRoot && this.#wrap();
+      if (wrap) wrap.disabled = disabled;
+    }
+
+    /** Back navigation (or autofill) gives the answers the page held. */
+    formStateRestoreCallback(state) {
+      try {
+        const answers = JSON.parse(state);
+        if (answers && typeof answers === "object" && Object.keys(answers).length) this.answers = answers;
+      } catch { /* a state this version did not write: ignored */ }
+    }
 
     /** Properties set before the element was defined shadow the accessors: move them over. */
     upgradeProperties() {
-      for (const p of QUESTIONNAIRE_PROPS) {
+      for (const p of [...QUESTIONNAIRE_PROPS, "resumeToken"]) {
         if (Object.prototype.hasOwnProperty.call(this, p)) {
           const v = this[p];
           delete this[p];
@@ -148,6 +291,7 @@ export function defineQuestionnaire(tag, css, mount) {
     #set(prop, value) {
       this[INNER]?.[SETTERS[prop]](value);
       this.#props[prop] = value;
+      this.#sync();
     }
 
     /** Host-supplied wording: `{ terms?, source?, languages: { en: { instructions?, items?, options? } } }`. */
@@ -162,12 +306,49 @@ export function defineQuestionnaire(tag, css, mount) {
     /** Context some rules read (AUDIT-C: `{ sex: "female" }`). */
     get context() { return this.#props.context ?? null; }
     set context(v) { this.#set("context", v); }
-    /** `{ instrument, answers, complete, result }`, or null while the element shows an error. */
+    /** `{ instrument, version, answers, complete, result }`, or null while the element shows an error. */
     get response() { return this[INNER] ? this[INNER].response() : null; }
-    /** Clears every answer and starts again at the first item. */
+    /** The form's name (the `name` attribute), as for inputs. */
+    get name() { return this.getAttribute("name"); }
+    get form() { return this.#internals.form; }
+    get validity() { return this.#internals.validity; }
+    get validationMessage() { return this.#internals.validationMessage; }
+    get willValidate() { return this.#internals.willValidate; }
+    checkValidity() { return this.#internals.checkValidity(); }
+    reportValidity() { return this.#internals.reportValidity(); }
+
+    /**
+     * The answers so far as an opaque string, for a host that keeps progress itself; setting it
+     * resumes there (an AttuneError `invalid_json` for a token of another instrument).
+     */
+    get resumeToken() {
+      const r = this.response;
+      if (!r) return null;
+      const bytes = new TextEncoder().encode(JSON.stringify({ v: VERSION, instrument: r.instrument, answers: r.answers }));
+      return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+    }
+    set resumeToken(token) {
+      let t;
+      try {
+        const bin = atob(String(token).replace(/-/g, "+").replace(/_/g, "/"));
+        t = JSON.parse(new TextDecoder().decode(Uint8Array.from(bin, (c) => c.charCodeAt(0))));
+      } catch {
+        throw codeError("invalid_json", "resumeToken is not a token this element wrote");
+      }
+      const instrument = this.getAttribute("instrument")?.trim();
+      if (t?.v !== VERSION || typeof t.answers !== "object" || t.instrument !== instrument) {
+        throw codeError("invalid_json", `resumeToken is for ${t?.instrument ?? "another instrument"}, not ${instrument}`);
+      }
+      this.answers = t.answers;
+      this[INNER]?.seekMissing();
+    }
+
+    /** Clears every answer (and saved progress) and starts again at the first item. */
     reset() {
       delete this.#props.answers;
       this[INNER]?.reset();
+      this.#extras?.reset();
+      this.#sync();
     }
   }
 

@@ -11,5 +11,9 @@ await init({ module_or_path: new URL("./pkg-elements/attune_wasm_bg.wasm", impor
 export { isAttuneError } from "./errors.js";
 
 /** The tags this import defined (empty when they were already defined). */
-// <attune-questionnaire fhir> imports attune/fhir when it completes.
-export const defined = defineElements(wording, async (h, d) => (await import("./fhir-element.js")).bundle(h, d));
+// Imported on first use: the FHIR Bundle of <attune-questionnaire fhir>, and saved progress and
+// delivery for <attune-questionnaire save> and <attune-questionnaire action>.
+export const defined = defineElements(wording, {
+  fhir: () => import("./fhir-element.js"),
+  extras: () => import("./extras.js"),
+});

@@ -12,5 +12,9 @@ await init({ module_or_path: new URL("./pkg-poll/attune_wasm_bg.wasm", import.me
 export { isAttuneError } from "./errors.js";
 
 /** The tags this import defined (empty when they were already defined). */
-// <attune-questionnaire fhir> imports attune/fhir when it completes.
-export const defined = defineElements(wording, async (h, d) => (await import("./fhir-element.js")).bundle(h, d));
+// Imported on first use: the FHIR Bundle of <attune-questionnaire fhir>, and saved progress and
+// delivery for <attune-questionnaire save> and <attune-questionnaire action>.
+export const defined = defineElements(wording, {
+  fhir: () => import("./fhir-element.js"),
+  extras: () => import("./extras.js"),
+});

@@ -26,9 +26,9 @@ pub use questionnaire::QuestionnaireElement;
 extern "C" {
     #[wasm_bindgen(js_name = defineQuestionnaire)]
     fn define_questionnaire(tag: &str, css: &str, mount: &JsValue) -> bool;
-    /// How the FHIR Bundle of a completed questionnaire with a `fhir` attribute is made.
-    #[wasm_bindgen(js_name = setFhir)]
-    fn set_fhir(load: &JsValue);
+    /// The loaders of code an element needs only with some attributes.
+    #[wasm_bindgen(js_name = setLoaders)]
+    fn set_loaders(loaders: &JsValue);
     /// Dispatches a CustomEvent from the host element, with `detail` (a plain object).
     #[wasm_bindgen(js_name = emit)]
     fn dispatch(host: &web_sys::HtmlElement, name: &str, detail: &JsValue);
@@ -53,12 +53,14 @@ extern "C" {
 /// `<attune-poll-dashboard>`. Idempotent: returns the tags it defined now (none when an
 /// earlier import, or another copy of the package, already defined them). `wording` loads an
 /// instrument's wording: `{ load(id): Promise<TextPack>, loaded(id): TextPack | undefined }` (the
-/// package's `wording/index.js`); `fhir(host, detail)` makes the FHIR Bundle of a completed
-/// questionnaire with a `fhir` attribute (the package's `fhir-element.js`, imported only then).
+/// package's `wording/index.js`). `loaders` imports what only some elements need, on first use:
+/// `{ fhir(): Promise<module>, extras(): Promise<module> }`, the package's `fhir-element.js` (the
+/// FHIR Bundle of a questionnaire with a `fhir` attribute) and `extras.js` (saved progress and
+/// delivery, for `save` and `action`).
 #[wasm_bindgen(js_name = defineElements)]
-pub fn define_elements(wording: JsValue, fhir: &JsValue) -> Vec<String> {
+pub fn define_elements(wording: JsValue, loaders: &JsValue) -> Vec<String> {
     wording::set_loader(wording);
-    set_fhir(fhir);
+    set_loaders(loaders);
     let mut defined = Vec::new();
     let mount = Closure::<dyn Fn(web_sys::HtmlElement, web_sys::ShadowRoot) -> JsValue>::new(
         |host: web_sys::HtmlElement, root: web_sys::ShadowRoot| JsValue::from(QuestionnaireElement::new(host, root)),

@@ -8,7 +8,7 @@ use std::rc::{Rc, Weak};
 
 use attune_core::{AnswerSheet, Catalog, ContextValues, Instrument, ScoreError, TextPack};
 use attune_ui::{
-    strings::strings, Answers, Content, Crisis, Evaluation, Evaluator, FlagLine, Layout, Problem, QuestionnaireProps,
+    strings::{fill, strings}, Answers, Content, Crisis, Evaluation, Evaluator, FlagLine, Layout, Problem, QuestionnaireProps,
     ScoreLine, Widget, WidgetProps,
 };
 use js_sys::Object;
@@ -66,6 +66,8 @@ struct Inner {
     critical: Vec<String>,
     /// The last problem reported by `attune-error`, so a re-render does not repeat it.
     reported: Option<Problem>,
+    /// Asks the form to show an item (see `QuestionnaireProps::seek`); zero in a new session.
+    seek: (u32, usize),
 }
 
 /// Everything that depends on the instrument, language, pack and context.
@@ -291,6 +293,7 @@ impl Inner {
         self.latest = Rc::new(answers.unwrap_or_default());
         self.started = None;
         self.critical.clear();
+        self.seek = (0, 0);
     }
 
     fn props(&self, weak: &Weak<RefCell<Inner>>) -> WidgetProps {
@@ -305,6 +308,7 @@ impl Inner {
                 show_results: self.show_results,
                 crisis: Rc::new(self.crisis.clone().unwrap_or_else(|| default_crisis(lang))),
                 instance: self.instance,
+                seek: self.seek,
                 on_change: {
                     let weak = weak.clone();
                     Callback::from(move |a: Answers| changed(&weak, a))
@@ -458,6 +462,7 @@ impl QuestionnaireElement {
             started: None,
             critical: Vec::new(),
             reported: None,
+            seek: (0, 0),
         };
         QuestionnaireElement { inner: Rc::new_cyclic(|this| RefCell::new(inner(this))) }
     }
@@ -575,6 +580,34 @@ impl QuestionnaireElement {
         }
     }
 
+    /// Why a form holding this element as `required` cannot be submitted yet, in the interface
+    /// language: the first unanswered item that keeps the response incomplete (the core's rule), or
+    /// the element's problem. `undefined` once every scored item is answered.
+    pub fn missing(&self) -> Option<String> {
+        let me = self.inner.borrow();
+        let s = strings(&me.lang);
+        let Some(inst) = me.current.filter(|_| me.usable()) else { return Some(s.error_title.to_string()) };
+        let at = sheet(inst, &me.latest).ok().and_then(|sheet| inst.first_missing(&sheet));
+        at.and_then(|i| inst.item_ids().nth(i)).map(|id| fill(s.required, id, ""))
+    }
+
+    /// Shows the first unanswered item that keeps the response incomplete and moves focus to it;
+    /// false when there is none (or no form).
+    #[wasm_bindgen(js_name = seekMissing)]
+    pub fn seek_missing(&self) -> bool {
+        let at = {
+            let me = self.inner.borrow();
+            let Some(inst) = me.current.filter(|_| me.usable()) else { return false };
+            sheet(inst, &me.latest).ok().and_then(|sheet| inst.first_missing(&sheet))
+        };
+        let Some(at) = at else { return false };
+        self.update(|me| {
+            me.seek = (me.seek.0.wrapping_add(1).max(1), at);
+            false
+        });
+        true
+    }
+
     /// Clears every answer and starts again.
     pub fn reset(&self) {
         self.update(|me| {
@@ -584,7 +617,7 @@ impl QuestionnaireElement {
         });
     }
 
-    /// `{ instrument, answers, complete, result }` for the answers so far, or `null` while the
+    /// `{ instrument, version, answers, complete, result }` for the answers so far, or `null` while the
     /// element shows an error.
     pub fn response(&self) -> JsValue {
         let me = self.inner.borrow();
@@ -601,6 +634,7 @@ impl QuestionnaireElement {
         let scored = inst.score_sheet(&sheet, &ctx);
         object(&[
             ("instrument", &JsValue::from_str(inst.id())),
+            ("version", &JsValue::from_str(attune_core::VERSION)),
             ("answers", &answers_object(inst, &me.latest)),
             ("complete", &JsValue::from_bool(scored.complete)),
             ("result", &result_object(inst, &scored)),
