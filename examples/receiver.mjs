@@ -94,4 +94,4 @@ const server = createServer((req, res) => {
   });
 });
 
-server.listen(PORT, HOST, () => console.log(`receiver: http://${HOST}:${PORT}/intake (storing in ${DATA})`));
+server.listen(PORT, HOST, () => console.log(`receiver: http://${HOST}:${server.address().port}/intake (storing in ${DATA})`));

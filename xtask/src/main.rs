@@ -304,9 +304,41 @@ fn serve(sh: &Shell, extra: &[String]) -> Result<()> {
             "127.0.0.1:8787".to_string()
         }
     };
-    step(&format!("Attune demo site and poll server: http://{addr}/  (Ctrl-C stops it; data stays in attune.db)"));
-    cmd!(sh, "{bin} {args...} --www {www} {extra...}").run()?;
+    // The clinic-form demo (www/intake/) delivers to the example receiver, on the next port.
+    let receiver_addr = receiver_address(&addr);
+    let receiver = std::process::Command::new("node")
+        .arg(workspace_root().join("examples/receiver.mjs"))
+        .env("PORT", receiver_addr.rsplit(':').next().unwrap_or("8788"))
+        .env("HOST", receiver_addr.rsplit_once(':').map_or("127.0.0.1", |(h, _)| h))
+        .env("TOKEN", "demo-token")
+        .env("ALLOW_ORIGIN", format!("http://{addr}"))
+        .env("DATA", workspace_root().join("receiver-submissions.jsonl"))
+        .spawn()
+        .context("starting the example receiver (node examples/receiver.mjs)")?;
+    struct Stop(std::process::Child);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _receiver = Stop(receiver);
+    let connect = format!("http://{receiver_addr}");
+    step(&format!(
+        "Attune demo site and poll server: http://{addr}/  (Ctrl-C stops it; data stays in attune.db; the clinic \
+         form delivers to {connect}/intake, stored in receiver-submissions.jsonl)"
+    ));
+    cmd!(sh, "{bin} {args...} --www {www} --site-connect {connect} {extra...}").run()?;
     Ok(())
+}
+
+/// The example receiver's address: the demo's port plus one (127.0.0.1:8788 beside 127.0.0.1:8787),
+/// which is what www/intake/ posts to.
+fn receiver_address(addr: &str) -> String {
+    match addr.rsplit_once(':').and_then(|(h, p)| Some((h, p.parse::<u16>().ok()?))) {
+        Some((host, port)) => format!("{host}:{}", port.wrapping_add(1)),
+        None => "127.0.0.1:8788".to_string(),
+    }
 }
 
 /// The poll server under load: the release binary on a fresh SQLite file, driven over loopback by

@@ -144,6 +144,15 @@ impl<S> AppState<S> {
         self
     }
 
+    /// The same state, its site's pages allowed to connect and post to `origins` too (a clinic's
+    /// receiving endpoint); refused unless each is an origin (`https://host[:port]`).
+    pub fn with_site_connect(mut self, origins: &[String]) -> Result<AppState<S>, String> {
+        if let Some(site) = self.site.take() {
+            self.site = Some(site.connecting_to(origins)?);
+        }
+        Ok(self)
+    }
+
     /// The same state with other rate limits and trusted proxies.
     pub fn with_limits(mut self, limits: Limits) -> AppState<S> {
         self.limits = Arc::new(limits);

@@ -36,6 +36,9 @@ OPTIONS:
                            Open WebSockets per client address (default 500; 0 for no cap)
     --www DIR              Also serve the static files of DIR (the demo site) outside /api/, with a
                            strict Content-Security-Policy
+    --site-connect ORIGIN  Let the site's pages also connect and post to ORIGIN (https://host[:port]),
+                           e.g. the endpoint an <attune-questionnaire action> delivers to; repeat
+                           for several
     --public-url URL       Address of the site members open (join page at URL/join/); default: the
                            host each request was sent to
     -h, --help             This text
@@ -55,6 +58,7 @@ struct Args {
     sockets_per_address: usize,
     public_url: Option<String>,
     www: Option<PathBuf>,
+    site_connect: Vec<String>,
 }
 
 fn parse_args() -> Result<Option<Args>, lexopt::Error> {
@@ -71,12 +75,14 @@ fn parse_args() -> Result<Option<Args>, lexopt::Error> {
         sockets_per_address: attune_server::DEFAULT_SOCKETS_PER_ADDRESS,
         public_url: None,
         www: None,
+        site_connect: Vec::new(),
     };
     let mut parser = lexopt::Parser::from_env();
     while let Some(arg) = parser.next()? {
         match arg {
             Long("addr") => args.addr = parser.value()?.parse()?,
             Long("www") => args.www = Some(parser.value()?.into()),
+            Long("site-connect") => args.site_connect.push(parser.value()?.parse()?),
             Long("database") => args.database = parser.value()?.into(),
             Long("joins-per-minute") => args.joins_per_minute = parser.value()?.parse()?,
             Long("groups-per-minute") => args.groups_per_minute = parser.value()?.parse()?,
@@ -157,7 +163,7 @@ async fn serve<S: Storage>(store: S, args: Args) -> anyhow::Result<()> {
         if !dir.is_dir() {
             anyhow::bail!("--www {}: not a folder", dir.display());
         }
-        state = state.with_site(dir);
+        state = state.with_site(dir).with_site_connect(&args.site_connect).map_err(|e| anyhow::anyhow!("--site-connect {e}"))?;
     }
     let mut router = app(state);
     if !args.origins.is_empty() {

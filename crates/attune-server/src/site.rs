@@ -25,6 +25,30 @@ pub const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 
 #[derive(Debug, Clone)]
 pub struct Site {
     files: ServeDir,
+    csp: HeaderValue,
+}
+
+/// [`CSP`] with `connect-src` and `form-action` also allowing `origins` (`https://host[:port]`),
+/// for pages that deliver to an endpoint elsewhere (`<attune-questionnaire action>`). An origin
+/// that is not `http(s)://host[:port]` is refused, so nothing else can be slipped into the policy.
+pub fn csp_with(origins: &[String]) -> Result<String, String> {
+    let mut extra = String::new();
+    for o in origins {
+        let o = o.trim_end_matches('/');
+        let rest = o.strip_prefix("https://").or_else(|| o.strip_prefix("http://"));
+        let ok = rest.is_some_and(|h| {
+            !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+        });
+        if !ok {
+            return Err(format!("{o:?} is not an origin like https://clinic.example or http://127.0.0.1:8788"));
+        }
+        extra.push(' ');
+        extra.push_str(o);
+    }
+    Ok(CSP.replace("connect-src 'self'", &format!("connect-src 'self'{extra}")).replace(
+        "form-action 'self'",
+        &format!("form-action 'self'{extra}"),
+    ))
 }
 
 /// Whether a request path names a dotfile or a dot-folder (`/.git/config`, `/a/.env`), also
@@ -39,7 +63,17 @@ fn hidden(path: &str) -> bool {
 impl Site {
     /// The files of `dir`.
     pub fn new(dir: &Path) -> Site {
-        Site { files: ServeDir::new(dir).append_index_html_on_directories(true) }
+        Site {
+            files: ServeDir::new(dir).append_index_html_on_directories(true),
+            csp: HeaderValue::from_static(CSP),
+        }
+    }
+
+    /// The same site, its pages allowed to connect and post to `origins` too (see [`csp_with`]).
+    pub fn connecting_to(mut self, origins: &[String]) -> Result<Site, String> {
+        let csp = csp_with(origins)?;
+        self.csp = HeaderValue::from_str(&csp).map_err(|e| e.to_string())?;
+        Ok(self)
     }
 
     /// Serves a request from the folder: the file, or a 404 / 405 (given its JSON body by
@@ -55,7 +89,7 @@ impl Site {
                 // Errors get the API's policy and JSON body (see `json_errors`).
                 if !(res.status().is_client_error() || res.status().is_server_error()) {
                     let h = res.headers_mut();
-                    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+                    h.insert(header::CONTENT_SECURITY_POLICY, self.csp.clone());
                     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
                 }
                 res
@@ -133,6 +167,17 @@ fn needs_json(res: &Response) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn other_origins_are_allowed_only_as_origins() {
+        let csp = csp_with(&["http://127.0.0.1:8788/".into(), "https://clinic.example".into()]).expect("origins");
+        assert!(csp.contains("connect-src 'self' http://127.0.0.1:8788 https://clinic.example;"), "{csp}");
+        assert!(csp.contains("form-action 'self' http://127.0.0.1:8788 https://clinic.example;"), "{csp}");
+        assert_eq!(csp_with(&[]).expect("none"), CSP);
+        for bad in ["clinic.example", "https://a.example; script-src *", "javascript:x", "https://", "https://a.example/path"] {
+            assert!(csp_with(&[bad.into()]).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn dotfiles_are_hidden() {

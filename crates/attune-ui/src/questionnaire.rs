@@ -454,8 +454,13 @@ fn done_screen(
             } else {
                 <p>{ s.thanks_body }</p>
             }
+            <p class="date">{ format!("{}: {}", s.date, today(&props.lang)) }</p>
             <div class="nav">
                 <button type="button" class="secondary" part="button" onclick={onedit}>{ s.change_answers }</button>
+                // The element's shell prints the results card alone (`js/elements.js`).
+                if props.show_results {
+                    <button type="button" class="secondary print" part="button">{ s.print }</button>
+                }
             </div>
         </section>
     }

@@ -80,10 +80,12 @@ export function formatNumber(value, lang) {
  * holds (the saved-progress prompt, the delivery status) stays.
  */
 export function mountPoint(root) {
-  let wrap = root.querySelector(":scope > .wrap");
+  let wrap = root.querySelector("fieldset.wrap");
   if (!wrap) {
     wrap = document.createElement("fieldset");
     wrap.className = "wrap";
+    // Focusable from script only: a form's validation anchor.
+    wrap.tabIndex = -1;
     root.prepend(wrap);
   }
   const div = document.createElement("div");
@@ -174,17 +176,16 @@ export function defineQuestionnaire(tag, css, mount) {
     constructor() {
       super();
       this[SYNC] = () => this.#sync();
-      this.addEventListener("invalid", () => this[INNER]?.seekMissing());
+      // After the browser has focused the validation anchor: on to the first unanswered item.
+      this.addEventListener("invalid", () => setTimeout(() => this[INNER]?.seekMissing()));
+      // Capture: before the form handles the click (and may re-render that very button as another).
+      this.addEventListener("click", (e) => { if (e.composedPath()[0]?.closest?.("button.print")) printAlone(this); }, true);
     }
 
     connectedCallback() {
       super.connectedCallback();
-      const root = this.shadowRoot;
-      if (!root.attuneClicks) {
-        root.attuneClicks = true;
-        root.addEventListener("click", (e) => { if (e.target.closest?.("button.print")) printAlone(this); });
-      }
-      this.#wrap().disabled = this.#disabled;
+      const wrap = this.#wrap();
+      if (wrap) wrap.disabled = this.#disabled;
       this.#extrasWanted();
       this.#sync();
     }
@@ -202,7 +203,7 @@ export function defineQuestionnaire(tag, css, mount) {
     }
 
     #wrap() {
-      return this.shadowRoot.querySelector(":scope > .wrap");
+      return this.shadowRoot?.querySelector("fieldset.wrap") ?? null;
     }
 
     /** Saved progress and delivery are loaded only for an element with `save` or `action`. */
@@ -256,7 +257,7 @@ export function defineQuestionnaire(tag, css, mount) {
 
     formDisabledCallback(disabled) {
       this.#disabled = disabled;
-      const wrap = this.shadowRoot && this.#wrap();
+      const wrap = this.#wrap();
       if (wrap) wrap.disabled = disabled;
     }
 

@@ -61,9 +61,11 @@ export interface CrisisText {
   href?: string;
 }
 
-/** `element.response`. */
+/** `element.response`, and (as JSON) the element's value in a form. */
 export interface QuestionnaireResponse {
   instrument: string;
+  /** Attune's version (catalog and scoring core). */
+  version: string;
   answers: Answers;
   complete: boolean;
   result: QuestionnaireResult;
@@ -110,6 +112,11 @@ export type ElementErrorCode =
   | "text_required"
   | "wording_unavailable"
   | "fhir_unavailable"
+  | "extras_unavailable"
+  | "invalid_action"
+  | "invalid_save"
+  | "save_unavailable"
+  | "queue_unavailable"
   | "invalid_text_pack"
   | "invalid_context"
   | "unknown_item"
@@ -120,6 +127,38 @@ export interface ErrorDetail {
   code: ElementErrorCode;
   message: string;
   instrument: string | null;
+}
+
+/** `attune-queued`: a completed response is stored on this device and waits to be sent. */
+export interface QueuedDetail {
+  /** The response's idempotency key (its `Idempotency-Key` header on every attempt). */
+  key: string;
+  instrument: string;
+  /** Attempts made so far. */
+  attempts: number;
+  /** ISO 8601: the next automatic attempt, or null while offline (sent when back online). */
+  retryAt: string | null;
+}
+
+/** `attune-delivered`: the endpoint accepted the response (2xx). */
+export interface DeliveredDetail {
+  key: string;
+  instrument: string;
+  /** 201 for a new response, 200 when the endpoint had it already (a retry), or another 2xx. */
+  status: number;
+}
+
+/** `attune-delivery-error`: one attempt failed, or the response could not be queued. */
+export interface DeliveryErrorDetail {
+  key: string;
+  instrument: string;
+  /** `network` (no answer, timeout, refused redirect), `http_status` (a non-2xx answer) or `queue_unavailable`. */
+  code: "network" | "http_status" | "queue_unavailable";
+  /** The HTTP status, or null when there was none. */
+  status: number | null;
+  message: string;
+  /** Whether it will be sent again by itself (false for a 4xx other than 408, 425 and 429: sent again on the next page load). */
+  willRetry: boolean;
 }
 
 export interface AttuneQuestionnaireElement extends HTMLElement {
@@ -133,8 +172,21 @@ export interface AttuneQuestionnaireElement extends HTMLElement {
   context: Record<string, string> | null;
   /** The current answers and result, or null while the element shows an error. */
   readonly response: QuestionnaireResponse | null;
-  /** Clears every answer and starts again. */
+  /** Clears every answer (and progress saved with `save`) and starts again. */
   reset(): void;
+  /**
+   * The answers so far as an opaque string, for a host that keeps progress itself; setting it
+   * resumes there. Throws an AttuneError `invalid_json` for a token of another instrument.
+   */
+  resumeToken: string | null;
+  // Form participation, as for inputs (`name`, `required`, `disabled` attributes).
+  readonly name: string | null;
+  readonly form: HTMLFormElement | null;
+  readonly validity: ValidityState;
+  readonly validationMessage: string;
+  readonly willValidate: boolean;
+  checkValidity(): boolean;
+  reportValidity(): boolean;
 }
 
 export interface AttuneQuestionnaireEventMap extends HTMLElementEventMap {
@@ -142,6 +194,9 @@ export interface AttuneQuestionnaireEventMap extends HTMLElementEventMap {
   "attune-complete": CustomEvent<CompleteDetail>;
   "attune-critical": CustomEvent<CriticalDetail>;
   "attune-error": CustomEvent<ErrorDetail>;
+  "attune-queued": CustomEvent<QueuedDetail>;
+  "attune-delivered": CustomEvent<DeliveredDetail>;
+  "attune-delivery-error": CustomEvent<DeliveryErrorDetail>;
 }
 
 declare global {
@@ -153,6 +208,9 @@ declare global {
     "attune-complete": CustomEvent<CompleteDetail>;
     "attune-critical": CustomEvent<CriticalDetail>;
     "attune-error": CustomEvent<ErrorDetail>;
+    "attune-queued": CustomEvent<QueuedDetail>;
+    "attune-delivered": CustomEvent<DeliveredDetail>;
+    "attune-delivery-error": CustomEvent<DeliveryErrorDetail>;
   }
 }
 

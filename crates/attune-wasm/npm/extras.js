@@ -176,8 +176,10 @@ async function schedule(action) {
   clearTimeout(timers.get(action));
   const waiting = (await queue.all()).filter((r) => r.action === action && !r.failed);
   if (!waiting.length || !attached.get(action)?.size) return;
+  // At least a second from now: a response another tab is sending (its lock held) is looked at
+  // again then, and is gone if that tab delivered it.
   const next = Math.min(...waiting.map((r) => r.nextAt));
-  timers.set(action, setTimeout(() => flush(action), Math.max(0, next - Date.now())));
+  timers.set(action, setTimeout(() => flush(action), Math.max(1000, next - Date.now())));
 }
 
 /** One delivery of one response: in this tab one at a time, across tabs under a Web Lock. */
@@ -233,10 +235,8 @@ async function send(given) {
     status = res.status;
     if (res.ok) {
       await queue.remove(rec);
-      // A response of an earlier visit is announced as such.
-      state(owners.get(rec.key) === host ? "delivered" : "earlier");
-      owners.delete(rec.key);
-      emit(host, "attune-delivered", { key: rec.key, instrument: rec.instrument, status });
+      delivered(host, rec, status);
+      tabs?.postMessage({ key: rec.key, instrument: rec.instrument, status });
       return;
     }
     code = "http_status";
@@ -264,6 +264,23 @@ async function send(given) {
   state(retry ? "retry" : "failed", status);
   emit(host, "attune-delivery-error", { key: rec.key, instrument: rec.instrument, code, status: status || null, message, willRetry: retry });
   if (retry) emit(host, "attune-queued", { key: rec.key, instrument: rec.instrument, attempts: rec.attempts, retryAt: new Date(rec.nextAt).toISOString() });
+}
+
+/** Announces a delivery: on the element the response came from, or (from an earlier visit) the first one. */
+function delivered(host, rec, status) {
+  // A response of an earlier visit is announced as such.
+  setStatus(host, rec, owners.get(rec.key) === host ? "delivered" : "earlier");
+  owners.delete(rec.key);
+  emit(host, "attune-delivered", { key: rec.key, instrument: rec.instrument, status });
+}
+
+// Another tab may deliver a response this tab queued (whichever heard `online` first): it says so.
+const tabs = typeof BroadcastChannel === "function" ? new BroadcastChannel("attune-delivery") : null;
+if (tabs) {
+  tabs.onmessage = ({ data }) => {
+    const host = owners.get(data?.key);
+    if (host?.isConnected) delivered(host, data, data.status);
+  };
 }
 
 /** The delivery status under the form, read out by screen readers (a live region). */

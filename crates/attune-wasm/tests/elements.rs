@@ -288,6 +288,7 @@ async fn components_follow_the_injected_evaluator() {
         show_results: true,
         crisis: Rc::new(Crisis { title: "Crisis".into(), body: "Body".into(), contact: None, href: None }),
         instance: 999,
+        seek: (0, 0),
         on_change: yew::Callback::noop(),
         on_complete: yew::Callback::noop(),
     };

@@ -19,6 +19,26 @@ form.addEventListener("attune-error", (e) => {
 });
 const tag: AttuneQuestionnaireElement | null = document.querySelector("attune-questionnaire");
 void tag;
+// In a form, and delivering: the events are typed on the element.
+form.addEventListener("attune-queued", (e) => {
+  const retryAt: string | null = e.detail.retryAt;
+  void retryAt;
+});
+form.addEventListener("attune-delivered", (e) => {
+  const status: number = e.detail.status;
+  void status;
+});
+form.addEventListener("attune-delivery-error", (e) => {
+  const again: boolean = e.detail.willRetry;
+  const code: "network" | "http_status" | "queue_unavailable" = e.detail.code;
+  void again; void code;
+});
+const valid: boolean = form.checkValidity() && form.validity.valueMissing === false;
+const token0: string | null = form.resumeToken;
+const owner: HTMLFormElement | null = form.form;
+void valid; void token0; void owner;
+// @ts-expect-error: the response's value is read-only
+form.response = null;
 
 const hello: LiveHello = { type: "dashboard", token: "secret" };
 const member: LiveHello = { type: "member" };

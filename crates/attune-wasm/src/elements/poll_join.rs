@@ -91,6 +91,7 @@ fn props(me: &Inner, weak: &Weak<RefCell<Inner>>) -> PollJoinProps {
                     href: None,
                 }),
                 instance: 0,
+                seek: (0, 0),
                 on_change: Callback::noop(),
                 on_complete: {
                     let weak = weak.clone();
