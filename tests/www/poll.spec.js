@@ -57,7 +57,7 @@ const answersOf = (k) => Object.fromEntries(Array.from({ length: 12 }, (_, i) =>
 async function answer(member, answers) {
   const j = member.locator("attune-poll-join");
   for (const [item, v] of Object.entries(answers)) {
-    await j.locator(`fieldset:nth-of-type(${item}) input[type=radio][value="${v}"]`).check();
+    await j.locator(`fieldset.item:nth-of-type(${item}) input[type=radio][value="${v}"]`).check();
   }
   await j.getByRole("button", { name: "Review answers" }).click();
   await j.getByRole("button", { name: "Finish" }).click();
@@ -118,11 +118,11 @@ test("a dashboard and five members: aggregates from n = 3, revision, close, tren
   await axe(first, "join: wrong code");
   await j0.locator("#code").fill(code.toLowerCase());
   await j0.getByRole("button", { name: "Join" }).click();
-  await expect(j0.locator("fieldset")).toHaveCount(1); // paged on a phone
+  await expect(j0.locator("fieldset.item")).toHaveCount(1); // paged on a phone
   await expect(j0.locator(".instructions")).toContainText("Thinking about today's session:");
   await axe(first, "join: answering");
   for (const m of members.slice(1)) await m.page.goto(`${url}/join/?code=${code}`);
-  for (const m of members.slice(1)) await m.page.locator("attune-poll-join fieldset").first().waitFor();
+  for (const m of members.slice(1)) await m.page.locator("attune-poll-join fieldset.item").first().waitFor();
   await expect(d.locator("[data-joined]")).toHaveText("5");
 
   // Answer one by one (paged: Next between items).

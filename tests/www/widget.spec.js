@@ -142,7 +142,7 @@ test("SOCRATES (alcohol), list layout, keyboard alone: Tab between groups, arrow
   const seen = await open(page, "instrument=socrates8a&layout=list");
   const w = shadow(page);
   await expect(w.locator("input[type=radio]").first()).toBeVisible();
-  const n = await w.locator("fieldset").count();
+  const n = await w.locator("fieldset.item").count();
   expect(n).toBe(19);
   const answers = {};
   await page.keyboard.press("Tab");
@@ -205,7 +205,7 @@ test("a host text pack for URICA; a pack that does not cover every item is an er
   await expect(w.locator("[role=alert]")).toContainText("item texts 31–32");
   expect((await events(page, "attune-error")).at(-1).code).toBe("invalid_text_pack");
   await page.evaluate(([t, p]) => { document.querySelector(t).textPack = p; }, [ELEMENT, pack(all)]);
-  await expect(w.locator("fieldset")).toHaveCount(32);
+  await expect(w.locator("fieldset.item")).toHaveCount(32);
   await expect(w.locator("legend").nth(4)).toContainText("Test statement 5");
   await expect(w.locator(".credits")).toContainText("Test wording, supplied by the host.");
   const answers = Object.fromEntries(all.map((i) => [i, (Number(i) % 5) + 1]));
@@ -353,7 +353,7 @@ for (const width of [320, 1280]) {
     const w = shadow(page);
     await w.locator("input[type=radio]").first().waitFor();
     // Narrow screens default to one item per screen; wide ones list every item.
-    await expect(w.locator("fieldset")).toHaveCount(width < 640 ? 1 : 10);
+    await expect(w.locator("fieldset.item")).toHaveCount(width < 640 ? 1 : 10);
     await page.evaluate((t) => { document.querySelector(t).answers = { 1: 1, 2: 2 }; }, ELEMENT);
     const scroll = await page.evaluate(() => document.scrollingElement.scrollWidth - document.scrollingElement.clientWidth);
     expect(scroll).toBe(0);

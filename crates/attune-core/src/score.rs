@@ -393,10 +393,7 @@ impl Instrument {
     /// [`ScoreResult::complete`] is true; a form's `required` waits for this item.
     pub fn first_missing(&self, sheet: &AnswerSheet) -> Option<usize> {
         let skipped = self.skipped_items(sheet);
-        self.scored_items
-            .iter()
-            .copied()
-            .find(|&i| sheet.get(i).is_none() && !skipped.get(i).copied().unwrap_or(false))
+        self.scored_items.iter().copied().find(|&i| sheet.get(i).is_none() && !skipped.get(i).copied().unwrap_or(false))
     }
 
     /// Scores a validated answer sheet made by this instrument's [`Instrument::answer_sheet`].

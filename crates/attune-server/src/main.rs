@@ -163,7 +163,10 @@ async fn serve<S: Storage>(store: S, args: Args) -> anyhow::Result<()> {
         if !dir.is_dir() {
             anyhow::bail!("--www {}: not a folder", dir.display());
         }
-        state = state.with_site(dir).with_site_connect(&args.site_connect).map_err(|e| anyhow::anyhow!("--site-connect {e}"))?;
+        state = state
+            .with_site(dir)
+            .with_site_connect(&args.site_connect)
+            .map_err(|e| anyhow::anyhow!("--site-connect {e}"))?;
     }
     let mut router = app(state);
     if !args.origins.is_empty() {

@@ -45,10 +45,9 @@ pub fn csp_with(origins: &[String]) -> Result<String, String> {
         extra.push(' ');
         extra.push_str(o);
     }
-    Ok(CSP.replace("connect-src 'self'", &format!("connect-src 'self'{extra}")).replace(
-        "form-action 'self'",
-        &format!("form-action 'self'{extra}"),
-    ))
+    Ok(CSP
+        .replace("connect-src 'self'", &format!("connect-src 'self'{extra}"))
+        .replace("form-action 'self'", &format!("form-action 'self'{extra}")))
 }
 
 /// Whether a request path names a dotfile or a dot-folder (`/.git/config`, `/a/.env`), also
@@ -63,10 +62,7 @@ fn hidden(path: &str) -> bool {
 impl Site {
     /// The files of `dir`.
     pub fn new(dir: &Path) -> Site {
-        Site {
-            files: ServeDir::new(dir).append_index_html_on_directories(true),
-            csp: HeaderValue::from_static(CSP),
-        }
+        Site { files: ServeDir::new(dir).append_index_html_on_directories(true), csp: HeaderValue::from_static(CSP) }
     }
 
     /// The same site, its pages allowed to connect and post to `origins` too (see [`csp_with`]).
@@ -174,7 +170,9 @@ mod tests {
         assert!(csp.contains("connect-src 'self' http://127.0.0.1:8788 https://clinic.example;"), "{csp}");
         assert!(csp.contains("form-action 'self' http://127.0.0.1:8788 https://clinic.example;"), "{csp}");
         assert_eq!(csp_with(&[]).expect("none"), CSP);
-        for bad in ["clinic.example", "https://a.example; script-src *", "javascript:x", "https://", "https://a.example/path"] {
+        for bad in
+            ["clinic.example", "https://a.example; script-src *", "javascript:x", "https://", "https://a.example/path"]
+        {
             assert!(csp_with(&[bad.into()]).is_err(), "{bad}");
         }
     }

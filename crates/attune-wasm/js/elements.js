@@ -26,14 +26,15 @@ function narrowQuery() {
 // Code loaded only when an element asks for it: `fhir()` imports the package's `fhir-element.js`
 // (the FHIR Bundle of a response), `extras()` its `extras.js` (saved progress and delivery).
 let loaders = {};
-const loaded = {};
+const loading = {}; // name → Promise of the module
+const loaded = {}; // name → the module, once it is in
 /** Sets the loaders (`defineElements`' second argument). */
 export function setLoaders(l) {
   loaders = l ?? {};
 }
 function load(name) {
   if (!loaders[name]) return Promise.reject(Object.assign(new Error(`${name} is not available in this build`), { code: `${name}_unavailable` }));
-  return (loaded[name] ??= loaders[name]().then((m) => (loaded[name] = m)));
+  return (loading[name] ??= loaders[name]().then((m) => (loaded[name] = m)));
 }
 
 const SYNC = Symbol("attune-sync");

@@ -8,8 +8,9 @@ use std::rc::{Rc, Weak};
 
 use attune_core::{AnswerSheet, Catalog, ContextValues, Instrument, ScoreError, TextPack};
 use attune_ui::{
-    strings::{fill, strings}, Answers, Content, Crisis, Evaluation, Evaluator, FlagLine, Layout, Problem, QuestionnaireProps,
-    ScoreLine, Widget, WidgetProps,
+    strings::{fill, strings},
+    Answers, Content, Crisis, Evaluation, Evaluator, FlagLine, Layout, Problem, QuestionnaireProps, ScoreLine, Widget,
+    WidgetProps,
 };
 use js_sys::Object;
 use wasm_bindgen::prelude::*;
