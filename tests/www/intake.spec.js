@@ -135,6 +135,19 @@ test("the form submits the response under its name; required blocks an incomplet
   expect(seen.problems).toEqual([]);
 });
 
+test("with fhir, the form value is the FHIR R4 Bundle of the response", async ({ page }) => {
+  await open(page, { layout: "list", save: "none", fhir: "" });
+  await answer(page, NINE);
+  const bundle = await expect.poll(async () => {
+    const v = await page.evaluate(() => new FormData(document.getElementById("intake")).get("phq9"));
+    return v && JSON.parse(v).resourceType;
+  }).toBe("Bundle").then(() => page.evaluate(() => JSON.parse(new FormData(document.getElementById("intake")).get("phq9"))));
+  expect(bundle.type).toBe("transaction");
+  const qr = bundle.entry.map((e) => e.resource).find((r) => r.resourceType === "QuestionnaireResponse");
+  expect(qr.status).toBe("completed");
+  expect(qr.item.filter((i) => i.answer).length).toBe(9);
+});
+
 test("required in the paged layout shows the page of the first unanswered item", async ({ page }) => {
   await open(page, { layout: "paged" });
   await page.fill("#initials", "CD");
@@ -229,6 +242,15 @@ test("saved progress survives a reload, offers to continue or start over, and is
   await answer(page, { 1: 2 });
   await page.evaluate(() => document.querySelector("attune-questionnaire").reset());
   expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+});
+
+test("save=local keeps progress in localStorage, for a device the patient owns", async ({ page }) => {
+  await open(page, { layout: "list", save: "local" });
+  await answer(page, { 1: 2 });
+  const kept = await page.evaluate(() => [sessionStorage.length, Object.keys(localStorage), JSON.parse(Object.values(localStorage)[0]).answers]);
+  expect(kept).toEqual([0, ["attune-progress:/intake/:phq9:phq9"], { 1: 2 }]);
+  await page.reload();
+  await expect(page.locator("attune-questionnaire .resume")).toBeVisible();
 });
 
 test("without save nothing is stored; a resume token carries progress for hosts that keep it", async ({ page, context }) => {
@@ -336,6 +358,7 @@ test("a refused token is not retried in a loop, and is sent again once the page 
   await complete(page);
   await statusIs(page, "failed");
   await expect(statusText(page)).toContainText("error 401");
+  await axe(page, "refused");
   const [e] = await events(page, "attune-delivery-error");
   expect(e).toMatchObject({ status: 401, willRetry: false, code: "http_status" });
   await page.goto(`${server.url}/intake/?${new URLSearchParams({ layout: "list", action: receiver.url, token: TOKEN })}`);

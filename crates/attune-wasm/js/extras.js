@@ -151,10 +151,21 @@ function extraHeaders(host) {
   return h;
 }
 
+/** `read(host)` (an attribute read and checked), or undefined after its error is reported. */
+function configured(host, read) {
+  try {
+    return read(host);
+  } catch (e) {
+    problem(host, e.code, e.message);
+    return undefined;
+  }
+}
+
 /** Elements attached per endpoint, and the element each response of this page came from. */
 const attached = new Map();
 const owners = new Map();
 const inFlight = new Set();
+const waitingOffline = new Set();
 const timers = new Map();
 let listening = false;
 
@@ -174,6 +185,8 @@ async function flush(action, { now = false, force = false } = {}) {
 
 async function schedule(action) {
   clearTimeout(timers.get(action));
+  // Offline, the `online` event sends them; nothing to wake up for meanwhile.
+  if (navigator.onLine === false) return;
   const waiting = (await queue.all()).filter((r) => r.action === action && !r.failed);
   if (!waiting.length || !attached.get(action)?.size) return;
   // At least a second from now: a response another tab is sending (its lock held) is looked at
@@ -206,16 +219,16 @@ async function send(given) {
   const state = (s, n) => setStatus(host, rec, s, n);
   if (navigator.onLine === false) {
     state("offline");
-    emit(host, "attune-queued", { key: rec.key, instrument: rec.instrument, attempts: rec.attempts, retryAt: null });
+    // Once per response and page: it stays queued until the browser is back online.
+    if (!waitingOffline.has(rec.key)) {
+      waitingOffline.add(rec.key);
+      emit(host, "attune-queued", { key: rec.key, instrument: rec.instrument, attempts: rec.attempts, retryAt: null });
+    }
     return;
   }
-  let headers;
-  try {
-    headers = extraHeaders(host);
-  } catch (e) {
-    problem(host, e.code, e.message);
-    return;
-  }
+  waitingOffline.delete(rec.key);
+  const headers = configured(host, extraHeaders);
+  if (!headers) return;
   state("sending");
   let status = 0;
   let code = "network";
@@ -394,13 +407,8 @@ function offer(host, api, st) {
 
 /** Queues a completed response, then forgets the saved progress it replaces, then sends it. */
 async function complete(host, st, detail) {
-  let action;
-  try {
-    action = endpoint(host);
-  } catch (e) {
-    problem(host, e.code, e.message);
-    return;
-  }
+  const action = configured(host, endpoint);
+  if (action === undefined) return;
   if (!action) {
     forget(host);
     return;
@@ -467,11 +475,7 @@ export function attach(host, api) {
   host.addEventListener("attune-complete", onComplete);
 
   offer(host, api, st);
-  try {
-    st.action = endpoint(host);
-  } catch (e) {
-    problem(host, e.code, e.message);
-  }
+  st.action = configured(host, endpoint) ?? null;
   if (st.action) {
     if (!attached.has(st.action)) attached.set(st.action, new Set());
     attached.get(st.action).add(st);

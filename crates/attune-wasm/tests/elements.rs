@@ -121,11 +121,11 @@ fn defining_is_idempotent() {
 async fn attributes_map_to_props() {
     let el = element(json!({ "instrument": "phq9", "layout": "list" }));
     settle().await;
-    assert_eq!(count(&el, "fieldset"), 10);
+    assert_eq!(count(&el, "fieldset.item"), 10);
     assert!(texts(&el, ".title")[0].contains("PHQ-9"));
     attr(&el, "layout", Some("paged"));
     settle().await;
-    assert_eq!(count(&el, "fieldset"), 1);
+    assert_eq!(count(&el, "fieldset.item"), 1);
     assert_eq!(texts(&el, ".progress-text"), ["Question 1 of 10"]);
     attr(&el, "lang", Some("es"));
     settle().await;
@@ -145,7 +145,7 @@ async fn wording_arrives_per_instrument_and_a_failure_is_reported() {
     let got = listen(&el);
     settle().await;
     assert_eq!(texts(&el, "[role=status]"), ["Loading the questions…"]);
-    assert_eq!(count(&el, "fieldset"), 0);
+    assert_eq!(count(&el, "fieldset.item"), 0);
     // The plan checks answers at once, while the wording is on its way; those that fit are kept.
     assert_eq!(set_json(&el, "answers", r#"{"1": 9}"#).as_deref(), Some("AttuneError:invalid_value"));
     assert_eq!(set_json(&el, "answers", r#"{"1": 2}"#), None);
@@ -156,7 +156,7 @@ async fn wording_arrives_per_instrument_and_a_failure_is_reported() {
     assert_eq!(calls_for("gad2"), 1);
     release_wording();
     settle().await;
-    assert_eq!(count(&el, "fieldset"), 2);
+    assert_eq!(count(&el, "fieldset.item"), 2);
     assert_eq!(get_json(&el, "answers"), r#"{"1":2}"#);
     assert!(events(&got).is_empty(), "loading is not an error");
     attr(&el, "instrument", Some("ucla3"));
@@ -186,7 +186,7 @@ async fn switching_instrument_while_wording_loads_starts_the_new_one_blank() {
     assert_eq!(response["answers"], json!({ "1": 1 }), "the answers are there while the wording loads");
     attr(&el, "instrument", Some("phq9"));
     settle().await;
-    assert_eq!(count(&el, "fieldset"), 10);
+    assert_eq!(count(&el, "fieldset.item"), 10);
     assert_eq!(get_json(&el, "answers"), "{}", "CAGE's answer does not carry over to PHQ-9");
 }
 
@@ -202,7 +202,7 @@ async fn answers_response_and_events_follow_the_core() {
     assert_eq!(response["result"], core(json!({ "instrument": "phq9", "answers": answers })));
     assert_eq!(response["complete"], false);
     // Answer item 9 with a click: the critical flag is raised once, with the change.
-    click(&el, "fieldset:nth-of-type(9) input[type=radio]", 1);
+    click(&el, "fieldset.item:nth-of-type(9) input[type=radio]", 1);
     settle().await;
     let ev = events(&got);
     let types: Vec<&str> = ev.iter().filter_map(|e| e["type"].as_str()).collect();
@@ -211,7 +211,7 @@ async fn answers_response_and_events_follow_the_core() {
     assert_eq!(ev[1]["detail"]["flags"], json!(["item9_positive"]));
     assert_eq!(count(&el, ".crisis"), 1);
     // Another answer keeps the flag raised: no second critical event.
-    click(&el, "fieldset:nth-of-type(10) input[type=radio]", 0);
+    click(&el, "fieldset.item:nth-of-type(10) input[type=radio]", 0);
     settle().await;
     let types: Vec<String> = events(&got).iter().filter_map(|e| e["type"].as_str().map(String::from)).collect();
     assert_eq!(types, ["attune-change"]);
@@ -242,7 +242,7 @@ async fn text_pack_problems_are_shown_and_reported() {
     assert_eq!(set_json(&el, "textPack", &pack.to_string()), None);
     settle().await;
     assert_eq!(count(&el, "[role=alert]"), 0);
-    assert!(count(&el, "fieldset") >= 1);
+    assert!(count(&el, "fieldset.item") >= 1);
 }
 
 /// The components alone, with an evaluator that skips item 2 once item 1 is answered and raises a
