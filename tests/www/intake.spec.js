@@ -374,6 +374,7 @@ test("two tabs on the same queue send each response once", async ({ context }) =
   await open(a, { layout: "list", action: receiver.url, token: TOKEN });
   await open(b, { layout: "list", action: receiver.url, token: TOKEN });
   await context.setOffline(true);
+  await a.bringToFront(); // a background tab gets no animation frames: Playwright would wait for them
   await complete(a);
   await statusIs(a, "offline");
   const [queued] = await events(a, "attune-queued");
