@@ -1155,6 +1155,8 @@ async fn method_not_allowed() -> ApiError {
 
 /// The router, for the server binary and for in-process tests.
 pub fn app<S: Storage>(state: AppState<S>) -> Router {
+    // Changes other replicas commit reach this process's connections too.
+    state.store.follow(&state.hub);
     let router = Router::new()
         .route("/api/groups", post(create_group::<S>))
         .route("/api/groups/{group}/polls", post(create_poll::<S>).get(list_polls::<S>))

@@ -232,6 +232,17 @@ impl Hub {
         }
     }
 
+    /// Every watched poll may have changed (the replicas' listener reconnected): dashboards and
+    /// members read each from storage again.
+    pub fn resync(&self) {
+        if let Ok(polls) = self.polls.lock() {
+            for w in polls.values() {
+                bump(&w.changes);
+                bump(&w.closes);
+            }
+        }
+    }
+
     fn subscribe(&self, poll: &str, dashboard: bool) -> Option<watch::Receiver<u64>> {
         let mut polls = self.polls.lock().ok()?;
         let w = polls

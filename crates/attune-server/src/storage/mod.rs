@@ -149,6 +149,12 @@ pub trait Storage: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<bool>> + Send;
     /// Closes a poll and retires its code; returns the poll as closed (idempotent).
     fn close_poll(&self, poll_id: &str) -> impl Future<Output = Result<Option<PollRow>>> + Send;
+    /// Keeps `hub` told of changes other processes write to this store (PostgreSQL replicas:
+    /// `LISTEN`/`NOTIFY`), for as long as the hub lives. A store only this process writes (SQLite)
+    /// has nothing to do.
+    fn follow(&self, hub: &std::sync::Arc<crate::live::Hub>) {
+        let _ = hub;
+    }
 }
 
 /// A token hash from a stored blob (all zeros for a blob of another length, which no token has).

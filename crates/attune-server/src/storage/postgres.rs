@@ -3,9 +3,25 @@
 //! `synchronous_commit = on`), answers to a closed poll are refused inside the same transaction
 //! that would store them (the poll row is locked `FOR SHARE`, so a concurrent close waits), and no
 //! poll state is cached in the process, so replicas agree.
+//!
+//! Live updates across replicas: every write a dashboard or member shows (a join, an answer, a
+//! release, a close) queues `pg_notify` on [`CHANNEL`] in its own transaction, so PostgreSQL
+//! delivers it at commit, in commit order, to every replica listening. The payload holds ids and a
+//! version only (`{"r": replica, "v": n, "p": poll, "c": closed}`); a replica that hears it bumps
+//! its [`Hub`], and its connections then read the poll from the tables, never from the payload. Its
+//! own notifications (already told to its hub) and repeats are dropped by replica and version.
+//! After any reconnection of the listener, and when its heartbeat stops coming back, every watched
+//! poll is refreshed from the tables, because notifications sent meanwhile are lost.
 
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
 use sqlx::Row;
+
+use crate::live::Hub;
 
 use super::{hash_from, now, poll_from, Answered, PollRow, Release, Result, Storage, StorageError, Tally, TokenHash};
 
@@ -15,10 +31,44 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0002_releases.sql"),
 ];
 
+/// The notification channel every replica listens on.
+pub const CHANNEL: &str = "attune_polls";
+
+/// How often a replica sends itself a heartbeat on [`CHANNEL`]. A listener that hears nothing,
+/// not even its own heartbeat, for [`SILENT_LISTENER`] is taken for dead: it is reconnected and
+/// every watched poll refreshed (a connection can die without an error reaching the client).
+pub const HEARTBEAT: Duration = Duration::from_secs(5);
+
+/// See [`HEARTBEAT`].
+pub const SILENT_LISTENER: Duration = Duration::from_secs(15);
+
+/// The `application_name` of a replica's listening connection (`pg_stat_activity`).
+pub const LISTENER_NAME: &str = "attune-listener";
+
 /// A pool of connections to one PostgreSQL database.
 #[derive(Debug, Clone)]
 pub struct Postgres {
     pool: PgPool,
+    /// This process among the replicas: a random id, the origin of its notifications.
+    replica: Arc<str>,
+    /// The version of this replica's last notification.
+    version: Arc<AtomicU64>,
+}
+
+/// What a notification on [`CHANNEL`] says.
+#[derive(Debug, serde::Deserialize)]
+struct Notice {
+    /// The replica that sent it.
+    r: String,
+    /// Its version among that replica's notifications (0 for a heartbeat).
+    #[serde(default)]
+    v: u64,
+    /// The poll, absent for a heartbeat.
+    #[serde(default)]
+    p: Option<String>,
+    /// Whether the poll closed.
+    #[serde(default)]
+    c: bool,
 }
 
 /// The columns of a poll for [`poll_from`], with `min_n` and `hide_until_closed` as 64-bit
@@ -44,6 +94,20 @@ async fn open_poll(tx: &mut Tx, poll: &str) -> Result<()> {
 }
 
 impl Postgres {
+    /// Queues a notification of a change to `poll` for the other replicas: PostgreSQL delivers it
+    /// when `tx` commits, and not at all if it rolls back.
+    async fn announce(&self, tx: &mut Tx, poll: &str, closed: bool) -> Result<()> {
+        let v = self.version.fetch_add(1, Ordering::Relaxed) + 1;
+        let payload = serde_json::json!({"r": &*self.replica, "v": v, "p": poll, "c": closed}).to_string();
+        sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(payload).execute(&mut **tx).await?;
+        Ok(())
+    }
+
+    /// This replica's id (the origin of its notifications).
+    pub fn replica(&self) -> &str {
+        &self.replica
+    }
+
     async fn is_member_in(&self, tx: &mut Tx, poll_id: &str, member: &TokenHash) -> Result<bool> {
         let found: Option<i32> = sqlx::query_scalar("SELECT 1 FROM members WHERE poll_id = $1 AND member_hash = $2")
             .bind(poll_id)
@@ -72,7 +136,10 @@ impl Postgres {
 
     async fn connect(options: PgConnectOptions) -> Result<Postgres> {
         let pool = PgPoolOptions::new().max_connections(16).connect_with(options).await?;
-        let store = Postgres { pool };
+        let mut id = [0u8; 8];
+        getrandom::fill(&mut id).map_err(|e| StorageError::new(&e.to_string()))?;
+        let replica: String = id.iter().map(|b| format!("{b:02x}")).collect();
+        let store = Postgres { pool, replica: replica.into(), version: Arc::default() };
         store.migrate().await?;
         Ok(store)
     }
@@ -180,11 +247,15 @@ impl Storage for Postgres {
     async fn join(&self, poll_id: &str, member: &TokenHash) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         open_poll(&mut tx, poll_id).await?;
-        sqlx::query("INSERT INTO members (poll_id, member_hash) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+        let joined = sqlx::query("INSERT INTO members (poll_id, member_hash) VALUES ($1, $2) ON CONFLICT DO NOTHING")
             .bind(poll_id)
             .bind(&member[..])
             .execute(&mut *tx)
-            .await?;
+            .await?
+            .rows_affected();
+        if joined > 0 {
+            self.announce(&mut tx, poll_id, false).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -206,6 +277,7 @@ impl Storage for Postgres {
         .bind(answers_json)
         .fetch_one(&mut *tx)
         .await?;
+        self.announce(&mut tx, poll_id, false).await?;
         // Acknowledged only after this returns: the commit is durable (synchronous_commit = on).
         tx.commit().await?;
         Ok(revision)
@@ -279,18 +351,93 @@ impl Storage for Postgres {
         .bind(&answers)
         .execute(&mut *tx)
         .await?;
+        self.announce(&mut tx, poll_id, false).await?;
         tx.commit().await?;
         Ok(true)
     }
 
     async fn close_poll(&self, poll_id: &str) -> Result<Option<PollRow>> {
-        sqlx::query(
+        let mut tx = self.pool.begin().await?;
+        let closed = sqlx::query(
             "UPDATE polls SET status = 'closed', code = NULL, closed_at = $1 WHERE id = $2 AND status = 'open'",
         )
         .bind(now())
         .bind(poll_id)
-        .execute(&self.pool)
-        .await?;
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if closed > 0 {
+            self.announce(&mut tx, poll_id, true).await?;
+        }
+        tx.commit().await?;
         self.poll(poll_id).await
+    }
+
+    fn follow(&self, hub: &Arc<Hub>) {
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(listen(self.pool.clone(), self.replica.clone(), Arc::downgrade(hub)));
+        }
+    }
+}
+
+/// Listens on [`CHANNEL`] for as long as the hub lives: bumps the hub for other replicas' changes,
+/// and refreshes every watched poll after each (re)connection and when the heartbeat stops.
+async fn listen(pool: PgPool, replica: Arc<str>, hub: Weak<Hub>) {
+    let mut last: HashMap<String, u64> = HashMap::new();
+    let mut first = true;
+    while hub.strong_count() > 0 {
+        if !first {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        first = false;
+        let Ok(mut listener) = PgListener::connect_with(&pool).await else { continue };
+        // sqlx would reconnect by itself and lose what was sent meanwhile: reconnect here instead.
+        listener.ignore_pool_close_event(true);
+        let named = sqlx::query("SELECT set_config('application_name', $1, false)")
+            .bind(LISTENER_NAME)
+            .execute(&mut listener)
+            .await;
+        if named.is_err() || listener.listen(CHANNEL).await.is_err() {
+            continue;
+        }
+        // Listening from here on: what changed before is read from the tables.
+        match hub.upgrade() {
+            Some(h) => h.resync(),
+            None => return,
+        }
+        let mut beat = tokio::time::interval(HEARTBEAT);
+        let mut heard = tokio::time::Instant::now();
+        loop {
+            tokio::select! {
+                n = listener.try_recv() => match n {
+                    Ok(Some(n)) => {
+                        heard = tokio::time::Instant::now();
+                        let Ok(notice) = serde_json::from_str::<Notice>(n.payload()) else { continue };
+                        let (Some(poll), Some(h)) = (notice.p, hub.upgrade()) else { continue };
+                        if notice.r == *replica {
+                            continue;
+                        }
+                        let seen = last.entry(notice.r).or_default();
+                        if notice.v <= *seen {
+                            continue;
+                        }
+                        *seen = notice.v;
+                        if notice.c { h.closed(&poll) } else { h.notify(&poll) }
+                    }
+                    // The connection was lost (or closed by the server): connect again.
+                    Ok(None) | Err(_) => break,
+                },
+                _ = beat.tick() => {
+                    if hub.strong_count() == 0 {
+                        return;
+                    }
+                    if heard.elapsed() > SILENT_LISTENER {
+                        break;
+                    }
+                    let payload = serde_json::json!({"r": &*replica}).to_string();
+                    let _ = sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(payload).execute(&pool).await;
+                }
+            }
+        }
     }
 }
