@@ -740,7 +740,7 @@ fn postgres_bin(sh: &Shell) -> Result<PathBuf> {
 /// The poll server's router and WebSocket tests again on a real, temporary PostgreSQL server
 /// (its own data folder and port on 127.0.0.1, stopped afterwards, pass or fail).
 pub fn postgres_tests(sh: &Shell) -> Result<()> {
-    step("attune-server on PostgreSQL: a temporary server, then the router, WebSocket and SIGKILL tests");
+    step("attune-server on PostgreSQL: a temporary server, then the router, WebSocket, SIGKILL and two-replica tests");
     let bin = postgres_bin(sh)?;
     // In the system's temporary folder: the `postgres` user may not be able to enter the checkout.
     let data = std::env::temp_dir().join(format!("attune-postgres-{}", std::process::id()));
@@ -767,7 +767,7 @@ pub fn postgres_tests(sh: &Shell) -> Result<()> {
     let manifest = workspace_root().join("Cargo.toml");
     let tests = cmd!(
         sh,
-        "cargo test --locked --manifest-path {manifest} -p attune-server --test api --test live --test durability"
+        "cargo test --locked --manifest-path {manifest} -p attune-server --features replica-tests --test api --test live --test durability --test replicas -- --nocapture"
     )
     .env("ATTUNE_TEST_POSTGRES", &url)
     .run();
