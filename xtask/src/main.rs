@@ -40,7 +40,8 @@ JOBS:
              Then the poll server under load (`bench poll`: 10,000 members across 1,000 polls on
              loopback, answers/s, answer-to-dashboard latency, peak memory). Prints the tables and
              writes target/bench/report.md. `bench core`, `bench npm` or `bench poll` runs one part;
-             `--skip-criterion` reuses the last criterion estimates.
+             `--skip-criterion` reuses the last criterion estimates; `bench poll --replicas 2` also runs
+             the load on two replicas and a temporary PostgreSQL, beside the SQLite figures.
     help     This text.
 ";
 
@@ -59,6 +60,8 @@ fn main() -> Result<()> {
             &sh,
             args.iter().any(|a| a == "--skip-criterion"),
             args.iter().skip(1).find(|a| !a.starts_with("--")).map(String::as_str),
+            // `--replicas N`: the poll bench also runs N replicas on PostgreSQL.
+            args.iter().position(|a| a == "--replicas").and_then(|i| args.get(i + 1)?.parse().ok()).unwrap_or(1),
         ),
         None | Some("help" | "--help" | "-h") => {
             print!("{HELP}");
@@ -229,7 +232,7 @@ fn estimate_ns(id: &str) -> Result<(f64, f64)> {
     Ok((ns, elements))
 }
 
-fn bench(sh: &Shell, skip_criterion: bool, part: Option<&str>) -> Result<()> {
+fn bench(sh: &Shell, skip_criterion: bool, part: Option<&str>, replicas: usize) -> Result<()> {
     let mut report = String::new();
     let mut missed = false;
     if part.is_none_or(|p| p == "core") {
@@ -245,7 +248,7 @@ fn bench(sh: &Shell, skip_criterion: bool, part: Option<&str>) -> Result<()> {
         missed |= m;
     }
     if part.is_none_or(|p| p == "poll") {
-        let (table, m) = bench_poll(sh)?;
+        let (table, m) = bench_poll(sh, replicas)?;
         report.push_str("\n### Live poll server\n\n");
         report.push_str(&table);
         missed |= m;
@@ -343,61 +346,112 @@ fn receiver_address(addr: &str) -> String {
 
 /// The poll server under load: the release binary on a fresh SQLite file, driven over loopback by
 /// the load generator in crates/attune-server/benches/poll_load.rs (10,000 members, 1,000 polls).
-fn bench_poll(sh: &Shell) -> Result<(String, bool)> {
+fn bench_poll(sh: &Shell, replicas: usize) -> Result<(String, bool)> {
     step("poll server: release build and load generator (10,000 members across 1,000 polls)");
     cmd!(sh, "cargo build --locked --profile release-native -p attune-server --bin attune-server").run()?;
     let bin = target_dir().join("release-native/attune-server");
-    let out =
-        cmd!(sh, "cargo bench --locked -p attune-server --bench poll_load").env("ATTUNE_SERVER_BIN", &bin).read()?;
-    let line = out.lines().rev().find(|l| l.starts_with('{')).context("the load generator printed no report")?;
-    let r: Value = serde_json::from_str(line)?;
-    let num = |k: &str| r[k].as_f64().unwrap_or(f64::NAN);
-    let (rate, p50, p99, rss, errors) = (
-        num("answers_per_second"),
-        num("latency_ms_p50"),
-        num("latency_ms_p99"),
-        num("server_peak_rss_mb"),
-        num("errors"),
-    );
+    let load = |env: &[(&str, &str)]| -> Result<Value> {
+        let mut c = cmd!(sh, "cargo bench --locked -p attune-server --bench poll_load").env("ATTUNE_SERVER_BIN", &bin);
+        for (k, v) in env {
+            c = c.env(k, v);
+        }
+        let out = c.read()?;
+        let line = out.lines().rev().find(|l| l.starts_with('{')).context("the load generator printed no report")?;
+        Ok(serde_json::from_str(line)?)
+    };
+    let mut runs = vec![("SQLite, 1 server".to_string(), load(&[])?)];
+    if replicas > 1 {
+        step(&format!("poll server: the same load on {replicas} replicas and a temporary PostgreSQL"));
+        let pg = web::TempPostgres::start(sh, 55441)?;
+        let n = replicas.to_string();
+        runs.push((
+            format!("PostgreSQL, {replicas} replicas (each poll's dashboard on another replica than its members)"),
+            load(&[("ATTUNE_BENCH_DATABASE", &pg.url), ("ATTUNE_BENCH_REPLICAS", &n)])?,
+        ));
+    }
+    let r = &runs[0].1;
+    let num = |r: &Value, k: &str| r[k].as_f64().unwrap_or(f64::NAN);
+    let (rate, p99, rss, errors) =
+        (num(r, "answers_per_second"), num(r, "latency_ms_p99"), num(r, "server_peak_rss_mb"), num(r, "errors"));
     // Every answer acknowledged and every one seen in a snapshot, or the latencies mean little.
-    let complete = num("acknowledged") == num("members") && num("latencies_measured") == num("acknowledged");
-    let mut table = String::from("| Benchmark | Measured | Target |\n|---|---:|---|\n");
-    table.push_str(&format!(
-        "| Acknowledged (committed) answers / s, {} members across {} polls, {} offered / s | {} ({} answers in {:.2} s) | {} |\n",
-        r["members"],
-        r["polls"],
-        thousands(num("offered_per_second")),
-        thousands(rate),
-        r["acknowledged"],
-        num("seconds"),
-        check(rate >= 5000.0, ">= 5,000")
-    ));
-    table.push_str(&format!(
-        "| Answer sent to its acknowledgement (committed), p50 / p99 | {:.0} / {:.0} ms | — |\n",
-        num("ack_ms_p50"),
-        num("ack_ms_p99")
-    ));
-    table.push_str(&format!("| Answer sent to dashboard snapshot counting it, p50 | {p50:.0} ms | — |\n"));
-    table.push_str(&format!(
-        "| Answer sent to dashboard snapshot counting it, p99 ({} of {} answers seen) | {p99:.0} ms | {} |\n",
-        r["latencies_measured"],
-        r["acknowledged"],
-        check(p99 <= 100.0 && complete, "<= 100 ms, every answer seen")
-    ));
-    table.push_str(&format!("| Server peak resident memory | {rss:.0} MB | {} |\n", check(rss <= 300.0, "<= 300 MB")));
-    table.push_str(&format!(
-        "| Server resident memory after the joins / after the answers | {:.0} / {:.0} MB | — |\n",
-        num("server_rss_mb_joined"),
-        num("server_rss_mb_answered")
-    ));
-    table.push_str(&format!(
-        "| CPU time while answers arrive: server / load generator | {:.2} / {:.2} s | — |\n",
-        num("answer_phase_server_cpu_seconds"),
-        num("answer_phase_generator_cpu_seconds")
-    ));
-    table.push_str(&format!("| Server CPU time for the whole run | {:.1} s | — |\n", num("server_cpu_seconds")));
-    table.push_str(&format!("| Errors (refused or failed requests) | {errors} | {} |\n", check(errors == 0.0, "0")));
-    Ok((table, !(rate >= 5000.0 && p99 <= 100.0 && complete && rss <= 300.0 && errors == 0.0)))
+    let complete = |r: &Value| {
+        num(r, "acknowledged") == num(r, "members") && num(r, "latencies_measured") == num(r, "acknowledged")
+    };
+    let mut table = String::from("| Benchmark |");
+    for (name, _) in &runs {
+        table.push_str(&format!(" {name} |"));
+    }
+    table.push_str(" Target (SQLite) |\n|---|");
+    table.push_str(&"---:|".repeat(runs.len()));
+    table.push_str("---|\n");
+    let mut row = |what: String, cell: &dyn Fn(&Value) -> String, target: String| {
+        table.push_str(&format!("| {what} |"));
+        for (_, r) in &runs {
+            table.push_str(&format!(" {} |", cell(r)));
+        }
+        table.push_str(&format!(" {target} |\n"));
+    };
+    row(
+        format!(
+            "Acknowledged (committed) answers / s, {} members across {} polls, {} offered / s",
+            r["members"],
+            r["polls"],
+            thousands(num(r, "offered_per_second"))
+        ),
+        &|r| {
+            format!(
+                "{} ({} answers in {:.2} s)",
+                thousands(num(r, "answers_per_second")),
+                r["acknowledged"],
+                num(r, "seconds")
+            )
+        },
+        check(rate >= 5000.0, ">= 5,000"),
+    );
+    row(
+        "Answer sent to its acknowledgement (committed), p50 / p99".into(),
+        &|r| format!("{:.0} / {:.0} ms", num(r, "ack_ms_p50"), num(r, "ack_ms_p99")),
+        "—".into(),
+    );
+    row(
+        "Answer sent to dashboard snapshot counting it, p50".into(),
+        &|r| format!("{:.0} ms", num(r, "latency_ms_p50")),
+        "—".into(),
+    );
+    row(
+        "Answer sent to dashboard snapshot counting it, p99 (answers seen of those acknowledged)".into(),
+        &|r| format!("{:.0} ms ({} of {})", num(r, "latency_ms_p99"), r["latencies_measured"], r["acknowledged"]),
+        check(p99 <= 100.0 && complete(r), "<= 100 ms, every answer seen"),
+    );
+    row(
+        "Peak resident memory, per server".into(),
+        &|r| match r["replica_peak_rss_mb"].as_array() {
+            Some(a) if a.len() > 1 => {
+                a.iter().map(|m| format!("{:.0}", m.as_f64().unwrap_or(f64::NAN))).collect::<Vec<_>>().join(" / ")
+                    + " MB"
+            }
+            _ => format!("{:.0} MB", num(r, "server_peak_rss_mb")),
+        },
+        check(rss <= 300.0, "<= 300 MB"),
+    );
+    row(
+        "Resident memory after the joins / after the answers (largest server)".into(),
+        &|r| format!("{:.0} / {:.0} MB", num(r, "server_rss_mb_joined"), num(r, "server_rss_mb_answered")),
+        "—".into(),
+    );
+    row(
+        "CPU time while answers arrive: servers / load generator".into(),
+        &|r| {
+            format!(
+                "{:.2} / {:.2} s",
+                num(r, "answer_phase_server_cpu_seconds"),
+                num(r, "answer_phase_generator_cpu_seconds")
+            )
+        },
+        "—".into(),
+    );
+    row("Errors (refused or failed requests)".into(), &|r| format!("{}", num(r, "errors")), check(errors == 0.0, "0"));
+    Ok((table, !(rate >= 5000.0 && p99 <= 100.0 && complete(r) && rss <= 300.0 && errors == 0.0)))
 }
 
 fn bench_core(sh: &Shell, skip_criterion: bool) -> Result<(String, bool)> {

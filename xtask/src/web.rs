@@ -739,41 +739,69 @@ fn postgres_bin(sh: &Shell) -> Result<PathBuf> {
 
 /// The poll server's router and WebSocket tests again on a real, temporary PostgreSQL server
 /// (its own data folder and port on 127.0.0.1, stopped afterwards, pass or fail).
+/// A temporary PostgreSQL server (Debian's binaries, as the `postgres` user when run as root) on
+/// 127.0.0.1:`port`, in the system's temporary folder; stopped and removed when dropped.
+pub struct TempPostgres {
+    /// `postgres://postgres@127.0.0.1:port/postgres`.
+    pub url: String,
+    data: PathBuf,
+    pg_ctl: PathBuf,
+    as_user: Vec<String>,
+}
+
+impl TempPostgres {
+    pub fn start(sh: &Shell, port: u16) -> Result<TempPostgres> {
+        let bin = postgres_bin(sh)?;
+        // In the system's temporary folder: the `postgres` user may not be able to enter the checkout.
+        let data = std::env::temp_dir().join(format!("attune-postgres-{}-{port}", std::process::id()));
+        if data.exists() {
+            std::fs::remove_dir_all(&data)?;
+        }
+        std::fs::create_dir_all(&data)?;
+        let _cwd = sh.push_dir(&data);
+        // PostgreSQL refuses to run as root: as root, run it as the `postgres` user (`env` runs the rest).
+        let root = cmd!(sh, "id -u").read()?.trim() == "0";
+        let runuser: Vec<String> =
+            if root { vec!["runuser".into(), "-u".into(), "postgres".into(), "--".into()] } else { Vec::new() };
+        let as_user = &runuser;
+        if root {
+            cmd!(sh, "chown postgres {data}").run()?;
+        }
+        let (initdb, pg_ctl) = (bin.join("initdb"), bin.join("pg_ctl"));
+        cmd!(sh, "env {as_user...} {initdb} -D {data} -A trust -U postgres --no-instructions").quiet().run()?;
+        let log = data.join("server.log");
+        let options = format!("-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200", data.display());
+        cmd!(sh, "env {as_user...} {pg_ctl} -D {data} -o {options} -l {log} -w start").run()?;
+        Ok(TempPostgres {
+            url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+            data,
+            pg_ctl,
+            as_user: runuser,
+        })
+    }
+}
+
+impl Drop for TempPostgres {
+    fn drop(&mut self) {
+        let (as_user, pg_ctl, data) = (&self.as_user, &self.pg_ctl, &self.data);
+        let sh = Shell::new();
+        if let Ok(sh) = sh {
+            let _ = cmd!(sh, "env {as_user...} {pg_ctl} -D {data} -m fast -w stop").quiet().run();
+        }
+        let _ = std::fs::remove_dir_all(&self.data);
+    }
+}
+
 pub fn postgres_tests(sh: &Shell) -> Result<()> {
     step("attune-server on PostgreSQL: a temporary server, then the router, WebSocket, SIGKILL and two-replica tests");
-    let bin = postgres_bin(sh)?;
-    // In the system's temporary folder: the `postgres` user may not be able to enter the checkout.
-    let data = std::env::temp_dir().join(format!("attune-postgres-{}", std::process::id()));
-    if data.exists() {
-        std::fs::remove_dir_all(&data)?;
-    }
-    std::fs::create_dir_all(&data)?;
-    let _cwd = sh.push_dir(&data);
-    // PostgreSQL refuses to run as root: as root, run it as the `postgres` user (`env` runs the rest).
-    let root = cmd!(sh, "id -u").read()?.trim() == "0";
-    let runuser: Vec<String> =
-        if root { vec!["runuser".into(), "-u".into(), "postgres".into(), "--".into()] } else { Vec::new() };
-    let as_user = &runuser;
-    if root {
-        cmd!(sh, "chown postgres {data}").run()?;
-    }
-    let (initdb, pg_ctl) = (bin.join("initdb"), bin.join("pg_ctl"));
-    cmd!(sh, "env {as_user...} {initdb} -D {data} -A trust -U postgres --no-instructions").quiet().run()?;
-    let port = "55439";
-    let log = data.join("server.log");
-    let options = format!("-p {port} -k {} -c listen_addresses=127.0.0.1", data.display());
-    cmd!(sh, "env {as_user...} {pg_ctl} -D {data} -o {options} -l {log} -w start").run()?;
-    let url = format!("postgres://postgres@127.0.0.1:{port}/postgres");
+    let pg = TempPostgres::start(sh, 55439)?;
+    let url = &pg.url;
     let manifest = workspace_root().join("Cargo.toml");
-    let tests = cmd!(
+    cmd!(
         sh,
         "cargo test --locked --manifest-path {manifest} -p attune-server --features replica-tests --test api --test live --test durability --test replicas -- --nocapture"
     )
-    .env("ATTUNE_TEST_POSTGRES", &url)
-    .run();
-    let stopped = cmd!(sh, "env {as_user...} {pg_ctl} -D {data} -m fast -w stop").run();
-    let _ = std::fs::remove_dir_all(&data);
-    tests?;
-    stopped?;
+    .env("ATTUNE_TEST_POSTGRES", url)
+    .run()?;
     Ok(())
 }

@@ -9,6 +9,11 @@
 //! (p50, p99), errors, the server's resident memory (after the joins, after the answers, peak) and
 //! CPU time. The generator's connections come from 64 loopback addresses, and it runs on one thread
 //! so that the server keeps the other core. Prints one JSON object. Bounded: gives up after 60 s.
+//!
+//! With `ATTUNE_BENCH_DATABASE` (a `postgres://` URL of an empty database) and
+//! `ATTUNE_BENCH_REPLICAS=2`, the same load runs against two replicas on that database: each poll's
+//! members join and answer through one replica and its dashboard watches from the other, so every
+//! latency measured crosses replicas (PostgreSQL `LISTEN`/`NOTIFY`). Memory is reported per replica.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -197,27 +202,44 @@ fn peak_rss_mb(pid: u32) -> f64 {
 async fn main() -> anyhow::Result<()> {
     // `cargo bench` passes `--bench`; nothing else is expected.
     let bin = std::env::var("ATTUNE_SERVER_BIN").map_err(|_| anyhow::anyhow!("set ATTUNE_SERVER_BIN"))?;
+    let replicas: usize = std::env::var("ATTUNE_BENCH_REPLICAS").ok().and_then(|n| n.parse().ok()).unwrap_or(1).max(1);
     let dir = tempfile::tempdir()?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let addr = format!("127.0.0.1:{port}");
-    let mut server = tokio::process::Command::new(&bin)
-        .args(["--addr", &addr, "--joins-per-minute", "0", "--groups-per-minute", "0", "--database"])
-        .arg(dir.path().join("load.db"))
-        .stdout(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()?;
-    let started = Instant::now();
-    let mut setup = loop {
-        match Conn::open(&addr).await {
-            Ok(c) => break c,
-            Err(_) if started.elapsed() < Duration::from_secs(20) => {
-                tokio::time::sleep(Duration::from_millis(50)).await
-            }
-            Err(e) => return Err(e),
-        }
+    let database: std::ffi::OsString = match std::env::var("ATTUNE_BENCH_DATABASE") {
+        Ok(url) if !url.is_empty() => url.into(),
+        _ => dir.path().join("load.db").into_os_string(),
     };
-    let result = tokio::time::timeout(Duration::from_secs(60), run(&addr, &mut setup, &mut server)).await;
-    let _ = server.kill().await;
+    let (mut servers, mut addrs) = (Vec::new(), Vec::new());
+    for _ in 0..replicas {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let addr = format!("127.0.0.1:{port}");
+        servers.push(
+            tokio::process::Command::new(&bin)
+                .args(["--addr", &addr, "--joins-per-minute", "0", "--groups-per-minute", "0", "--database"])
+                .arg(&database)
+                .stdout(std::process::Stdio::null())
+                .kill_on_drop(true)
+                .spawn()?,
+        );
+        addrs.push(addr);
+    }
+    let started = Instant::now();
+    let mut up = Vec::new();
+    for addr in &addrs {
+        up.push(loop {
+            match Conn::open(addr).await {
+                Ok(c) => break c,
+                Err(_) if started.elapsed() < Duration::from_secs(20) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await
+                }
+                Err(e) => return Err(e),
+            }
+        });
+    }
+    let mut setup = up.swap_remove(0);
+    let result = tokio::time::timeout(Duration::from_secs(60), run(&addrs, &mut setup, &mut servers)).await;
+    for server in &mut servers {
+        let _ = server.kill().await;
+    }
     let mut report = result.map_err(|_| anyhow::anyhow!("the load run did not finish within 60 s"))??;
     report["wall_seconds"] = json!(started.elapsed().as_secs_f64());
     println!("{report}");
@@ -233,8 +255,9 @@ fn rss_mb(pid: u32) -> f64 {
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
-async fn run(addr: &str, setup: &mut Conn, server: &mut tokio::process::Child) -> anyhow::Result<Value> {
-    let pid = server.id().unwrap_or(0);
+async fn run(addrs: &[String], setup: &mut Conn, servers: &mut [tokio::process::Child]) -> anyhow::Result<Value> {
+    let pids: Vec<u32> = servers.iter().map(|s| s.id().unwrap_or(0)).collect();
+    let n = addrs.len();
     let mut polls = Vec::new();
     for g in 0..GROUPS {
         let (_, group) = setup.request("POST", "/api/groups", &[], Some(&json!({"name": format!("load {g}")}))).await?;
@@ -264,7 +287,8 @@ async fn run(addr: &str, setup: &mut Conn, server: &mut tokio::process::Child) -
     let snapshots: Snapshots = Arc::new((0..polls.len()).map(|_| Mutex::new(Vec::new())).collect());
     let mut dashboards = Vec::new();
     for (k, poll) in polls.iter().enumerate() {
-        let mut ws = live_socket(addr, &poll.id).await?;
+        // With replicas, on another replica than the one its members use.
+        let mut ws = live_socket(&addrs[(k + 1) % n], &poll.id).await?;
         ws.send(Message::text(json!({"type": "dashboard", "token": poll.host}).to_string())).await?;
         let snapshots = snapshots.clone();
         dashboards.push(tokio::spawn(async move {
@@ -300,7 +324,7 @@ async fn run(addr: &str, setup: &mut Conn, server: &mut tokio::process::Child) -
             release_rx.clone(),
             answered_tx.clone(),
         );
-        let addr = addr.to_string();
+        let addr = addrs[k % n].clone();
         members.push(tokio::spawn(async move {
             let fail = || errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let token = match Conn::open(&addr).await {
@@ -341,8 +365,10 @@ async fn run(addr: &str, setup: &mut Conn, server: &mut tokio::process::Child) -
     }
     drop(answered_tx);
     joined.wait().await;
-    let rss_joined = rss_mb(pid);
-    let (server_cpu0, own_cpu0) = (cpu_seconds(pid), cpu_seconds(std::process::id()));
+    let most = |f: fn(u32) -> f64| pids.iter().map(|&p| f(p)).fold(f64::NAN, f64::max);
+    let cpu_all = || pids.iter().map(|&p| cpu_seconds(p)).sum::<f64>();
+    let rss_joined = most(rss_mb);
+    let (server_cpu0, own_cpu0) = (cpu_all(), cpu_seconds(std::process::id()));
     let t0 = Instant::now();
     go_tx.send(Some(t0))?;
     for _ in 0..polls.len() * MEMBERS_PER_POLL {
@@ -351,11 +377,14 @@ async fn run(addr: &str, setup: &mut Conn, server: &mut tokio::process::Child) -
         }
     }
     let elapsed = t0.elapsed();
-    let (server_cpu1, own_cpu1) = (cpu_seconds(pid), cpu_seconds(std::process::id()));
+    let (server_cpu1, own_cpu1) = (cpu_all(), cpu_seconds(std::process::id()));
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let (rss_end, peak, cpu) = (rss_mb(pid), peak_rss_mb(pid), cpu_seconds(pid));
-    // The server goes first, so that its sockets, not the generator's, are the ones closing first.
-    server.kill().await?;
+    let (rss_end, peak, cpu) = (most(rss_mb), most(peak_rss_mb), cpu_all());
+    let peaks: Vec<f64> = pids.iter().map(|&p| peak_rss_mb(p)).collect();
+    // The servers go first, so that their sockets, not the generator's, are the ones closing first.
+    for server in servers.iter_mut() {
+        server.kill().await?;
+    }
     for d in &dashboards {
         d.abort();
     }
@@ -391,6 +420,8 @@ async fn run(addr: &str, setup: &mut Conn, server: &mut tokio::process::Child) -
         _ => elapsed.as_secs_f64(),
     };
     Ok(json!({
+        "replicas": n,
+        "replica_peak_rss_mb": peaks,
         "members": polls.len() * MEMBERS_PER_POLL,
         "polls": polls.len(),
         "acknowledged": acked,
