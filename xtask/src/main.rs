@@ -11,6 +11,7 @@ use anyhow::{bail, Context, Result};
 use serde_json::Value;
 use xshell::{cmd, Shell};
 
+mod balance;
 mod fhir;
 mod proxy;
 mod web;
@@ -298,7 +299,8 @@ fn serve(sh: &Shell, extra: &[String]) -> Result<()> {
     cmd!(sh, "cargo build --locked --profile release-native -p attune-server --bin attune-server").run()?;
     let bin = target_dir().join("release-native/attune-server");
     let www = workspace_root().join("www");
-    let extra: Vec<&str> = extra.iter().map(String::as_str).filter(|a| *a != "--").collect();
+    let postgres = extra.iter().any(|a| a == "--postgres");
+    let extra: Vec<&str> = extra.iter().map(String::as_str).filter(|a| *a != "--" && *a != "--postgres").collect();
     let mut args = vec!["--database", "attune.db"];
     let addr = match extra.iter().position(|a| *a == "--addr") {
         Some(i) => extra.get(i + 1).copied().unwrap_or("127.0.0.1:8787").to_string(),
@@ -331,7 +333,65 @@ fn serve(sh: &Shell, extra: &[String]) -> Result<()> {
         "Attune demo site and poll server: http://{addr}/  (Ctrl-C stops it; data stays in attune.db; the clinic \
          form delivers to {connect}/intake, stored in receiver-submissions.jsonl)"
     ));
+    if postgres {
+        return serve_replicas(sh, &bin, &addr, &www, &connect, &extra);
+    }
     cmd!(sh, "{bin} {args...} --www {www} --site-connect {connect} {extra...}").run()?;
+    Ok(())
+}
+
+/// `cargo xtask serve --postgres`: a temporary PostgreSQL, two replicas of the server on it (the
+/// two ports after the receiver's), and a round-robin load balancer on the demo's address, so
+/// that each page, API call and WebSocket may land on either replica. Ctrl-C stops the replicas,
+/// then PostgreSQL.
+#[allow(unsafe_code)] // ignoring SIGINT through libc
+fn serve_replicas(sh: &Shell, bin: &Path, addr: &str, www: &Path, connect: &str, extra: &[&str]) -> Result<()> {
+    let pg = web::TempPostgres::start(sh, 55442)?;
+    let host = addr.rsplit_once(':').map_or("127.0.0.1", |(h, _)| h);
+    let base: u16 = addr.rsplit_once(':').and_then(|(_, p)| p.parse().ok()).unwrap_or(8787);
+    let replicas: Vec<std::net::SocketAddr> = [base + 3, base + 4]
+        .iter()
+        .map(|p| format!("{host}:{p}").parse())
+        .collect::<std::result::Result<_, _>>()
+        .context("replica addresses")?;
+    // Ctrl-C reaches the replicas (they stop cleanly); this process waits for them, then stops
+    // PostgreSQL.
+    // SAFETY: ignoring a signal has no other effect on this process.
+    unsafe {
+        libc::signal(libc::SIGINT, libc::SIG_IGN);
+    }
+    // The demo's own address is the balancer's; each replica gets its own.
+    let mut rest = Vec::new();
+    let mut it = extra.iter();
+    while let Some(a) = it.next() {
+        if *a == "--addr" {
+            it.next();
+        } else {
+            rest.push(*a);
+        }
+    }
+    let mut children = Vec::new();
+    for r in &replicas {
+        children.push(
+            Command::new(bin)
+                .args(["--database", &pg.url, "--addr", &r.to_string(), "--public-url", &format!("http://{addr}")])
+                .arg("--www")
+                .arg(www)
+                .args(["--site-connect", connect])
+                .args(&rest)
+                .spawn()
+                .context("start a replica")?,
+        );
+    }
+    balance::round_robin(addr, replicas.clone())?;
+    step(&format!(
+        "two replicas ({} and {}) on a temporary PostgreSQL, behind http://{addr}/ (round robin per connection)",
+        replicas[0], replicas[1]
+    ));
+    for mut c in children {
+        let _ = c.wait();
+    }
+    drop(pg);
     Ok(())
 }
 

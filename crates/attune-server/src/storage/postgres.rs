@@ -9,11 +9,12 @@
 //! delivers it at commit, in commit order, to every replica listening. The payload holds ids and a
 //! version only (`{"r": replica, "v": n, "p": poll, "c": closed}`); a replica that hears it bumps
 //! its [`Hub`], and its connections then read the poll from the tables, never from the payload. Its
-//! own notifications (already told to its hub) and repeats are dropped by replica and version.
+//! own notifications (already told to its hub) are dropped by replica, and repeats by replica and
+//! version (versions are drawn before commit, so an older one may arrive later and is kept).
 //! After any reconnection of the listener, and when its heartbeat stops coming back, every watched
 //! poll is refreshed from the tables, because notifications sent meanwhile are lost.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -41,6 +42,10 @@ pub const HEARTBEAT: Duration = Duration::from_secs(5);
 
 /// See [`HEARTBEAT`].
 pub const SILENT_LISTENER: Duration = Duration::from_secs(15);
+
+/// Notices remembered to drop repeats (forgotten all at once past this; a repeat then costs one
+/// refresh).
+const SEEN: usize = 65_536;
 
 /// The `application_name` of a replica's listening connection (`pg_stat_activity`).
 pub const LISTENER_NAME: &str = "attune-listener";
@@ -383,7 +388,7 @@ impl Storage for Postgres {
 /// Listens on [`CHANNEL`] for as long as the hub lives: bumps the hub for other replicas' changes,
 /// and refreshes every watched poll after each (re)connection and when the heartbeat stops.
 async fn listen(pool: PgPool, replica: Arc<str>, hub: Weak<Hub>) {
-    let mut last: HashMap<String, u64> = HashMap::new();
+    let mut seen: HashSet<(String, u64)> = HashSet::new();
     let mut first = true;
     while hub.strong_count() > 0 {
         if !first {
@@ -414,14 +419,19 @@ async fn listen(pool: PgPool, replica: Arc<str>, hub: Weak<Hub>) {
                         heard = tokio::time::Instant::now();
                         let Ok(notice) = serde_json::from_str::<Notice>(n.payload()) else { continue };
                         let (Some(poll), Some(h)) = (notice.p, hub.upgrade()) else { continue };
+                        // Its own: the handlers told the hub when they wrote it.
                         if notice.r == *replica {
                             continue;
                         }
-                        let seen = last.entry(notice.r).or_default();
-                        if notice.v <= *seen {
+                        // Versions are drawn before commit, so they may arrive out of order: only
+                        // the exact same notice again is dropped, never an older one (its poll may
+                        // be another).
+                        if !seen.insert((notice.r, notice.v)) {
                             continue;
                         }
-                        *seen = notice.v;
+                        if seen.len() > SEEN {
+                            seen.clear();
+                        }
                         if notice.c { h.closed(&poll) } else { h.notify(&poll) }
                     }
                     // The connection was lost (or closed by the server): connect again.
