@@ -311,10 +311,11 @@ fn serve(sh: &Shell, extra: &[String]) -> Result<()> {
     };
     // The clinic-form demo (www/intake/) delivers to the example receiver, on the next port.
     let receiver_addr = receiver_address(&addr);
-    let receiver = std::process::Command::new("node")
+    let (receiver_host, receiver_port) = host_port(&receiver_addr);
+    let receiver = Command::new("node")
         .arg(workspace_root().join("examples/receiver.mjs"))
-        .env("PORT", receiver_addr.rsplit(':').next().unwrap_or("8788"))
-        .env("HOST", receiver_addr.rsplit_once(':').map_or("127.0.0.1", |(h, _)| h))
+        .env("PORT", receiver_port.to_string())
+        .env("HOST", receiver_host)
         .env("TOKEN", "demo-token")
         .env("ALLOW_ORIGIN", format!("http://{addr}"))
         .env("DATA", workspace_root().join("receiver-submissions.jsonl"))
@@ -330,8 +331,9 @@ fn serve(sh: &Shell, extra: &[String]) -> Result<()> {
     let _receiver = Stop(receiver);
     let connect = format!("http://{receiver_addr}");
     step(&format!(
-        "Attune demo site and poll server: http://{addr}/  (Ctrl-C stops it; data stays in attune.db; the clinic \
-         form delivers to {connect}/intake, stored in receiver-submissions.jsonl)"
+        "Attune demo site and poll server: http://{addr}/  (Ctrl-C stops it; data stays in {}; the clinic \
+         form delivers to {connect}/intake, stored in receiver-submissions.jsonl)",
+        if postgres { "a temporary PostgreSQL, removed at the end" } else { "attune.db" }
     ));
     if postgres {
         return serve_replicas(sh, &bin, &addr, &www, &connect, &extra);
@@ -347,9 +349,8 @@ fn serve(sh: &Shell, extra: &[String]) -> Result<()> {
 #[allow(unsafe_code)] // ignoring SIGINT through libc
 fn serve_replicas(sh: &Shell, bin: &Path, addr: &str, www: &Path, connect: &str, extra: &[&str]) -> Result<()> {
     let pg = web::TempPostgres::start(sh, 55442)?;
-    let host = addr.rsplit_once(':').map_or("127.0.0.1", |(h, _)| h);
-    let base: u16 = addr.rsplit_once(':').and_then(|(_, p)| p.parse().ok()).unwrap_or(8787);
-    let replicas: Vec<std::net::SocketAddr> = [base + 3, base + 4]
+    let (host, base) = host_port(addr);
+    let replicas: Vec<std::net::SocketAddr> = [base.wrapping_add(3), base.wrapping_add(4)]
         .iter()
         .map(|p| format!("{host}:{p}").parse())
         .collect::<std::result::Result<_, _>>()
@@ -395,13 +396,19 @@ fn serve_replicas(sh: &Shell, bin: &Path, addr: &str, www: &Path, connect: &str,
     Ok(())
 }
 
+/// `host:port` split (127.0.0.1 and 8787 where a part is missing or unreadable).
+fn host_port(addr: &str) -> (&str, u16) {
+    match addr.rsplit_once(':') {
+        Some((host, port)) => (host, port.parse().unwrap_or(8787)),
+        None => ("127.0.0.1", 8787),
+    }
+}
+
 /// The example receiver's address: the demo's port plus one (127.0.0.1:8788 beside 127.0.0.1:8787),
 /// which is what www/intake/ posts to.
 fn receiver_address(addr: &str) -> String {
-    match addr.rsplit_once(':').and_then(|(h, p)| Some((h, p.parse::<u16>().ok()?))) {
-        Some((host, port)) => format!("{host}:{}", port.wrapping_add(1)),
-        None => "127.0.0.1:8788".to_string(),
-    }
+    let (host, port) = host_port(addr);
+    format!("{host}:{}", port.wrapping_add(1))
 }
 
 /// The poll server under load: the release binary on a fresh SQLite file, driven over loopback by

@@ -143,8 +143,9 @@ export function elementBase(css, observed, mount) {
 
 const QUESTIONNAIRE_PROPS = ["textPack", "answers", "crisis", "context"];
 const SETTERS = { textPack: "setTextPack", answers: "setAnswers", crisis: "setCrisis", context: "setContext" };
-// Attributes the shell handles itself; the others go to the Rust object.
-const SHELL = ["required", "fhir", "save", "action", "action-headers", "name"];
+// Attributes the shell acts on when they change (the value and validity, loading extras.js);
+// the others go to the Rust object. `name`, `action-headers` and the like are read when used.
+const SHELL = ["required", "fhir", "save", "action"];
 const VERSION = 1;
 
 // While one element prints, everything else on the page is left off the paper.

@@ -120,11 +120,24 @@ function uuid() {
 const emit = (host, name, detail) => host.dispatchEvent(new CustomEvent(name, { bubbles: true, composed: true, detail }));
 const problem = (host, code, message) => emit(host, "attune-error", { code, message, instrument: host.getAttribute("instrument") });
 
+/** The element's language tag, and its wording here (English for a language this file lacks). */
 function language(host) {
   const tag = host.getAttribute("lang") ?? host.parentElement?.closest("[lang]")?.getAttribute("lang") ?? "en";
-  return TEXT[tag.split(/[-_]/)[0].toLowerCase()] ? tag : "en";
+  const t = TEXT[tag.split(/[-_]/)[0].toLowerCase()];
+  return t ? { tag, t } : { tag: "en", t: TEXT.en };
 }
-const text = (host) => TEXT[language(host).split(/[-_]/)[0].toLowerCase()];
+const text = (host) => language(host).t;
+
+/** A button styled like the form's own. */
+function button(label, cls, onclick) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.className = cls;
+  b.setAttribute("part", "button");
+  b.textContent = label;
+  b.addEventListener("click", onclick);
+  return b;
+}
 
 /** The `action` attribute as an absolute URL: https, or http only to this machine. */
 function endpoint(host) {
@@ -305,13 +318,7 @@ function setStatus(host, rec, state, n) {
   p.textContent = t[state].replace("{n}", String(n ?? ""));
   const parts = [p];
   if (state === "failed" || state === "retry") {
-    const again = document.createElement("button");
-    again.type = "button";
-    again.className = "secondary";
-    again.setAttribute("part", "button");
-    again.textContent = t.again;
-    again.addEventListener("click", () => flush(rec.action, { now: true, force: true }));
-    parts.push(again);
+    parts.push(button(t.again, "secondary", () => flush(rec.action, { now: true, force: true })));
   }
   st.status.dataset.state = state;
   st.status.replaceChildren(...parts);
@@ -319,11 +326,17 @@ function setStatus(host, rec, state, n) {
 
 const states = new Map();
 
+const reported = new WeakMap();
+
 function storage(host) {
   const kind = host.getAttribute("save");
   if (kind === null) return null;
   if (kind !== "session" && kind !== "local") {
-    problem(host, "invalid_save", `save must be "session" or "local", not "${kind}"`);
+    // Once per element and value, not on every answer.
+    if (reported.get(host) !== kind) {
+      reported.set(host, kind);
+      problem(host, "invalid_save", `save must be "session" or "local", not "${kind}"`);
+    }
     return null;
   }
   try {
@@ -360,19 +373,10 @@ function offer(host, api, st) {
   h.id = "attune-resume-title";
   h.textContent = t.resumeTitle;
   const p = document.createElement("p");
-  const date = new Intl.DateTimeFormat(language(host), { dateStyle: "medium", timeStyle: "short" }).format(new Date(saved.saved));
+  const date = new Intl.DateTimeFormat(language(host).tag, { dateStyle: "medium", timeStyle: "short" }).format(new Date(saved.saved));
   p.textContent = t.resumeBody.replace("{n}", String(count)).replace("{date}", date);
   const nav = document.createElement("div");
   nav.className = "nav";
-  const button = (label, cls, onclick) => {
-    const b = document.createElement("button");
-    b.type = "button";
-    b.className = cls;
-    b.setAttribute("part", "button");
-    b.textContent = label;
-    b.addEventListener("click", onclick);
-    return b;
-  };
   const close = () => {
     box.remove();
     st.resume = null;

@@ -9,12 +9,12 @@
 //! delivers it at commit, in commit order, to every replica listening. The payload holds ids and a
 //! version only (`{"r": replica, "v": n, "p": poll, "c": closed}`); a replica that hears it bumps
 //! its [`Hub`], and its connections then read the poll from the tables, never from the payload. Its
-//! own notifications (already told to its hub) are dropped by replica, and repeats by replica and
-//! version (versions are drawn before commit, so an older one may arrive later and is kept).
+//! own notifications (already told to its hub) are dropped by replica id. PostgreSQL delivers each
+//! notification once; the version (that replica's count, drawn before commit, so not always in
+//! order) identifies it in logs and is never used to drop one.
 //! After any reconnection of the listener, and when its heartbeat stops coming back, every watched
 //! poll is refreshed from the tables, because notifications sent meanwhile are lost.
 
-use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -43,10 +43,6 @@ pub const HEARTBEAT: Duration = Duration::from_secs(5);
 /// See [`HEARTBEAT`].
 pub const SILENT_LISTENER: Duration = Duration::from_secs(15);
 
-/// Notices remembered to drop repeats (forgotten all at once past this; a repeat then costs one
-/// refresh).
-const SEEN: usize = 65_536;
-
 /// The `application_name` of a replica's listening connection (`pg_stat_activity`).
 pub const LISTENER_NAME: &str = "attune-listener";
 
@@ -65,9 +61,6 @@ pub struct Postgres {
 struct Notice {
     /// The replica that sent it.
     r: String,
-    /// Its version among that replica's notifications (0 for a heartbeat).
-    #[serde(default)]
-    v: u64,
     /// The poll, absent for a heartbeat.
     #[serde(default)]
     p: Option<String>,
@@ -106,11 +99,6 @@ impl Postgres {
         let payload = serde_json::json!({"r": &*self.replica, "v": v, "p": poll, "c": closed}).to_string();
         sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(payload).execute(&mut **tx).await?;
         Ok(())
-    }
-
-    /// This replica's id (the origin of its notifications).
-    pub fn replica(&self) -> &str {
-        &self.replica
     }
 
     async fn is_member_in(&self, tx: &mut Tx, poll_id: &str, member: &TokenHash) -> Result<bool> {
@@ -388,7 +376,6 @@ impl Storage for Postgres {
 /// Listens on [`CHANNEL`] for as long as the hub lives: bumps the hub for other replicas' changes,
 /// and refreshes every watched poll after each (re)connection and when the heartbeat stops.
 async fn listen(pool: PgPool, replica: Arc<str>, hub: Weak<Hub>) {
-    let mut seen: HashSet<(String, u64)> = HashSet::new();
     let mut first = true;
     while hub.strong_count() > 0 {
         if !first {
@@ -396,8 +383,6 @@ async fn listen(pool: PgPool, replica: Arc<str>, hub: Weak<Hub>) {
         }
         first = false;
         let Ok(mut listener) = PgListener::connect_with(&pool).await else { continue };
-        // sqlx would reconnect by itself and lose what was sent meanwhile: reconnect here instead.
-        listener.ignore_pool_close_event(true);
         let named = sqlx::query("SELECT set_config('application_name', $1, false)")
             .bind(LISTENER_NAME)
             .execute(&mut listener)
@@ -419,18 +404,11 @@ async fn listen(pool: PgPool, replica: Arc<str>, hub: Weak<Hub>) {
                         heard = tokio::time::Instant::now();
                         let Ok(notice) = serde_json::from_str::<Notice>(n.payload()) else { continue };
                         let (Some(poll), Some(h)) = (notice.p, hub.upgrade()) else { continue };
-                        // Its own: the handlers told the hub when they wrote it.
+                        // Its own: the handlers told the hub when they wrote it. (Versions are
+                        // drawn before commit, so another replica's may arrive out of order; each
+                        // is delivered once, and every one is followed, whatever its version.)
                         if notice.r == *replica {
                             continue;
-                        }
-                        // Versions are drawn before commit, so they may arrive out of order: only
-                        // the exact same notice again is dropped, never an older one (its poll may
-                        // be another).
-                        if !seen.insert((notice.r, notice.v)) {
-                            continue;
-                        }
-                        if seen.len() > SEEN {
-                            seen.clear();
                         }
                         if notice.c { h.closed(&poll) } else { h.notify(&poll) }
                     }

@@ -289,6 +289,13 @@ impl Inner {
         }
     }
 
+    /// The form's instrument and the first item that keeps its answers incomplete (the core's
+    /// rule); `None` when there is no form.
+    fn first_missing(&self) -> Option<(&'static Instrument, Option<usize>)> {
+        let inst = self.current.filter(|_| self.usable())?;
+        Some((inst, sheet(inst, &self.latest).ok().and_then(|sheet| inst.first_missing(&sheet))))
+    }
+
     fn new_session(&mut self, answers: Option<Vec<Option<i64>>>) {
         self.session += 1;
         self.latest = Rc::new(answers.unwrap_or_default());
@@ -587,8 +594,7 @@ impl QuestionnaireElement {
     pub fn missing(&self) -> Option<String> {
         let me = self.inner.borrow();
         let s = strings(&me.lang);
-        let Some(inst) = me.current.filter(|_| me.usable()) else { return Some(s.error_title.to_string()) };
-        let at = sheet(inst, &me.latest).ok().and_then(|sheet| inst.first_missing(&sheet));
+        let Some((inst, at)) = me.first_missing() else { return Some(s.error_title.to_string()) };
         at.and_then(|i| inst.item_ids().nth(i)).map(|id| fill(s.required, id, ""))
     }
 
@@ -596,12 +602,7 @@ impl QuestionnaireElement {
     /// false when there is none (or no form).
     #[wasm_bindgen(js_name = seekMissing)]
     pub fn seek_missing(&self) -> bool {
-        let at = {
-            let me = self.inner.borrow();
-            let Some(inst) = me.current.filter(|_| me.usable()) else { return false };
-            sheet(inst, &me.latest).ok().and_then(|sheet| inst.first_missing(&sheet))
-        };
-        let Some(at) = at else { return false };
+        let Some((_, Some(at))) = self.inner.borrow().first_missing() else { return false };
         self.update(|me| {
             me.seek = (me.seek.0.wrapping_add(1).max(1), at);
             false
