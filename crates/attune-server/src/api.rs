@@ -53,6 +53,13 @@ pub struct AppState<S> {
     pub site: Option<crate::site::Site>,
     /// Custom questions compiled once, by poll id, not on every answer.
     custom: Arc<CustomQuestions>,
+    /// Origins whose pages may call the poll routes from the browser (CORS); the inbox's public
+    /// routes take any origin.
+    allowed_origins: Vec<axum::http::HeaderValue>,
+    /// Sealed inboxes: limits and forwarding.
+    pub(crate) inboxes: Arc<crate::inbox::InboxConfig>,
+    /// Wakes the forwarder when a submission is queued.
+    pub(crate) forwarder: Arc<tokio::sync::Notify>,
 }
 
 /// Compiled custom questions by poll id. Bounded: past the bound the oldest entry goes (it is
@@ -129,6 +136,29 @@ impl<S> AppState<S> {
             public_url: None,
             site: None,
             custom: Arc::default(),
+            allowed_origins: Vec::new(),
+            inboxes: Arc::default(),
+            forwarder: Arc::default(),
+        }
+    }
+
+    /// The same state with other inbox limits and forwarding.
+    pub fn with_inbox_config(mut self, config: crate::inbox::InboxConfig) -> AppState<S> {
+        self.inboxes = Arc::new(config);
+        self
+    }
+
+    /// The same state letting pages of `origins` call the poll routes (CORS).
+    pub fn with_allowed_origins(mut self, origins: Vec<axum::http::HeaderValue>) -> AppState<S> {
+        self.allowed_origins = origins;
+        self
+    }
+
+    /// The address this server is reached at: `--public-url`, or the request's own host.
+    pub(crate) fn base_url(&self, headers: &HeaderMap) -> String {
+        match &self.public_url {
+            Some(url) => url.to_string(),
+            None => format!("http://{}", header(headers, "host").unwrap_or("localhost")),
         }
     }
 
@@ -199,10 +229,10 @@ impl ApiError {
     pub fn message(&self) -> &str {
         &self.message
     }
-    fn not_found(what: &str) -> ApiError {
+    pub(crate) fn not_found(what: &str) -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no such {what}"))
     }
-    fn unauthorized() -> ApiError {
+    pub(crate) fn unauthorized() -> ApiError {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
@@ -219,7 +249,7 @@ impl ApiError {
     fn closed() -> ApiError {
         ApiError::new(StatusCode::CONFLICT, "poll_closed", "the poll is closed")
     }
-    fn invalid_json(message: impl Into<String>) -> ApiError {
+    pub(crate) fn invalid_json(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", message)
     }
 }
@@ -249,7 +279,7 @@ impl From<StorageError> for ApiError {
 }
 
 /// A 429 with `Retry-After`, for a rate limit of `what`.
-fn rate_limited(what: &str, wait: std::time::Duration) -> ApiError {
+pub(crate) fn rate_limited(what: &str, wait: std::time::Duration) -> ApiError {
     let secs = wait.as_secs().max(1);
     let mut err =
         ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", format!("too many {what}; try again in {secs} s"));
@@ -257,7 +287,7 @@ fn rate_limited(what: &str, wait: std::time::Duration) -> ApiError {
     err
 }
 
-type ApiResult<T> = Result<T, ApiError>;
+pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
 /// A JSON body whose every failure (not JSON, wrong shape, too large) is an [`ApiError`].
 pub struct Body<T>(pub T);
@@ -282,14 +312,14 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
 }
 
 /// A fresh random token (256 bits, hex).
-fn new_token() -> ApiResult<String> {
+pub(crate) fn new_token() -> ApiResult<String> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes)
         .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "entropy", e.to_string()))?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
-fn new_id() -> ApiResult<String> {
+pub(crate) fn new_id() -> ApiResult<String> {
     new_token().map(|t| t[..24].to_string())
 }
 
@@ -301,11 +331,11 @@ fn new_code() -> ApiResult<String> {
     Ok(bytes.iter().map(|b| CODE_ALPHABET[*b as usize % CODE_ALPHABET.len()] as char).collect())
 }
 
-fn hash(token: &str) -> TokenHash {
+pub(crate) fn hash(token: &str) -> TokenHash {
     Sha256::digest(token.as_bytes()).into()
 }
 
-fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+pub(crate) fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
@@ -347,11 +377,7 @@ fn member_hash(headers: &HeaderMap) -> ApiResult<TokenHash> {
 
 /// The member's join page for a code: the configured public address, else this request's host.
 fn join_url<S>(state: &AppState<S>, headers: &HeaderMap, code: &str) -> String {
-    let base = match &state.public_url {
-        Some(url) => url.to_string(),
-        None => format!("http://{}", header(headers, "host").unwrap_or("localhost")),
-    };
-    format!("{base}/join/?code={code}")
+    format!("{}/join/?code={code}", state.base_url(headers))
 }
 
 fn stem_view(p: &PollRow) -> Option<Stem> {
@@ -1155,9 +1181,15 @@ async fn method_not_allowed() -> ApiError {
 
 /// The router, for the server binary and for in-process tests.
 pub fn app<S: Storage>(state: AppState<S>) -> Router {
+    use axum::http::{header, HeaderName, Method};
+    use tower_http::cors::{AllowOrigin, CorsLayer};
     // Changes other replicas commit reach this process's connections too.
     state.store.follow(&state.hub);
-    let router = Router::new()
+    // Forwarding and retention run beside the routes, for as long as the process does.
+    if tokio::runtime::Handle::try_current().is_ok() {
+        tokio::spawn(crate::inbox::forwarder(state.store.clone(), state.inboxes.clone(), state.forwarder.clone()));
+    }
+    let mut polls = Router::new()
         .route("/api/groups", post(create_group::<S>))
         .route("/api/groups/{group}/polls", post(create_poll::<S>).get(list_polls::<S>))
         .route("/api/groups/{group}/trend", get(trend::<S>))
@@ -1168,7 +1200,39 @@ pub fn app<S: Storage>(state: AppState<S>) -> Router {
         .route("/api/polls/{poll}/aggregate", get(aggregate::<S>))
         .route("/api/polls/{poll}/close", post(close::<S>))
         .route("/api/polls/{poll}/fhir", get(fhir_observation::<S>))
-        .route("/api/polls/{poll}/live", get(live::<S>))
+        .route("/api/polls/{poll}/live", get(live::<S>));
+    if !state.allowed_origins.is_empty() {
+        polls = polls.layer(
+            CorsLayer::new()
+                .allow_origin(state.allowed_origins.clone())
+                .allow_methods([Method::GET, Method::POST, Method::PUT])
+                .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, HeaderName::from_static("x-attune-member")]),
+        );
+    }
+    // A clinic's patients post from the clinic's own site, and its staff may open the inbox from
+    // another page: any origin, no cookies (the host token is a bearer token).
+    let inboxes = Router::new()
+        .route("/api/inboxes", post(crate::inbox::create::<S>))
+        .route("/api/inboxes/{id}", get(crate::inbox::public::<S>))
+        .route(
+            "/api/inboxes/{id}/submissions",
+            post(crate::inbox::submit::<S>).get(crate::inbox::list::<S>),
+        )
+        .route("/api/inboxes/{id}/submissions/{sid}", axum::routing::delete(crate::inbox::delete::<S>))
+        .route(
+            "/api/inboxes/{id}/settings",
+            get(crate::inbox::get_settings::<S>).put(crate::inbox::put_settings::<S>),
+        )
+        .route("/api/inboxes/{id}/key", put(crate::inbox::put_key::<S>))
+        .layer(
+            CorsLayer::new()
+                .allow_origin(AllowOrigin::any())
+                .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+                .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, HeaderName::from_static("idempotency-key")])
+                .max_age(std::time::Duration::from_secs(600)),
+        );
+    let router = polls
+        .merge(inboxes)
         .fallback(fallback::<S>)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))

@@ -5,8 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use attune_server::{app, AppState, Postgres, Sqlite, Storage};
-use axum::http::{header, HeaderName, HeaderValue, Method};
-use tower_http::cors::CorsLayer;
+use axum::http::HeaderValue;
 
 // The server allocates and frees small buffers at a high rate (requests, rows, snapshots); under
 // load glibc's allocator took a quarter of its CPU time. mimalloc does the same work for far less.
@@ -39,6 +38,12 @@ OPTIONS:
     --site-connect ORIGIN  Let the site's pages also connect and post to ORIGIN (https://host[:port]),
                            e.g. the endpoint an <attune-questionnaire action> delivers to; repeat
                            for several
+    --submissions-per-minute N
+                           Sealed inbox submissions a minute per client address (default 30; 0 for
+                           no limit); each inbox also takes at most 300 a minute
+    --allow-local-forwarding
+                           Let inboxes forward to http:// on this machine (development and tests);
+                           otherwise forwarding endpoints must be https://
     --public-url URL       Address of the site members open (join page at URL/join/); default: the
                            host each request was sent to
     -h, --help             This text
@@ -59,6 +64,8 @@ struct Args {
     public_url: Option<String>,
     www: Option<PathBuf>,
     site_connect: Vec<String>,
+    submissions_per_minute: u32,
+    allow_local_forwarding: bool,
 }
 
 fn parse_args() -> Result<Option<Args>, lexopt::Error> {
@@ -76,6 +83,8 @@ fn parse_args() -> Result<Option<Args>, lexopt::Error> {
         public_url: None,
         www: None,
         site_connect: Vec::new(),
+        submissions_per_minute: attune_server::DEFAULT_SUBMISSIONS_PER_MINUTE,
+        allow_local_forwarding: false,
     };
     let mut parser = lexopt::Parser::from_env();
     while let Some(arg) = parser.next()? {
@@ -90,6 +99,8 @@ fn parse_args() -> Result<Option<Args>, lexopt::Error> {
             Long("trusted-proxy") => args.trusted.push(parser.value()?.parse()?),
             Long("max-sockets") => args.max_sockets = parser.value()?.parse()?,
             Long("sockets-per-address") => args.sockets_per_address = parser.value()?.parse()?,
+            Long("submissions-per-minute") => args.submissions_per_minute = parser.value()?.parse()?,
+            Long("allow-local-forwarding") => args.allow_local_forwarding = true,
             Long("public-url") => args.public_url = Some(parser.value()?.parse()?),
             Long("allowed-origin") => {
                 let origin: String = parser.value()?.parse()?;
@@ -153,8 +164,18 @@ async fn serve<S: Storage>(store: S, args: Args) -> anyhow::Result<()> {
         answers: attune_server::Limiter::new(args.answers_per_minute, attune_server::ANSWER_BURST),
         trusted_proxies: args.trusted.clone(),
     };
+    let inboxes = attune_server::InboxConfig {
+        per_address: attune_server::Limiter::new(args.submissions_per_minute, args.submissions_per_minute),
+        forwarding: attune_server::Forwarding {
+            allow_local_http: args.allow_local_forwarding,
+            ..attune_server::Forwarding::default()
+        },
+        ..attune_server::InboxConfig::default()
+    };
     let mut state = AppState::new(store, attune_core::Catalog::embedded())
         .with_limits(limits)
+        .with_inbox_config(inboxes)
+        .with_allowed_origins(args.origins.clone())
         .with_socket_caps(attune_server::SocketCaps::new(args.max_sockets, args.sockets_per_address));
     if let Some(url) = &args.public_url {
         state = state.with_public_url(url);
@@ -168,21 +189,7 @@ async fn serve<S: Storage>(store: S, args: Args) -> anyhow::Result<()> {
             .with_site_connect(&args.site_connect)
             .map_err(|e| anyhow::anyhow!("--site-connect {e}"))?;
     }
-    let mut router = app(state);
-    if !args.origins.is_empty() {
-        router = router.layer(
-            CorsLayer::new()
-                .allow_origin(args.origins)
-                .allow_methods([Method::GET, Method::POST, Method::PUT])
-                .allow_headers([
-                    header::AUTHORIZATION,
-                    header::CONTENT_TYPE,
-                    HeaderName::from_static("x-attune-member"),
-                ]),
-        );
-        // The CORS layer answers preflight requests itself: they get the security headers too.
-        router = attune_server::site::security_headers(router);
-    }
+    let router = app(state);
     let listener = listen(args.addr)?;
     // The database is named without a password that a URL might carry.
     let shown = match args.database.to_string_lossy().split_once('@') {

@@ -5,8 +5,11 @@
 use std::future::Future;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+pub(crate) mod inbox;
 mod postgres;
 mod sqlite;
+
+pub use inbox::{Forward, InboxRow, InboxStore, SubmissionRow, Submitted};
 
 pub use postgres::Postgres;
 pub use sqlite::Sqlite;
@@ -107,8 +110,13 @@ pub fn now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
 /// What the poll server needs from a database.
-pub trait Storage: Clone + Send + Sync + 'static {
+pub trait Storage: InboxStore + Clone + Send + Sync + 'static {
     /// Creates a group with its host token's hash; returns nothing the caller did not give.
     fn create_group(&self, id: &str, name: &str, host: &TokenHash) -> impl Future<Output = Result<()>> + Send;
     /// The group's name and host token hash.

@@ -30,6 +30,7 @@ use super::{hash_from, now, poll_from, Answered, PollRow, Release, Result, Stora
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0001_schema.sql"),
     include_str!("../../migrations/postgres/0002_releases.sql"),
+    include_str!("../../migrations/postgres/0003_inboxes.sql"),
 ];
 
 /// The notification channel every replica listens on.
@@ -429,3 +430,5 @@ async fn listen(pool: PgPool, replica: Arc<str>, hub: Weak<Hub>) {
         }
     }
 }
+
+super::inbox::inbox_store!(Postgres, pool, pool, "BEGIN");

@@ -483,6 +483,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0002_custom_questions.sql"),
     include_str!("../../migrations/0003_stems.sql"),
     include_str!("../../migrations/0004_releases.sql"),
+    include_str!("../../migrations/0005_inboxes.sql"),
 ];
 
 impl Sqlite {
@@ -679,3 +680,5 @@ impl Storage for Sqlite {
         self.poll(poll_id).await
     }
 }
+
+super::inbox::inbox_store!(Sqlite, write, read, "BEGIN IMMEDIATE");

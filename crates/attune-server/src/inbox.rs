@@ -1,0 +1,647 @@
+//! Sealed intake inboxes (docs/inbox.md): a clinic registers an X25519 public key; patients'
+//! browsers seal each completed response to it (HPKE) and post the envelope here; the clinic's
+//! staff list, open (in their own browser) and delete them with the inbox's host token. The server
+//! checks an envelope's shape and nothing else, because it cannot: it never holds a private key.
+//! A submission is acknowledged once committed, once per idempotency key. An inbox may forward
+//! each new submission, still sealed, to the clinic's own endpoint, signed as Standard Webhooks
+//! specify, from a durable outbox in the database ([`forwarder`]).
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use subtle::ConstantTimeEq;
+
+use crate::api::{hash, header, new_id, new_token, rate_limited, ApiError, ApiResult, AppState, Body, Client};
+use crate::limit::{address_key, Limiter};
+use crate::storage::{InboxRow, Storage, Submitted};
+
+/// The suite every inbox uses (RFC 9180 names).
+pub const SUITE: &str = "DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-128-GCM";
+
+/// Submissions a minute per client address unless configured otherwise: a waiting room behind one
+/// clinic address is never slowed; a script cannot fill an inbox.
+pub const DEFAULT_SUBMISSIONS_PER_MINUTE: u32 = 30;
+/// Submissions a minute per inbox unless configured otherwise.
+pub const DEFAULT_INBOX_SUBMISSIONS_PER_MINUTE: u32 = 300;
+/// Inboxes created a minute per client address.
+pub const DEFAULT_INBOXES_PER_MINUTE: u32 = 10;
+/// Submissions one inbox holds at most; past it new ones are refused (`inbox_full`) until the
+/// clinic exports and deletes.
+pub const DEFAULT_MAX_SUBMISSIONS: i64 = 10_000;
+/// Submissions listed at most in one response.
+pub const MAX_LISTED: i64 = 1_000;
+/// Longest retention a clinic may set, in days (ten years).
+const MAX_RETENTION_DAYS: u32 = 3_650;
+
+/// Limits and forwarding of the inbox routes.
+#[derive(Debug)]
+pub struct InboxConfig {
+    /// Submissions per client address.
+    pub per_address: Limiter<IpAddr>,
+    /// Submissions per inbox.
+    pub per_inbox: Limiter<String>,
+    /// Inboxes created per client address.
+    pub creations: Limiter<IpAddr>,
+    /// Submissions an inbox holds at most.
+    pub max_submissions: i64,
+    pub forwarding: Forwarding,
+}
+
+impl Default for InboxConfig {
+    fn default() -> InboxConfig {
+        InboxConfig {
+            per_address: Limiter::new(DEFAULT_SUBMISSIONS_PER_MINUTE, DEFAULT_SUBMISSIONS_PER_MINUTE),
+            per_inbox: Limiter::new(DEFAULT_INBOX_SUBMISSIONS_PER_MINUTE, DEFAULT_INBOX_SUBMISSIONS_PER_MINUTE),
+            creations: Limiter::new(DEFAULT_INBOXES_PER_MINUTE, DEFAULT_INBOXES_PER_MINUTE),
+            max_submissions: DEFAULT_MAX_SUBMISSIONS,
+            forwarding: Forwarding::default(),
+        }
+    }
+}
+
+/// How submissions are forwarded to a clinic's endpoint.
+#[derive(Debug, Clone)]
+pub struct Forwarding {
+    /// The wait after the first failure; it doubles after each (with ±20% jitter) up to `max_retry`.
+    pub first_retry: Duration,
+    pub max_retry: Duration,
+    /// How long one delivery may take.
+    pub timeout: Duration,
+    /// Whether `http://` to this machine (localhost, 127.0.0.1, ::1) is accepted as an endpoint: for
+    /// development and tests only (`--allow-local-forwarding`). Otherwise endpoints are `https://`.
+    pub allow_local_http: bool,
+    /// How often the outbox is looked at when nothing woke the forwarder (other replicas' new
+    /// submissions, retries that fell due), and expired submissions deleted.
+    pub poll_every: Duration,
+}
+
+impl Default for Forwarding {
+    fn default() -> Forwarding {
+        Forwarding {
+            first_retry: Duration::from_secs(5),
+            max_retry: Duration::from_secs(3600),
+            timeout: Duration::from_secs(10),
+            allow_local_http: false,
+            poll_every: Duration::from_secs(2),
+        }
+    }
+}
+
+/// `POST /api/inboxes`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewInbox {
+    name: String,
+    public_key: String,
+    #[serde(default)]
+    retention_days: Option<u32>,
+    #[serde(default)]
+    forward_url: Option<String>,
+}
+
+/// `PUT /api/inboxes/{id}/settings`: the whole of it (absent is none).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Settings {
+    #[serde(default)]
+    retention_days: Option<u32>,
+    #[serde(default)]
+    forward_url: Option<String>,
+    /// A new signing secret even though the endpoint stays.
+    #[serde(default)]
+    rotate_secret: bool,
+}
+
+/// `PUT /api/inboxes/{id}/key`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewKey {
+    public_key: String,
+}
+
+/// The sealed envelope, as posted.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Envelope {
+    v: u32,
+    key: String,
+    enc: String,
+    ct: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ListQuery {
+    #[serde(default)]
+    limit: Option<i64>,
+}
+
+fn public_key(text: &str) -> ApiResult<([u8; 32], String)> {
+    let key = attune_seal::public_key_from_b64(text.trim()).map_err(|e| {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_key", format!("public_key: {e}"))
+    })?;
+    Ok((key, attune_seal::fingerprint(&key)))
+}
+
+fn retention(days: Option<u32>) -> ApiResult<Option<u32>> {
+    match days {
+        Some(d) if d == 0 || d > MAX_RETENTION_DAYS => Err(ApiError::invalid_json(format!(
+            "retention_days is a number of days from 1 to {MAX_RETENTION_DAYS}, or absent to keep submissions until deleted"
+        ))),
+        d => Ok(d),
+    }
+}
+
+/// A forwarding endpoint: `https://…`, or `http://` to this machine when allowed. Refused with a
+/// message that says which.
+pub fn check_forward_url(url: &str, allow_local_http: bool) -> Result<String, String> {
+    let url = url.trim();
+    let bad = || format!("forward_url `{url}`: an https:// address is required");
+    let (scheme, rest) = url.split_once("://").ok_or_else(bad)?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let name = match host.find(']') {
+        Some(end) if host.starts_with('[') => &host[..=end],
+        _ => host.split(':').next().unwrap_or(""),
+    };
+    if host.is_empty() || host.contains('@') || url.len() > 2000 || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad());
+    }
+    let local = matches!(name, "localhost" | "127.0.0.1" | "[::1]");
+    match scheme {
+        "https" => Ok(url.to_string()),
+        "http" if local && allow_local_http => Ok(url.to_string()),
+        "http" if local => Err(format!(
+            "forward_url `{url}`: http:// to this machine is refused unless the server runs with --allow-local-forwarding"
+        )),
+        _ => Err(bad()),
+    }
+}
+
+/// A new Standard Webhooks signing secret: `whsec_` and 32 random bytes in base64.
+fn new_secret() -> ApiResult<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "entropy", e.to_string()))?;
+    Ok(format!("whsec_{}", base64_std(&bytes)))
+}
+
+/// Standard base64 with padding (the Standard Webhooks secret and signature encoding).
+pub(crate) fn base64_std(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn inbox_url<S>(state: &AppState<S>, headers: &HeaderMap, id: &str) -> String {
+    format!("{}/api/inboxes/{id}", state.base_url(headers))
+}
+
+/// The inbox after checking its host token (constant time). An unknown inbox gets the same answer
+/// as a wrong token.
+async fn authorize<S: Storage>(state: &AppState<S>, headers: &HeaderMap, id: &str) -> ApiResult<InboxRow> {
+    let token = header(headers, "authorization").and_then(|v| v.strip_prefix("Bearer ")).unwrap_or("");
+    match state.store.inbox(id).await? {
+        Some(inbox) if !token.is_empty() && bool::from(hash(token).ct_eq(&inbox.host)) => Ok(inbox),
+        _ => Err(ApiError::unauthorized()),
+    }
+}
+
+fn settings_view(inbox: &InboxRow) -> Value {
+    let (url, secret) = inbox.forward.clone().unzip();
+    json!({"retention_days": inbox.retention_days, "forward_url": url, "forward_secret": secret})
+}
+
+pub(crate) async fn create<S: Storage>(
+    State(state): State<AppState<S>>,
+    Client(addr): Client,
+    headers: HeaderMap,
+    Body(req): Body<NewInbox>,
+) -> ApiResult<impl IntoResponse> {
+    state
+        .inboxes
+        .creations
+        .check(&address_key(addr))
+        .map_err(|wait| rate_limited("inboxes created from this address", wait))?;
+    let name = req.name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ApiError::invalid_json("the inbox needs a name of 1 to 100 characters"));
+    }
+    let (key, fingerprint) = public_key(&req.public_key)?;
+    let forward = match &req.forward_url {
+        Some(url) => Some((
+            check_forward_url(url, state.inboxes.forwarding.allow_local_http)
+                .map_err(|m| ApiError::new(StatusCode::BAD_REQUEST, "invalid_forward_url", m))?,
+            new_secret()?,
+        )),
+        None => None,
+    };
+    let (id, token) = (new_id()?, new_token()?);
+    let inbox = InboxRow {
+        id: id.clone(),
+        name: name.to_string(),
+        host: hash(&token),
+        public_key: attune_seal::b64url(&key),
+        fingerprint: fingerprint.clone(),
+        retention_days: retention(req.retention_days)?,
+        forward,
+        created_at: crate::storage::now(),
+    };
+    state.store.create_inbox(&inbox).await?;
+    let mut body = json!({
+        "inbox": id, "name": name, "host_token": token, "fingerprint": fingerprint,
+        "url": inbox_url(&state, &headers, &inbox.id), "retention_days": inbox.retention_days,
+        "note": "The host token is shown once and stored only as a hash: keep it (with the private key) to read this inbox.",
+    });
+    if let Some((url, secret)) = &inbox.forward {
+        body["forward_url"] = json!(url);
+        body["forward_secret"] = json!(secret);
+    }
+    Ok((StatusCode::CREATED, Json(body)))
+}
+
+/// `GET /api/inboxes/{id}`: what a browser needs to seal to this inbox.
+pub(crate) async fn public<S: Storage>(
+    State(state): State<AppState<S>>,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let inbox = state.store.inbox(&id).await?.ok_or_else(|| ApiError::not_found("inbox"))?;
+    Ok((
+        [(axum::http::header::CACHE_CONTROL, "no-cache")],
+        Json(json!({
+            "inbox": inbox.id, "name": inbox.name, "public_key": inbox.public_key,
+            "fingerprint": inbox.fingerprint, "suite": SUITE, "max_bytes": crate::api::MAX_BODY,
+        })),
+    ))
+}
+
+/// An idempotency key: 8 to 64 of `A-Z a-z 0-9 - _` (a UUID is one).
+fn idempotency_key(headers: &HeaderMap) -> ApiResult<String> {
+    let key = header(headers, "idempotency-key").unwrap_or("").trim();
+    let ok = (8..=64).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(key.to_string())
+    } else {
+        Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_idempotency_key",
+            "an Idempotency-Key header of 8 to 64 letters, digits, '-' or '_' is required (a UUID is one)",
+        ))
+    }
+}
+
+/// The envelope's shape: version 1, base64url fields, a 32-byte `enc`, a `ct` holding at least
+/// the 16-byte tag, sealed to the inbox's current key.
+fn check_envelope(body: &[u8], inbox: &InboxRow) -> ApiResult<()> {
+    let bad = |m: &str| ApiError::new(StatusCode::BAD_REQUEST, "invalid_envelope", m.to_string());
+    let env: Envelope = serde_json::from_slice(body).map_err(|e| bad(&format!("not a sealed envelope: {e}")))?;
+    if env.v != 1 {
+        return Err(bad("envelope version 1 is the only one this server takes"));
+    }
+    match attune_seal::from_b64url(&env.enc) {
+        Ok(enc) if enc.len() == 32 => {}
+        _ => return Err(bad("enc must be 32 bytes, base64url")),
+    }
+    match attune_seal::from_b64url(&env.ct) {
+        Ok(ct) if ct.len() >= 16 => {}
+        _ => return Err(bad("ct must be base64url and at least 16 bytes")),
+    }
+    if env.key != inbox.fingerprint {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "key_changed",
+            format!("sealed to key {}, but this inbox's key is now {}", env.key, inbox.fingerprint),
+        ));
+    }
+    Ok(())
+}
+
+/// `POST /api/inboxes/{id}/submissions`: stores a sealed envelope once per idempotency key, and
+/// answers only after the commit.
+pub(crate) async fn submit<S: Storage>(
+    State(state): State<AppState<S>>,
+    Path(id): Path<String>,
+    Client(addr): Client,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    let key = idempotency_key(&headers)?;
+    state
+        .inboxes
+        .per_address
+        .check(&address_key(addr))
+        .map_err(|wait| rate_limited("submissions from this address", wait))?;
+    let inbox = state.store.inbox(&id).await?.ok_or_else(|| ApiError::not_found("inbox"))?;
+    state.inboxes.per_inbox.check(&inbox.id).map_err(|wait| rate_limited("submissions to this inbox", wait))?;
+    check_envelope(&body, &inbox)?;
+    let envelope = std::str::from_utf8(&body).map_err(|_| ApiError::invalid_json("the body is not UTF-8"))?;
+    if state.store.submission_count(&inbox.id).await? >= state.inboxes.max_submissions {
+        return Err(ApiError::new(
+            StatusCode::INSUFFICIENT_STORAGE,
+            "inbox_full",
+            format!(
+                "this inbox holds {} submissions, its limit: the clinic must export and delete some first",
+                state.inboxes.max_submissions
+            ),
+        ));
+    }
+    let due = crate::storage::now_ms();
+    let (status, row) = match state.store.submit(&inbox.id, &key, envelope, crate::storage::now(), due).await? {
+        Submitted::New(row) => {
+            if inbox.forward.is_some() {
+                state.forwarder.notify_one();
+            }
+            (StatusCode::CREATED, row)
+        }
+        Submitted::Repeat(row) => (StatusCode::OK, row),
+        Submitted::Conflict => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "idempotency_conflict",
+                "another envelope was already stored under this Idempotency-Key",
+            ))
+        }
+        Submitted::UnknownInbox => return Err(ApiError::not_found("inbox")),
+    };
+    Ok((status, Json(json!({"id": row.id, "received_at": row.received_at, "size": row.size}))).into_response())
+}
+
+/// `GET /api/inboxes/{id}/submissions` (host token): the sealed envelopes, newest first.
+pub(crate) async fn list<S: Storage>(
+    State(state): State<AppState<S>>,
+    Path(id): Path<String>,
+    Query(q): Query<ListQuery>,
+    headers: HeaderMap,
+) -> ApiResult<impl IntoResponse> {
+    let inbox = authorize(&state, &headers, &id).await?;
+    let limit = q.limit.unwrap_or(MAX_LISTED).clamp(1, MAX_LISTED);
+    let rows = state.store.submissions(&inbox.id, limit).await?;
+    let mut submissions = Vec::with_capacity(rows.len());
+    for row in rows {
+        let envelope: Value = serde_json::from_str(&row.envelope)
+            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "storage", e.to_string()))?;
+        submissions.push(json!({"id": row.id, "received_at": row.received_at, "size": row.size, "envelope": envelope}));
+    }
+    Ok(([(axum::http::header::CACHE_CONTROL, "no-store")], Json(json!({"inbox": inbox.id, "submissions": submissions}))))
+}
+
+/// `DELETE /api/inboxes/{id}/submissions/{sid}` (host token).
+pub(crate) async fn delete<S: Storage>(
+    State(state): State<AppState<S>>,
+    Path((id, sid)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> ApiResult<impl IntoResponse> {
+    let inbox = authorize(&state, &headers, &id).await?;
+    if state.store.delete_submission(&inbox.id, &sid).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("submission"))
+    }
+}
+
+/// `GET /api/inboxes/{id}/settings` (host token).
+pub(crate) async fn get_settings<S: Storage>(
+    State(state): State<AppState<S>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<impl IntoResponse> {
+    let inbox = authorize(&state, &headers, &id).await?;
+    Ok(([(axum::http::header::CACHE_CONTROL, "no-store")], Json(settings_view(&inbox))))
+}
+
+/// `PUT /api/inboxes/{id}/settings` (host token): retention and forwarding, replaced as a whole.
+pub(crate) async fn put_settings<S: Storage>(
+    State(state): State<AppState<S>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Body(req): Body<Settings>,
+) -> ApiResult<impl IntoResponse> {
+    let mut inbox = authorize(&state, &headers, &id).await?;
+    inbox.retention_days = retention(req.retention_days)?;
+    inbox.forward = match req.forward_url {
+        None => None,
+        Some(url) => {
+            let url = check_forward_url(&url, state.inboxes.forwarding.allow_local_http)
+                .map_err(|m| ApiError::new(StatusCode::BAD_REQUEST, "invalid_forward_url", m))?;
+            let secret = match inbox.forward.take() {
+                Some((_, secret)) if !req.rotate_secret => secret,
+                _ => new_secret()?,
+            };
+            Some((url, secret))
+        }
+    };
+    state.store.update_inbox(&inbox).await?;
+    state.forwarder.notify_one();
+    Ok(Json(settings_view(&inbox)))
+}
+
+/// `PUT /api/inboxes/{id}/key` (host token): a new public key for submissions sealed from now on.
+/// Those sealed to the old key stay as they are (and open only with the old private key).
+pub(crate) async fn put_key<S: Storage>(
+    State(state): State<AppState<S>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Body(req): Body<NewKey>,
+) -> ApiResult<impl IntoResponse> {
+    let mut inbox = authorize(&state, &headers, &id).await?;
+    let (key, fingerprint) = public_key(&req.public_key)?;
+    inbox.public_key = attune_seal::b64url(&key);
+    inbox.fingerprint = fingerprint;
+    state.store.update_inbox(&inbox).await?;
+    Ok(Json(json!({"inbox": inbox.id, "public_key": inbox.public_key, "fingerprint": inbox.fingerprint})))
+}
+
+/// The forwarder: delivers the outbox's due submissions one at a time, signed; retries with
+/// backoff; deletes submissions past their inbox's retention. Runs until the process ends. Woken
+/// by a new submission on this process, and every [`Forwarding::poll_every`] otherwise.
+pub(crate) async fn forwarder<S: Storage>(store: S, config: Arc<InboxConfig>, wake: Arc<tokio::sync::Notify>) {
+    let forwarding = config.forwarding.clone();
+    let mut last_expiry = std::time::Instant::now() - Duration::from_secs(3600);
+    loop {
+        if last_expiry.elapsed() >= Duration::from_secs(60) {
+            last_expiry = std::time::Instant::now();
+            match store.expire(crate::storage::now()).await {
+                Ok(0) => {}
+                Ok(n) => eprintln!("attune-server: deleted {n} inbox submissions past their retention"),
+                Err(e) => eprintln!("attune-server: retention: {e}"),
+            }
+        }
+        let now = crate::storage::now_ms();
+        let lease = now + (forwarding.timeout.as_millis() as i64) * 3;
+        match store.claim_forward(now, lease).await {
+            Ok(Some(job)) => {
+                let outcome = deliver(&job, forwarding.timeout).await;
+                let recorded = match outcome {
+                    Ok(()) => store.forward_done(&job.inbox, &job.submission.id).await,
+                    Err(error) => {
+                        let wait = backoff(&forwarding, job.attempts);
+                        eprintln!(
+                            "attune-server: forwarding {}/{} (attempt {}) failed: {error}; next in {} s",
+                            job.inbox,
+                            job.submission.id,
+                            job.attempts,
+                            wait.as_secs()
+                        );
+                        store
+                            .forward_failed(&job.inbox, &job.submission.id, now + wait.as_millis() as i64, &error)
+                            .await
+                    }
+                };
+                if let Err(e) = recorded {
+                    eprintln!("attune-server: forwarding outbox: {e}");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+            Ok(None) => {
+                let _ = tokio::time::timeout(forwarding.poll_every, wake.notified()).await;
+            }
+            Err(e) => {
+                eprintln!("attune-server: forwarding outbox: {e}");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+/// The wait before attempt `attempts + 1`: doubling from `first_retry` to `max_retry`, ±20%.
+fn backoff(f: &Forwarding, attempts: i64) -> Duration {
+    let doublings = u32::try_from(attempts.saturating_sub(1).clamp(0, 30)).unwrap_or(30);
+    let base = f.first_retry.saturating_mul(1u32 << doublings.min(20)).min(f.max_retry);
+    let mut r = [0u8; 1];
+    let _ = getrandom::fill(&mut r);
+    // 0.8 to 1.2 of the base.
+    base.mul_f64(0.8 + 0.4 * f64::from(r[0]) / 255.0)
+}
+
+/// The webhook's body: the submission, still sealed.
+pub fn webhook_body(inbox: &str, sub: &crate::storage::SubmissionRow) -> String {
+    let envelope: Value = serde_json::from_str(&sub.envelope).unwrap_or(Value::Null);
+    json!({
+        "type": "inbox.submission",
+        "timestamp": rfc3339(sub.received_at),
+        "data": {"inbox": inbox, "id": sub.id, "received_at": sub.received_at, "size": sub.size, "envelope": envelope},
+    })
+    .to_string()
+}
+
+/// The Standard Webhooks signature of a message: `v1,` and the base64 HMAC-SHA256, keyed with the
+/// secret's bytes (after `whsec_`), of `{id}.{timestamp}.{body}`.
+pub fn webhook_signature(secret: &str, id: &str, timestamp: i64, body: &str) -> Option<String> {
+    use base64::Engine;
+    use hmac::Mac;
+    let key = base64::engine::general_purpose::STANDARD.decode(secret.strip_prefix("whsec_")?).ok()?;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).ok()?;
+    mac.update(format!("{id}.{timestamp}.").as_bytes());
+    mac.update(body.as_bytes());
+    Some(format!("v1,{}", base64_std(&mac.finalize().into_bytes())))
+}
+
+/// The webhook id of a submission: the same on every attempt, so the receiver keeps it once.
+pub fn webhook_id(inbox: &str, submission: &str) -> String {
+    format!("{inbox}_{submission}")
+}
+
+/// Posts one submission to the clinic's endpoint; `Ok` for a 2xx answer.
+async fn deliver(job: &crate::storage::Forward, timeout: Duration) -> Result<(), String> {
+    let body = webhook_body(&job.inbox, &job.submission);
+    let id = webhook_id(&job.inbox, &job.submission.id);
+    let timestamp = crate::storage::now();
+    let signature = webhook_signature(&job.secret, &id, timestamp, &body).ok_or("the signing secret is unreadable")?;
+    let url = job.url.clone();
+    let sent = tokio::task::spawn_blocking(move || {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(timeout))
+            .max_redirects(0)
+            .http_status_as_error(false)
+            .user_agent("attune-server")
+            .build()
+            .into();
+        agent
+            .post(&url)
+            .header("content-type", "application/json")
+            .header("webhook-id", &id)
+            .header("webhook-timestamp", &timestamp.to_string())
+            .header("webhook-signature", &signature)
+            .send(body.as_bytes())
+            .map(|r| r.status().as_u16())
+            .map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    match sent? {
+        s if (200..300).contains(&s) => Ok(()),
+        s => Err(format!("the endpoint answered {s}")),
+    }
+}
+
+/// Unix seconds as `YYYY-MM-DDThh:mm:ssZ` (UTC), from the proleptic Gregorian calendar.
+fn rfc3339(secs: i64) -> String {
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Days since 1970-01-01 to a civil date: shift to an era starting 0000-03-01.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_rfc3339_utc() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_796_400_000), "2026-12-05T15:20:00Z");
+        assert_eq!(rfc3339(-1), "1969-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn forwarding_endpoints_are_https_or_local_when_allowed() {
+        assert!(check_forward_url("https://clinic.example/hooks", false).is_ok());
+        assert!(check_forward_url("http://clinic.example/hooks", true).is_err());
+        assert!(check_forward_url("http://127.0.0.1:9000/h", false).is_err());
+        assert!(check_forward_url("http://127.0.0.1:9000/h", true).is_ok());
+        assert!(check_forward_url("http://localhost/h", true).is_ok());
+        assert!(check_forward_url("http://[::1]:8080/h", true).is_ok());
+        assert!(check_forward_url("http://127.0.0.1.evil.example/h", true).is_err());
+        assert!(check_forward_url("https://user@clinic.example/", false).is_err());
+        assert!(check_forward_url("ftp://clinic.example/", false).is_err());
+        assert!(check_forward_url("clinic.example", false).is_err());
+    }
+
+    #[test]
+    fn the_signature_is_standard_webhooks() {
+        // Standard Webhooks: HMAC-SHA256 keyed with the base64-decoded secret over
+        // `{id}.{timestamp}.{body}`, sent as `v1,<base64>`. Checked against the same HMAC built
+        // independently here.
+        use hmac::Mac;
+        let secret = format!("whsec_{}", base64_std(b"0123456789abcdef0123456789abcdef"));
+        let sig = webhook_signature(&secret, "msg_1", 1_700_000_000, "{\"a\":1}").expect("signs");
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"0123456789abcdef0123456789abcdef").expect("key");
+        mac.update(b"msg_1.1700000000.{\"a\":1}");
+        assert_eq!(sig, format!("v1,{}", base64_std(&mac.finalize().into_bytes())));
+        assert!(webhook_signature("not-a-secret", "m", 1, "").is_none());
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let f = Forwarding { first_retry: Duration::from_secs(10), max_retry: Duration::from_secs(60), ..Forwarding::default() };
+        let within = |d: Duration, base: f64| d.as_secs_f64() >= base * 0.8 - 1e-9 && d.as_secs_f64() <= base * 1.2 + 1e-9;
+        assert!(within(backoff(&f, 1), 10.0));
+        assert!(within(backoff(&f, 2), 20.0));
+        assert!(within(backoff(&f, 3), 40.0));
+        assert!(within(backoff(&f, 4), 60.0));
+        assert!(within(backoff(&f, 40), 60.0));
+    }
+}
