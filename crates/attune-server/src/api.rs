@@ -1189,7 +1189,23 @@ pub fn app<S: Storage>(state: AppState<S>) -> Router {
     if tokio::runtime::Handle::try_current().is_ok() {
         tokio::spawn(crate::inbox::forwarder(state.store.clone(), state.inboxes.clone(), state.forwarder.clone()));
     }
-    let mut polls = Router::new()
+    // CORS: the poll routes answer pages of `--allowed-origin` only. A clinic's patients post to
+    // its inbox from the clinic's own site, and its staff may open the inbox from another page:
+    // the inbox routes answer any origin, without cookies (the host token is a bearer token).
+    let allowed = state.allowed_origins.clone();
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::predicate(move |origin, parts| {
+            parts.uri.path().starts_with("/api/inboxes") || allowed.iter().any(|o| o == origin)
+        }))
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            HeaderName::from_static("x-attune-member"),
+            HeaderName::from_static("idempotency-key"),
+        ])
+        .max_age(std::time::Duration::from_secs(600));
+    let router = Router::new()
         .route("/api/groups", post(create_group::<S>))
         .route("/api/groups/{group}/polls", post(create_poll::<S>).get(list_polls::<S>))
         .route("/api/groups/{group}/trend", get(trend::<S>))
@@ -1200,43 +1216,18 @@ pub fn app<S: Storage>(state: AppState<S>) -> Router {
         .route("/api/polls/{poll}/aggregate", get(aggregate::<S>))
         .route("/api/polls/{poll}/close", post(close::<S>))
         .route("/api/polls/{poll}/fhir", get(fhir_observation::<S>))
-        .route("/api/polls/{poll}/live", get(live::<S>));
-    if !state.allowed_origins.is_empty() {
-        polls = polls.layer(
-            CorsLayer::new()
-                .allow_origin(state.allowed_origins.clone())
-                .allow_methods([Method::GET, Method::POST, Method::PUT])
-                .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, HeaderName::from_static("x-attune-member")]),
-        );
-    }
-    // A clinic's patients post from the clinic's own site, and its staff may open the inbox from
-    // another page: any origin, no cookies (the host token is a bearer token).
-    let inboxes = Router::new()
+        .route("/api/polls/{poll}/live", get(live::<S>))
         .route("/api/inboxes", post(crate::inbox::create::<S>))
         .route("/api/inboxes/{id}", get(crate::inbox::public::<S>))
-        .route(
-            "/api/inboxes/{id}/submissions",
-            post(crate::inbox::submit::<S>).get(crate::inbox::list::<S>),
-        )
+        .route("/api/inboxes/{id}/submissions", post(crate::inbox::submit::<S>).get(crate::inbox::list::<S>))
         .route("/api/inboxes/{id}/submissions/{sid}", axum::routing::delete(crate::inbox::delete::<S>))
-        .route(
-            "/api/inboxes/{id}/settings",
-            get(crate::inbox::get_settings::<S>).put(crate::inbox::put_settings::<S>),
-        )
+        .route("/api/inboxes/{id}/settings", get(crate::inbox::get_settings::<S>).put(crate::inbox::put_settings::<S>))
         .route("/api/inboxes/{id}/key", put(crate::inbox::put_key::<S>))
-        .layer(
-            CorsLayer::new()
-                .allow_origin(AllowOrigin::any())
-                .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
-                .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, HeaderName::from_static("idempotency-key")])
-                .max_age(std::time::Duration::from_secs(600)),
-        );
-    let router = polls
-        .merge(inboxes)
         .fallback(fallback::<S>)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
-        .layer(axum::middleware::map_response(crate::site::json_errors));
+        .layer(axum::middleware::map_response(crate::site::json_errors))
+        .layer(cors);
     crate::site::security_headers(router).with_state(state)
 }
 

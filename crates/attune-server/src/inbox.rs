@@ -143,9 +143,8 @@ pub(crate) struct ListQuery {
 }
 
 fn public_key(text: &str) -> ApiResult<([u8; 32], String)> {
-    let key = attune_seal::public_key_from_b64(text.trim()).map_err(|e| {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_key", format!("public_key: {e}"))
-    })?;
+    let key = attune_seal::public_key_from_b64(text.trim())
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_key", format!("public_key: {e}")))?;
     Ok((key, attune_seal::fingerprint(&key)))
 }
 
@@ -169,7 +168,11 @@ pub fn check_forward_url(url: &str, allow_local_http: bool) -> Result<String, St
         Some(end) if host.starts_with('[') => &host[..=end],
         _ => host.split(':').next().unwrap_or(""),
     };
-    if host.is_empty() || host.contains('@') || url.len() > 2000 || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if host.is_empty()
+        || host.contains('@')
+        || url.len() > 2000
+        || url.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
         return Err(bad());
     }
     let local = matches!(name, "localhost" | "127.0.0.1" | "[::1]");
@@ -386,7 +389,10 @@ pub(crate) async fn list<S: Storage>(
             .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "storage", e.to_string()))?;
         submissions.push(json!({"id": row.id, "received_at": row.received_at, "size": row.size, "envelope": envelope}));
     }
-    Ok(([(axum::http::header::CACHE_CONTROL, "no-store")], Json(json!({"inbox": inbox.id, "submissions": submissions}))))
+    Ok((
+        [(axum::http::header::CACHE_CONTROL, "no-store")],
+        Json(json!({"inbox": inbox.id, "submissions": submissions})),
+    ))
 }
 
 /// `DELETE /api/inboxes/{id}/submissions/{sid}` (host token).
@@ -636,8 +642,13 @@ mod tests {
 
     #[test]
     fn backoff_doubles_up_to_the_cap() {
-        let f = Forwarding { first_retry: Duration::from_secs(10), max_retry: Duration::from_secs(60), ..Forwarding::default() };
-        let within = |d: Duration, base: f64| d.as_secs_f64() >= base * 0.8 - 1e-9 && d.as_secs_f64() <= base * 1.2 + 1e-9;
+        let f = Forwarding {
+            first_retry: Duration::from_secs(10),
+            max_retry: Duration::from_secs(60),
+            ..Forwarding::default()
+        };
+        let within =
+            |d: Duration, base: f64| d.as_secs_f64() >= base * 0.8 - 1e-9 && d.as_secs_f64() <= base * 1.2 + 1e-9;
         assert!(within(backoff(&f, 1), 10.0));
         assert!(within(backoff(&f, 2), 20.0));
         assert!(within(backoff(&f, 3), 40.0));

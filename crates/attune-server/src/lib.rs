@@ -17,8 +17,9 @@ pub use api::{
     DEFAULT_JOINS_PER_MINUTE, DEFAULT_STEM, MAX_BODY, MIN_N_FLOOR,
 };
 pub use inbox::{
-    check_forward_url, webhook_body, webhook_id, webhook_signature, Forwarding, InboxConfig, DEFAULT_INBOXES_PER_MINUTE,
-    DEFAULT_INBOX_SUBMISSIONS_PER_MINUTE, DEFAULT_MAX_SUBMISSIONS, DEFAULT_SUBMISSIONS_PER_MINUTE, MAX_LISTED, SUITE,
+    check_forward_url, webhook_body, webhook_id, webhook_signature, Forwarding, InboxConfig,
+    DEFAULT_INBOXES_PER_MINUTE, DEFAULT_INBOX_SUBMISSIONS_PER_MINUTE, DEFAULT_MAX_SUBMISSIONS,
+    DEFAULT_SUBMISSIONS_PER_MINUTE, MAX_LISTED, SUITE,
 };
 pub use limit::{client_address, Cidr, Limiter};
 pub use live::{
@@ -26,4 +27,6 @@ pub use live::{
     PING_EVERY, SILENT_AFTER, SNAPSHOT_BURST, SNAPSHOT_EVERY,
 };
 pub use storage::{
-    Forward, InboxRow, InboxStore, SubmissionRow, Submitted, Answered, PollRow, Postgres, Release, Sqlite, Storage, StorageError, Tally, TokenHash};
+    now as storage_now, Answered, Forward, InboxRow, InboxStore, PollRow, Postgres, Release, Sqlite, Storage,
+    StorageError, SubmissionRow, Submitted, Tally, TokenHash,
+};

@@ -11,6 +11,8 @@
 //! - `attune/fhir` (feature `fhir`): `questionnaire`, `toFhir`, `fromQuestionnaireResponse`, the
 //!   core's FHIR R4 mapping.
 //! - `attune/elements` (feature `elements`) and `attune/poll` (feature `poll`): the custom elements.
+//! - `attune/seal` (feature `seal`, built without `scoring`): `seal` and `fingerprint`, the sealed
+//!   intake inbox's sealer (`attune-seal`). No catalog, no JSON parser.
 //!
 //! Nothing a caller passes can panic the module (a panic would abort the whole instance): every
 //! failure is a thrown `AttuneError` with a `code`.
@@ -37,6 +39,8 @@ mod lane;
 mod read;
 #[cfg(feature = "scoring")]
 mod scoring;
+#[cfg(feature = "seal")]
+mod seal;
 mod types;
 #[cfg(feature = "validate")]
 mod validate;
@@ -46,6 +50,8 @@ pub use error::MAX_JSON_LEN;
 pub use fhir::{from_questionnaire_response, questionnaire, to_fhir};
 #[cfg(feature = "scoring")]
 pub use scoring::{catalog, group_stats, instrument, score, score_many, version};
+#[cfg(feature = "seal")]
+pub use seal::{fingerprint, seal};
 pub use types::{
     CatalogOptions, ErrorBody, GroupOptions, GroupStats, InstrumentDefinition, ItemStats, MemberAnswers, ScoreFailure,
     ScoreOutcome, ScoreRequest, ScoreResult, ScoreStats, ScoreValue,

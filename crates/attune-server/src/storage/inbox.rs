@@ -91,7 +91,13 @@ pub trait InboxStore {
     /// The forward was acknowledged: it leaves the outbox.
     fn forward_done(&self, inbox: &str, id: &str) -> impl Future<Output = Result<()>> + Send;
     /// The forward failed: tried again at `next_ms`.
-    fn forward_failed(&self, inbox: &str, id: &str, next_ms: i64, error: &str) -> impl Future<Output = Result<()>> + Send;
+    fn forward_failed(
+        &self,
+        inbox: &str,
+        id: &str,
+        next_ms: i64,
+        error: &str,
+    ) -> impl Future<Output = Result<()>> + Send;
     /// Submissions waiting to be forwarded, over all inboxes.
     fn forwards_pending(&self) -> impl Future<Output = Result<i64>> + Send;
 }
