@@ -107,7 +107,7 @@ const FHIR_CEILING: u64 = 130_000;
 
 /// The package's entries. A page that scores never loads the elements, an intake page never loads
 /// the poll, and only `attune/validate` and `attune/fhir` carry a JSON parser.
-pub const ENTRIES: [Entry; 5] = [
+pub const ENTRIES: [Entry; 6] = [
     Entry {
         import: "attune",
         features: "scoring,non-commercial",
@@ -160,7 +160,21 @@ pub const ENTRIES: [Entry; 5] = [
         ceiling: None,
         wording: true,
     },
+    Entry {
+        import: "attune/seal",
+        features: "seal",
+        dir: "pkg-seal",
+        loader: "seal.js",
+        // HPKE sealing (X25519, HKDF-SHA256, AES-128-GCM), imported by `<attune-questionnaire inbox>`
+        // only: no budget of its own, held to its measured size so it cannot grow unnoticed.
+        budget: None,
+        ceiling: Some(SEAL_CEILING),
+        wording: false,
+    },
 ];
+
+/// `attune/seal`: measured 2026-12-06 (see the README's size table).
+const SEAL_CEILING: u64 = 30_000;
 
 impl Entry {
     /// Whether a file of the package (a path inside it) is loaded by this entry in a browser: its
@@ -228,11 +242,15 @@ pub fn build_npm(sh: &Shell) -> Result<Package> {
     }
     write_text_packs(&npm)?;
     write_wording(&npm)?;
-    // Saved progress and delivery, imported by an element with `save` or `action`: shipped minified,
-    // its readable source beside the element shell.
-    let (extras, esbuild) = (workspace_root().join("crates/attune-wasm/js/extras.js"), esbuild());
-    let out = npm.join("extras.js");
-    cmd!(sh, "{esbuild} {extras} --minify --format=esm --log-level=warning --outfile={out} --allow-overwrite").run()?;
+    // Plain modules, shipped minified, their readable sources beside the element shell: saved
+    // progress and delivery (imported by an element with `save`, `action` or `inbox`), the staff's
+    // `<attune-inbox>` and its WebCrypto opener. Not bundled: their relative imports stay.
+    let esbuild = esbuild();
+    for name in ["extras.js", "inbox.js", "hpke.js"] {
+        let (source, out) = (workspace_root().join("crates/attune-wasm/js").join(name), npm.join(name));
+        cmd!(sh, "{esbuild} {source} --minify --format=esm --log-level=warning --outfile={out} --allow-overwrite")
+            .run()?;
+    }
 
     // The full definitions (with reference vectors, notes and sources), for `attune/instruments/*.json`.
     let instruments = npm.join("instruments");
@@ -793,13 +811,13 @@ impl Drop for TempPostgres {
 }
 
 pub fn postgres_tests(sh: &Shell) -> Result<()> {
-    step("attune-server on PostgreSQL: a temporary server, then the router, WebSocket, SIGKILL and two-replica tests");
+    step("attune-server on PostgreSQL: a temporary server, then the router, WebSocket, SIGKILL, two-replica and sealed inbox tests");
     let pg = TempPostgres::start(sh, 55439)?;
     let url = &pg.url;
     let manifest = workspace_root().join("Cargo.toml");
     cmd!(
         sh,
-        "cargo test --locked --manifest-path {manifest} -p attune-server --features replica-tests --test api --test live --test durability --test replicas -- --nocapture"
+        "cargo test --locked --manifest-path {manifest} -p attune-server --features replica-tests --test api --test live --test durability --test replicas --test inbox --test inbox_process -- --nocapture"
     )
     .env("ATTUNE_TEST_POSTGRES", url)
     .run()?;

@@ -486,11 +486,11 @@ pub(crate) async fn forwarder<S: Storage>(store: S, config: Arc<InboxConfig>, wa
                     Err(error) => {
                         let wait = backoff(&forwarding, job.attempts);
                         eprintln!(
-                            "attune-server: forwarding {}/{} (attempt {}) failed: {error}; next in {} s",
+                            "attune-server: forwarding {}/{} (attempt {}) failed: {error}; next in {:.1} s",
                             job.inbox,
                             job.submission.id,
                             job.attempts,
-                            wait.as_secs()
+                            wait.as_secs_f64()
                         );
                         store
                             .forward_failed(&job.inbox, &job.submission.id, now + wait.as_millis() as i64, &error)

@@ -145,7 +145,7 @@ const QUESTIONNAIRE_PROPS = ["textPack", "answers", "crisis", "context"];
 const SETTERS = { textPack: "setTextPack", answers: "setAnswers", crisis: "setCrisis", context: "setContext" };
 // Attributes the shell acts on when they change (the value and validity, loading extras.js);
 // the others go to the Rust object. `name`, `action-headers` and the like are read when used.
-const SHELL = ["required", "fhir", "save", "action"];
+const SHELL = ["required", "fhir", "save", "action", "inbox"];
 const VERSION = 1;
 
 // While one element prints, everything else on the page is left off the paper.
@@ -208,9 +208,9 @@ export function defineQuestionnaire(tag, css, mount) {
       return this.shadowRoot?.querySelector("fieldset.wrap") ?? null;
     }
 
-    /** Saved progress and delivery are loaded only for an element with `save` or `action`. */
+    /** Saved progress and delivery are loaded only for an element with `save`, `action` or `inbox`. */
     #extrasWanted() {
-      if (this.#extras || !(this.hasAttribute("save") || this.hasAttribute("action")) || !this[INNER]) return;
+      if (this.#extras || !["save", "action", "inbox"].some((a) => this.hasAttribute(a)) || !this[INNER]) return;
       this.#extras = { close() {}, reset() {} };
       const pending = this.#extras;
       load("extras").then((m) => {

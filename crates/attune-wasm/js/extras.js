@@ -12,6 +12,12 @@
 //   and is sent again with backoff, when the page comes back online, or when it is next loaded.
 //   A Web Lock per response keeps one delivery in flight across tabs. Redirects are refused, so a
 //   response goes nowhere but the configured endpoint.
+// - `inbox="https://attune.clinic.example/api/inboxes/ID" inbox-key="sha256:…"` seals each completed
+//   response in this browser to the clinic's public key (HPKE, `seal.js`, imported only then) and
+//   delivers the sealed envelope through the same queue: what is queued on this device and what the
+//   server stores can be opened only with the clinic's private key. The key is fetched from the
+//   inbox when the element connects (and kept on this device for completing offline later), and is
+//   used only if its fingerprint is `inbox-key`: a swapped key is refused and nothing is sent.
 
 const TEXT = {
   en: {
@@ -27,6 +33,7 @@ const TEXT = {
     failed: "The clinic did not accept your answers (error {n}). They are kept on this device. Please tell the clinic staff.",
     unsaved: "Your answers could not be saved on this device and have not reached the clinic yet. Please keep this page open and tell the clinic staff.",
     again: "Send again",
+    mismatch: "This form is not set up correctly (the clinic's inbox key does not match), so your answers were not sent. Please tell the clinic staff.",
   },
   es: {
     resumeTitle: "¿Continuar donde lo dejó?",
@@ -41,6 +48,7 @@ const TEXT = {
     failed: "La clínica no aceptó sus respuestas (error {n}). Se conservan en este dispositivo. Avise al personal de la clínica.",
     unsaved: "No se pudieron guardar sus respuestas en este dispositivo y todavía no han llegado a la clínica. Mantenga esta página abierta y avise al personal de la clínica.",
     again: "Enviar de nuevo",
+    mismatch: "Este formulario no está bien configurado (la clave del buzón de la clínica no coincide), así que sus respuestas no se enviaron. Avise al personal de la clínica.",
   },
 };
 
@@ -51,7 +59,7 @@ const SHEET = `
 .status:empty { display: none; }
 .status { padding-bottom: var(--_space); }
 .status p { margin: 0 0 0.5rem; }
-.status[data-state="failed"] p, .status[data-state="unsaved"] p { color: var(--_warn); font-weight: 600; }
+.status[data-state="failed"] p, .status[data-state="unsaved"] p, .status[data-state="mismatch"] p { color: var(--_warn); font-weight: 600; }
 @media print { .extra { display: none; } }
 `;
 let sheet;
@@ -139,17 +147,78 @@ function button(label, cls, onclick) {
   return b;
 }
 
-/** The `action` attribute as an absolute URL: https, or http only to this machine. */
-function endpoint(host) {
-  const raw = host.getAttribute("action");
-  if (raw === null) return null;
+/** `raw` as an absolute URL: https, or http only to this machine; `code` names the attribute's error. */
+function secureUrl(raw, name, code) {
   let url;
   try { url = new URL(raw, document.baseURI); } catch { url = null; }
   const local = url && ["localhost", "127.0.0.1", "[::1]"].includes(url.hostname);
   if (!url || !(url.protocol === "https:" || (url.protocol === "http:" && local))) {
-    throw Object.assign(new Error(`action must be an https URL (http only for localhost); got "${raw}"`), { code: "invalid_action" });
+    throw Object.assign(new Error(`${name} must be an https URL (http only for localhost); got "${raw}"`), { code });
   }
-  return url.href;
+  return url;
+}
+
+/** Where completed responses go: the `action` URL, or the submissions of the `inbox`. */
+function endpoint(host) {
+  const sealed = sealing(host);
+  if (sealed) return sealed.submissions;
+  const raw = host.getAttribute("action");
+  return raw === null ? null : secureUrl(raw, "action", "invalid_action").href;
+}
+
+/** `inbox` and `inbox-key`, checked: `{ url, submissions, fingerprint }`, or null without `inbox`. */
+function sealing(host) {
+  const raw = host.getAttribute("inbox");
+  if (raw === null) return null;
+  const fail = (m) => { throw Object.assign(new Error(m), { code: "invalid_inbox" }); };
+  if (host.hasAttribute("action")) fail("an element delivers to its action or seals to its inbox, not both: remove one");
+  const url = secureUrl(raw, "inbox", "invalid_inbox");
+  url.search = url.hash = "";
+  const base = url.href.replace(/\/+$/, "");
+  const fingerprint = host.getAttribute("inbox-key")?.trim() ?? "";
+  if (!/^sha256:[A-Za-z0-9_-]{43}$/.test(fingerprint)) {
+    fail(`inbox-key must be the inbox's key fingerprint as the clinic's inbox page shows it ("sha256:" and 43 characters); got "${fingerprint}"`);
+  }
+  return { url: base, submissions: `${base}/submissions`, fingerprint };
+}
+
+// Inbox keys by inbox URL: fetched once per page, kept on this device so that a response completed
+// offline later can still be sealed. A key is public; whichever copy is used, it seals only if its
+// fingerprint is the page's `inbox-key`.
+const keys = new Map();
+function inboxKey(inbox) {
+  let pending = keys.get(inbox.url);
+  if (!pending) {
+    const kept = `attune-inbox-key:${inbox.url}`;
+    pending = fetch(inbox.url, { mode: "cors", credentials: "omit", cache: "no-cache", redirect: "error", referrerPolicy: "no-referrer", signal: AbortSignal.timeout(TIMEOUT) })
+      .then(async (res) => {
+        if (!res.ok) throw Object.assign(new Error(`the inbox answered ${res.status}`), { status: res.status });
+        const body = await res.json();
+        const key = { inbox: String(body.inbox), publicKey: String(body.public_key) };
+        try { localStorage.setItem(kept, JSON.stringify(key)); } catch { /* kept for this page only */ }
+        return key;
+      })
+      .catch((e) => {
+        keys.delete(inbox.url);
+        let key = null;
+        try { key = JSON.parse(localStorage.getItem(kept) ?? "null"); } catch { key = null; }
+        if (key?.inbox && key?.publicKey) return key;
+        throw e;
+      });
+    keys.set(inbox.url, pending);
+  }
+  return pending;
+}
+
+/** The response sealed for `inbox` as submission `key`: the envelope's JSON text. Throws with code
+ * `key_mismatch` when the inbox's key is not the one the page pins. */
+async function seal(host, inbox, key, detail) {
+  const [{ seal: sealWith }, k] = await Promise.all([import("./seal.js"), inboxKey(inbox)]);
+  const plaintext = JSON.stringify({
+    v: 1, instrument: detail.instrument, version: detail.version, answers: detail.answers,
+    context: host.context ?? {}, result: detail.result, started: detail.started, completed: detail.finished, lang: detail.lang,
+  });
+  return sealWith(k.publicKey, inbox.fingerprint, k.inbox, key, plaintext, crypto.getRandomValues(new Uint8Array(32)));
 }
 
 /** `action-headers`: a JSON object of header names to string values. */
@@ -409,7 +478,8 @@ function offer(host, api, st) {
   st.resume = box;
 }
 
-/** Queues a completed response, then forgets the saved progress it replaces, then sends it. */
+/** Queues a completed response (sealed first, for an inbox), then forgets the saved progress it
+ * replaces, then sends it. */
 async function complete(host, st, detail) {
   const action = configured(host, endpoint);
   if (action === undefined) return;
@@ -417,11 +487,18 @@ async function complete(host, st, detail) {
     forget(host);
     return;
   }
+  const key = uuid();
+  const inbox = configured(host, sealing);
+  let body = JSON.stringify(detail);
+  if (inbox) {
+    body = await sealed(host, inbox, key, detail);
+    if (body === null) return;
+  }
   const rec = {
-    key: uuid(),
+    key,
     action,
     instrument: detail.instrument,
-    body: JSON.stringify(detail),
+    body,
     created: new Date().toISOString(),
     attempts: 0,
     nextAt: 0,
@@ -442,6 +519,38 @@ async function complete(host, st, detail) {
   await deliver(rec);
   if (rec.memory && st.status.dataset.state !== "delivered") setStatus(host, rec, "unsaved");
   schedule(action);
+}
+
+/** The sealed envelope, or null when it cannot be made: a key that is not the pinned one is
+ * refused for good; an inbox that cannot be reached (and no key kept from an earlier visit) is
+ * asked again while the page stays open, the answers kept in it meanwhile. */
+async function sealed(host, inbox, key, detail) {
+  const rec = { key, instrument: detail.instrument, action: inbox.submissions };
+  for (let attempt = 0; host.isConnected; attempt++) {
+    try {
+      return await seal(host, inbox, key, detail);
+    } catch (e) {
+      if (e?.code === "key_mismatch" || e?.code === "invalid_key") {
+        setStatus(host, rec, "mismatch");
+        problem(host, "key_mismatch", `nothing was sent: ${e.message}`);
+        emit(host, "attune-delivery-error", { key, instrument: detail.instrument, code: "key_mismatch", status: null, message: e.message, willRetry: false });
+        return null;
+      }
+      const status = e?.status ?? null;
+      setStatus(host, rec, navigator.onLine === false ? "offline" : "unsaved");
+      emit(host, "attune-delivery-error", {
+        key, instrument: detail.instrument, code: status ? "http_status" : "network", status,
+        message: `the inbox's key could not be fetched: ${e?.message ?? e}`, willRetry: true,
+      });
+      const wait = Math.min(MAX_DELAY, 1000 * 2 ** attempt) * (0.8 + Math.random() * 0.4);
+      await new Promise((resolve) => {
+        const done = () => { removeEventListener("online", done); clearTimeout(timer); resolve(); };
+        const timer = setTimeout(done, wait);
+        addEventListener("online", done);
+      });
+    }
+  }
+  return null;
 }
 
 function online() {
@@ -480,6 +589,13 @@ export function attach(host, api) {
 
   offer(host, api, st);
   st.action = configured(host, endpoint) ?? null;
+  // The inbox's key and the sealer are fetched now, so that a response completed offline later
+  // can still be sealed (failures are reported when the response is sealed).
+  const inbox = st.action && sealing(host);
+  if (inbox) {
+    inboxKey(inbox).catch(() => {});
+    import("./seal.js").catch(() => {});
+  }
   if (st.action) {
     if (!attached.has(st.action)) attached.set(st.action, new Set());
     attached.get(st.action).add(st);

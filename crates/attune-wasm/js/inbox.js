@@ -88,7 +88,7 @@ const TEXT = {
     colActions: "Actions",
     loading: "Loading and opening the submissions…",
     empty: "No submissions.",
-    count: (n, critical, failed) =>
+    count: (n, critical, failed) => n === 0 ? "No submissions." :
       `${n === 1 ? "1 submission" : `${n} submissions`}, ${critical} with a critical flag` +
       (failed ? `, ${failed} could not be opened` : ""),
     critical: "Critical",
@@ -217,7 +217,7 @@ const TEXT = {
     colActions: "Acciones",
     loading: "Cargando y abriendo los envíos…",
     empty: "No hay envíos.",
-    count: (n, critical, failed) =>
+    count: (n, critical, failed) => n === 0 ? "No hay envíos." :
       `${n === 1 ? "1 envío" : `${n} envíos`}, ${critical} con una alerta crítica` +
       (failed ? `, ${failed} no se ${failed === 1 ? "pudo" : "pudieron"} abrir` : ""),
     critical: "Crítica",
@@ -379,7 +379,7 @@ table { border-collapse: collapse; width: 100%; }
 caption { text-align: left; font-weight: 600; padding: 0 0 0.5rem; }
 th, td { text-align: left; vertical-align: top; padding: 0.5rem; border-bottom: 1px solid var(--_border); }
 thead th { border-bottom: 2px solid var(--_text); }
-tbody th { font-weight: 400; white-space: nowrap; }
+tbody th, td.instrument { font-weight: 400; white-space: nowrap; }
 tr.critical { background: var(--_crisis-bg); }
 tr.critical > th { border-left: 6px solid var(--_crisis-border); }
 tr.failed > td.failed { color: var(--_warn); font-weight: 600; }
@@ -387,7 +387,7 @@ ul.plain { list-style: none; margin: 0; padding: 0; }
 .flag-critical { font-weight: 700; }
 .tag {
   display: inline-block; border: 1px solid currentColor; border-radius: 999px; padding: 0 0.5rem;
-  font-size: 0.875rem; font-weight: 700; margin-right: 0.25rem;
+  font-size: 0.875rem; font-weight: 700;
 }
 .tag.critical { color: var(--_crisis-border); border-width: 2px; }
 .row-actions { display: flex; flex-wrap: wrap; gap: 0.5rem; align-items: center; }
@@ -395,8 +395,7 @@ ul.plain { list-style: none; margin: 0; padding: 0; }
 dl.scores { margin: 0; }
 dl.scores dt { font-weight: 600; margin-top: 0.5rem; }
 dl.scores dd { margin: 0; }
-ol.answers { padding-left: 1.5rem; }
-ol.answers li { margin-bottom: 0.5rem; }
+ul.answers li { margin-bottom: 0.5rem; }
 .answer { display: block; font-weight: 600; }
 dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: 0.25rem 1rem; margin: 0 0 var(--_space); }
 dl.meta dt { font-weight: 600; }
@@ -1532,10 +1531,10 @@ class AttuneInbox extends HTMLElement {
     const critical = new Set(s.critical);
     const flagCell = h("td", {}, flags.length
       ? h("ul", { class: "plain" }, flags.map((f) => h("li", { class: critical.has(f) ? "flag-critical" : null },
-        critical.has(f) ? h("span", { class: "tag critical" }, t.critical) : null, this.#flagLabel(s, f))))
+        critical.has(f) ? [h("span", { class: "tag critical" }, t.critical), " "] : null, this.#flagLabel(s, f))))
       : t.none);
     return h("tr", { class: s.critical.length ? "critical" : null, part: s.critical.length ? "row critical" : "row" },
-      received, h("td", {}, name), scoreCell, flagCell, actions);
+      received, h("td", { class: "instrument" }, name), scoreCell, flagCell, actions);
   }
 
   // --- the detail ---
@@ -1549,7 +1548,7 @@ class AttuneInbox extends HTMLElement {
     const p = s.plain;
     const hid = this.#id("d");
     const name = this.#instrumentName(s);
-    const heading = h("h3", { id: hid, tabIndex: -1 }, fill(t.detailHeading, { instrument: name, date: this.#date(s.receivedAt) }));
+    const heading = h("h2", { id: hid, tabIndex: -1 }, fill(t.detailHeading, { instrument: name, date: this.#date(s.receivedAt) }));
     const completed = p.completed ? new Date(p.completed) : null;
     const meta = h("dl", { class: "meta" },
       s.def ? [h("dt", {}, t.colInstrument), h("dd", {}, s.def.name)] : null,
@@ -1585,7 +1584,7 @@ class AttuneInbox extends HTMLElement {
 
     // Answers: the item's wording and the option's label, or "Item N: value".
     const items = s.def?.items ?? Object.keys(p.answers).map((k) => ({ id: k, text: null, response_set: null }));
-    const answers = h("ol", { class: "answers plain" }, items.map((item) => {
+    const answers = h("ul", { class: "answers plain" }, items.map((item) => {
       const raw = p.answers[item.id];
       const answered = raw !== null && raw !== undefined;
       const label = answered ? this.#optionLabel(s, item, raw) : null;
@@ -1599,15 +1598,16 @@ class AttuneInbox extends HTMLElement {
 
     const attribution = this.#pick(s, (w) => w.attribution) ?? s.def?.license?.attribution ?? null;
     const back = h("button", { type: "button", class: "secondary", part: "button", on: { click: () => this.#closeDetail() } }, t.back);
-    parts.detail.replaceChildren(
+    parts.detail.replaceChildren(...[
       heading,
       meta,
       s.differs ? h("p", { class: "warn" }, t.differs) : null,
-      h("h4", {}, t.flags), flagList,
-      h("h4", {}, t.scores), scores,
-      h("h4", {}, t.answers), answers,
+      h("h3", {}, t.flags), flagList,
+      h("h3", {}, t.scores), scores,
+      h("h3", {}, t.answers), answers,
       s.def ? h("div", { class: "credits" }, h("p", {}, `${t.citation}: ${s.def.citation}`), attribution ? h("p", {}, attribution) : null) : null,
-      h("div", { class: "actions" }, back));
+      h("div", { class: "actions" }, back),
+    ].filter(Boolean));
     parts.detail.setAttribute("aria-labelledby", hid);
     parts.list.hidden = true;
     parts.detail.hidden = false;

@@ -18,9 +18,20 @@ pub fn http(
     headers: &[(&str, &str)],
     body: Option<&Value>,
 ) -> Option<(u16, Value)> {
+    http_text(addr, method, path, headers, body.map(Value::to_string).as_deref())
+}
+
+/// [`http`] with a body of JSON text, sent as it is.
+pub fn http_text(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Option<(u16, Value)> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-    let body = body.map(Value::to_string).unwrap_or_default();
+    let body = body.unwrap_or_default();
     let mut req =
         format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
     if !body.is_empty() {
@@ -30,7 +41,7 @@ pub fn http(
         req.push_str(&format!("{k}: {v}\r\n"));
     }
     req.push_str("\r\n");
-    req.push_str(&body);
+    req.push_str(body);
     stream.write_all(req.as_bytes()).ok()?;
     let mut reader = BufReader::new(stream);
     let mut status = String::new();
@@ -53,13 +64,26 @@ pub fn http(
 }
 
 pub fn start(db: &std::ffi::OsStr, port: u16) -> (Child, SocketAddr) {
+    start_with(db, port, None)
+}
+
+/// [`start`], with the server's standard output and error written to `log` when given.
+pub fn start_with(db: &std::ffi::OsStr, port: u16, log: Option<&std::path::Path>) -> (Child, SocketAddr) {
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+    let (stdout, stderr) = match log {
+        Some(path) => {
+            let file = std::fs::OpenOptions::new().create(true).append(true).open(path).expect("log file");
+            (Stdio::from(file.try_clone().expect("log file")), Stdio::from(file))
+        }
+        None => (Stdio::null(), Stdio::inherit()),
+    };
     let child = Command::new(env!("CARGO_BIN_EXE_attune-server"))
-        // Phones here answer as fast as they can: the per-member answer limit is off.
-        .args(["--addr", &addr.to_string(), "--answers-per-minute", "0", "--database"])
+        // Phones here answer as fast as they can: the per-member answer limit is off; so is the
+        // per-address limit on inbox submissions (every test client is 127.0.0.1).
+        .args(["--addr", &addr.to_string(), "--answers-per-minute", "0", "--submissions-per-minute", "0", "--database"])
         .arg(db)
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
+        .stdout(stdout)
+        .stderr(stderr)
         .spawn()
         .expect("start attune-server");
     let deadline = Instant::now() + Duration::from_secs(20);
