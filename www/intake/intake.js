@@ -1,6 +1,6 @@
 // The clinic-form demo. The page's own script does little: the element takes part in the form by
 // itself. Query parameters set the element's attributes, so the tests (and you) can try each one:
-// ?action=URL&token=T (delivery), ?save=local|session|none, ?layout=, ?results=, ?fhir, ?post (a
+// ?action=URL&token=T (delivery), ?inbox=URL&key=FINGERPRINT (sealed to a clinic inbox), ?save=local|session|none, ?layout=, ?results=, ?fhir, ?post (a
 // real POST to ./submitted instead of showing the data here).
 import "../node_modules/attune/elements.js";
 
@@ -17,9 +17,14 @@ if (params.has("save")) {
 }
 if (params.get("required") === "no") element.removeAttribute("required");
 if (params.has("fhir")) element.setAttribute("fhir", "");
-// Delivery: to ?action=, or to the receiver `cargo xtask serve` starts beside the site.
+// Sealed delivery: ?inbox=URL&key=FINGERPRINT (the snippet the clinic inbox page shows). Otherwise
+// delivery to ?action=, or to the receiver `cargo xtask serve` starts beside the site.
 const action = params.get("action") ?? document.querySelector("meta[name=attune-receiver]")?.content;
-if (action && params.get("action") !== "") {
+if (params.has("inbox")) {
+  element.setAttribute("inbox", params.get("inbox"));
+  element.setAttribute("inbox-key", params.get("key") ?? "");
+  document.getElementById("sealed-note").hidden = false;
+} else if (action && params.get("action") !== "") {
   element.setAttribute("action", action);
   element.setAttribute("action-headers", JSON.stringify({ Authorization: `Bearer ${params.get("token") ?? "demo-token"}` }));
 }
