@@ -12,7 +12,17 @@ const remembered = (() => {
 })();
 const inbox = params.get("inbox") ?? remembered?.inbox;
 if (inbox) element.setAttribute("inbox", inbox);
-if (remembered?.inbox === inbox) link(remembered);
+if (inbox && remembered?.inbox === inbox) link(remembered);
+// An inbox opened here (restored from its backup, or named in ?inbox=): the link from its public record.
+element.addEventListener("attune-inbox-opened", async () => {
+  const id = element.getAttribute("inbox");
+  if (!id || document.getElementById("try").hidden === false) return;
+  const res = await fetch(`${element.getAttribute("server")}/api/inboxes/${encodeURIComponent(id)}`).catch(() => null);
+  if (res?.ok) {
+    const { fingerprint } = await res.json();
+    link({ url: `${element.getAttribute("server")}/api/inboxes/${id}`, fingerprint });
+  }
+});
 
 function link({ url, fingerprint }) {
   if (!url || !fingerprint) return;

@@ -375,7 +375,9 @@ code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monosp
 }
 .status { margin: 0 0 var(--_space); }
 .table-wrap { overflow-x: auto; margin: 0 0 var(--_space); }
-table { border-collapse: collapse; width: 100%; }
+/* A data table keeps its columns on a narrow screen: it scrolls sideways in its wrapper. */
+table { border-collapse: collapse; width: 100%; min-width: 46rem; }
+th, td { overflow-wrap: normal; }
 caption { text-align: left; font-weight: 600; padding: 0 0 0.5rem; }
 th, td { text-align: left; vertical-align: top; padding: 0.5rem; border-bottom: 1px solid var(--_border); }
 thead th { border-bottom: 2px solid var(--_text); }
@@ -718,7 +720,11 @@ class AttuneInbox extends HTMLElement {
     const tag = this.getAttribute("lang") ?? this.parentElement?.closest("[lang]")?.getAttribute("lang") ??
       document.documentElement.getAttribute("lang") ?? "en";
     const base = tag.split(/[-_]/)[0].toLowerCase();
-    return TEXT[base] ? { tag: tag || base, base } : { tag: "en", base: "en" };
+    if (!TEXT[base]) return { tag: "en", base: "en" };
+    // A tag Intl cannot read ("es_ES", "es-") formats dates as its language alone.
+    let canonical = base;
+    try { canonical = Intl.getCanonicalLocales(tag.replace(/_/g, "-"))[0] ?? base; } catch { canonical = base; }
+    return { tag: canonical, base };
   }
 
   get #t() {
@@ -853,7 +859,11 @@ class AttuneInbox extends HTMLElement {
     this.#exported = new Map();
     this.#list = null;
     this.#detailId = null;
+    // A creation left before its backup (the attributes changed): its key is dropped, zeroed.
+    this.#pending?.pkcs8?.fill(0);
+    if (this.#pending?.backup) URL.revokeObjectURL(this.#pending.backup);
     this.#pending = null;
+    this.#busy = false;
     this.#inbox = this.getAttribute("inbox")?.trim() || null;
     try {
       this.#server = this.#readServer();
@@ -1053,15 +1063,14 @@ class AttuneInbox extends HTMLElement {
       this.#say("");
       this.#showBackup();
     } catch (e) {
-      pkcs8?.fill(0);
       if (gen !== this.#gen) return;
-      const code = this.#report(e);
+      this.#report(e);
       this.#say("");
       this.#busyButton(button, false, t.create);
-      if (code === "unsupported") this.#view = "setup";
       button.focus();
-      return;
     } finally {
+      // Zeroed unless handed to the backup step.
+      pkcs8?.fill(0);
       this.#busy = false;
     }
   }
@@ -1273,7 +1282,7 @@ class AttuneInbox extends HTMLElement {
       } catch { /* the name is a convenience */ }
       const record = {
         server: this.#server, inbox: backup.inbox, fingerprint: backup.fingerprint, publicKey: backup.publicKey, privateKey,
-        hostToken: backup.hostToken, name,
+        hostToken: backup.hostToken, name, url: `${this.#server}/api/inboxes/${encodeURIComponent(backup.inbox)}`,
       };
       try {
         await run(KEYS, "readwrite", (s) => s.put(record, `${this.#server}|${backup.inbox}`));
