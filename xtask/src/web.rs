@@ -556,18 +556,23 @@ pub fn browser_unit_tests(sh: &Shell) -> Result<()> {
         .run()?;
     cmd!(
         sh,
-        "cargo clippy --locked -p attune-wasm --target {WASM_TARGET} --features poll,validate,fhir --all-targets -- -D warnings"
+        "cargo clippy --locked -p attune-wasm --target {WASM_TARGET} --features poll,validate,fhir,seal --all-targets -- -D warnings"
     )
     .env("ATTUNE_REFERENCE_VECTORS", &vectors)
     .run()?;
-    step("attune-wasm: wasm-bindgen-test in headless Chromium (scoring API, the elements, the poll's readers)");
+    step("attune-wasm: wasm-bindgen-test in headless Chromium (scoring API, the elements, the poll's readers, the sealer)");
     // Chromium reaches the runner's file server through `proxy` (why: see there).
     let proxy = crate::proxy::start()?;
     let webdriver = target_dir().join("wasm-test/webdriver.json");
     let capabilities = serde_json::json!({"goog:chromeOptions": {"args": crate::proxy::chromium_args(proxy)}});
     std::fs::write(&webdriver, serde_json::to_string_pretty(&capabilities)?)?;
     // The poll build adds only its own module tests (`--lib`): the rest ran with `elements`.
-    for features in [&["--features=validate"][..], &["--features=elements"], &["--features=poll", "--lib"]] {
+    for features in [
+        &["--features=validate"][..],
+        &["--features=elements"],
+        &["--features=poll", "--lib"],
+        &["--features=seal", "--lib"],
+    ] {
         cmd!(sh, "cargo test --locked -p attune-wasm --target {WASM_TARGET} {features...}")
             .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", "wasm-bindgen-test-runner")
             .env("CHROMEDRIVER", CHROMEDRIVER)

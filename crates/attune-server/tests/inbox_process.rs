@@ -21,8 +21,14 @@ fn ikm() -> [u8; 32] {
 /// Creates an inbox for the key pair derived from `seed`; returns (id, host token, fingerprint, public key).
 fn create(addr: std::net::SocketAddr, seed: u8) -> (String, String, String, String, [u8; 32]) {
     let (sk, pk) = attune_seal::derive_key_pair(&[seed; 32]);
-    let (status, v) = http(addr, "POST", "/api/inboxes", &[], Some(&json!({"name": "Intake", "public_key": attune_seal::b64url(&pk)})))
-        .expect("server up");
+    let (status, v) = http(
+        addr,
+        "POST",
+        "/api/inboxes",
+        &[],
+        Some(&json!({"name": "Intake", "public_key": attune_seal::b64url(&pk)})),
+    )
+    .expect("server up");
     assert_eq!(status, 201, "{v}");
     (
         v["inbox"].as_str().expect("id").into(),
@@ -45,10 +51,12 @@ fn the_database_its_log_and_the_server_output_hold_no_plaintext_answer() {
     let (inbox, token, fp, pk, _) = create(addr, 21);
 
     // Distinctive responses: each with its own answers, and a completion time no other text has.
-    let mut needles: Vec<String> = vec!["\"instrument\":\"phq9\"".into(), "\"answers\"".into(), "item9_positive".into()];
+    let mut needles: Vec<String> =
+        vec!["\"instrument\":\"phq9\"".into(), "\"answers\"".into(), "item9_positive".into()];
     let mut sealed = Vec::new();
     for n in 0..12u32 {
-        let answers: serde_json::Map<String, Value> = (1..=9).map(|i| (i.to_string(), json!((i * 7 + n) % 4))).collect();
+        let answers: serde_json::Map<String, Value> =
+            (1..=9).map(|i| (i.to_string(), json!((i * 7 + n) % 4))).collect();
         let completed = format!("2031-07-19T04:27:{n:02}.913Z");
         let plaintext = json!({"v": 1, "instrument": "phq9", "version": "1.0.0", "answers": answers, "context": {},
             "result": {"instrument": "phq9", "complete": true, "flags": ["item9_positive"]}, "completed": completed, "lang": "en"})
@@ -59,13 +67,25 @@ fn the_database_its_log_and_the_server_output_hold_no_plaintext_answer() {
         needles.push(format!("\"1\":{},\"2\":{},\"3\":{}", answers["1"], answers["2"], answers["3"]));
         let key = format!("plain-check-{n:04}");
         let envelope = attune_seal::seal_envelope(&pk, &fp, &inbox, &key, plaintext.as_bytes(), &ikm()).expect("seals");
-        let (status, v) = http_text(addr, "POST", &format!("/api/inboxes/{inbox}/submissions"), &[("Idempotency-Key", &key)], Some(&envelope))
-            .expect("server up");
+        let (status, v) = http_text(
+            addr,
+            "POST",
+            &format!("/api/inboxes/{inbox}/submissions"),
+            &[("Idempotency-Key", &key)],
+            Some(&envelope),
+        )
+        .expect("server up");
         assert_eq!(status, 201, "{v}");
         sealed.push(envelope);
     }
-    let (status, listed) = http(addr, "GET", &format!("/api/inboxes/{inbox}/submissions"), &[("Authorization", &format!("Bearer {token}"))], None)
-        .expect("server up");
+    let (status, listed) = http(
+        addr,
+        "GET",
+        &format!("/api/inboxes/{inbox}/submissions"),
+        &[("Authorization", &format!("Bearer {token}"))],
+        None,
+    )
+    .expect("server up");
     assert_eq!((status, listed["submissions"].as_array().map(Vec::len)), (200, Some(12)));
 
     let files = |when: &str| {
@@ -110,8 +130,15 @@ fn sigkill_during_submissions_loses_no_acknowledged_one() {
                 n += 1;
                 let key = format!("tablet-{t}-{n:06}");
                 let text = json!({"v": 1, "instrument": "gad7", "answers": {"1": n % 4}}).to_string();
-                let envelope = attune_seal::seal_envelope(&pk, &fp, &inbox, &key, text.as_bytes(), &ikm()).expect("seals");
-                match http_text(addr, "POST", &format!("/api/inboxes/{inbox}/submissions"), &[("Idempotency-Key", &key)], Some(&envelope)) {
+                let envelope =
+                    attune_seal::seal_envelope(&pk, &fp, &inbox, &key, text.as_bytes(), &ikm()).expect("seals");
+                match http_text(
+                    addr,
+                    "POST",
+                    &format!("/api/inboxes/{inbox}/submissions"),
+                    &[("Idempotency-Key", &key)],
+                    Some(&envelope),
+                ) {
                     Some((201, _)) => acked.lock().expect("lock").push((key, envelope)),
                     Some((status, v)) => panic!("refused with {status}: {v}"),
                     None => return, // killed mid-request: not acknowledged
@@ -133,8 +160,14 @@ fn sigkill_during_submissions_loses_no_acknowledged_one() {
     assert!(acked.len() >= 150, "only {} submissions were acknowledged before the kill", acked.len());
 
     let (mut server, addr) = start_with(&db.arg(), free_port(), None);
-    let (status, listed) = http(addr, "GET", &format!("/api/inboxes/{inbox}/submissions"), &[("Authorization", &format!("Bearer {token}"))], None)
-        .expect("server up");
+    let (status, listed) = http(
+        addr,
+        "GET",
+        &format!("/api/inboxes/{inbox}/submissions"),
+        &[("Authorization", &format!("Bearer {token}"))],
+        None,
+    )
+    .expect("server up");
     assert_eq!(status, 200);
     let stored: std::collections::HashMap<String, Value> = listed["submissions"]
         .as_array()
@@ -144,7 +177,8 @@ fn sigkill_during_submissions_loses_no_acknowledged_one() {
         .collect();
     let (_, public) = attune_seal::derive_key_pair(&[22; 32]);
     for (key, envelope) in &acked {
-        let got = stored.get(key).unwrap_or_else(|| panic!("acknowledged submission {key} is missing after the restart"));
+        let got =
+            stored.get(key).unwrap_or_else(|| panic!("acknowledged submission {key} is missing after the restart"));
         assert_eq!(got, &serde_json::from_str::<Value>(envelope).expect("json"), "{key} is stored as sent");
         let opened = attune_seal::open_envelope(
             &sk,
@@ -157,7 +191,11 @@ fn sigkill_during_submissions_loses_no_acknowledged_one() {
         );
         assert!(opened.is_ok(), "{key} opens after the restart");
     }
-    println!("{} submissions acknowledged before SIGKILL; all present after restart ({} stored)", acked.len(), stored.len());
+    println!(
+        "{} submissions acknowledged before SIGKILL; all present after restart ({} stored)",
+        acked.len(),
+        stored.len()
+    );
     server.kill().expect("stop");
     server.wait().expect("reaped");
     db.drop_in(&rt);

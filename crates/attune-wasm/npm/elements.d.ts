@@ -114,6 +114,10 @@ export type ElementErrorCode =
   | "fhir_unavailable"
   | "extras_unavailable"
   | "invalid_action"
+  /** `inbox` is not an https URL (http only for localhost), `inbox-key` is not a fingerprint, or `action` is set too. */
+  | "invalid_inbox"
+  /** The inbox's key is not the one `inbox-key` pins: nothing was sealed or sent. */
+  | "key_mismatch"
   | "invalid_save"
   | "save_unavailable"
   | "queue_unavailable"
@@ -152,8 +156,9 @@ export interface DeliveredDetail {
 export interface DeliveryErrorDetail {
   key: string;
   instrument: string;
-  /** `network` (no answer, timeout, refused redirect), `http_status` (a non-2xx answer) or `queue_unavailable`. */
-  code: "network" | "http_status" | "queue_unavailable";
+  /** `network` (no answer, timeout, refused redirect), `http_status` (a non-2xx answer), `queue_unavailable`, or,
+   * with `inbox`, `key_mismatch` (the inbox's key is not the pinned one: nothing sent, not retried). */
+  code: "network" | "http_status" | "queue_unavailable" | "key_mismatch";
   /** The HTTP status, or null when there was none. */
   status: number | null;
   message: string;

@@ -2,7 +2,7 @@
 // DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-128-GCM. `<attune-questionnaire inbox>` imports it;
 // a page with its own form can seal the same way.
 
-export { isAttuneError } from "./errors.js";
+export { isAttuneError } from "./index.js";
 
 /** The `code` of an `AttuneError` thrown by `seal` or `fingerprint`. */
 export type SealErrorCode = "invalid_key" | "key_mismatch" | "invalid_ikm";

@@ -58,3 +58,46 @@ pub fn seal(
 pub fn fingerprint(#[wasm_bindgen(js_name = publicKey)] public_key: &str) -> Result<String, JsValue> {
     attune_seal::public_key_from_b64(public_key).map(|pk| attune_seal::fingerprint(&pk)).map_err(seal_error)
 }
+
+/// The binding as JavaScript calls it: the interop fixture of `attune-seal` (the envelope the
+/// WebCrypto opener's test opens) sealed again byte for byte, and each refusal's code.
+#[cfg(all(test, target_arch = "wasm32"))]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::*;
+
+    wasm_bindgen_test_configure!(run_in_browser);
+
+    fn fixture() -> serde_json::Value {
+        serde_json::from_str(include_str!("../../attune-seal/tests/fixture.json")).expect("fixture")
+    }
+
+    fn code(e: JsValue) -> String {
+        js_sys::Reflect::get(&e, &"code".into()).ok().and_then(|c| c.as_string()).unwrap_or_default()
+    }
+
+    #[wasm_bindgen_test]
+    fn the_fixture_is_sealed_byte_for_byte() {
+        let f = fixture();
+        let s = |k: &str| f[k].as_str().expect(k).to_string();
+        let ikm = attune_seal::from_b64url(&s("ikm_e")).expect("ikm");
+        let envelope =
+            seal(&s("public_key"), &s("fingerprint"), &s("inbox"), &s("key"), &s("plaintext"), &ikm).expect("seals");
+        assert_eq!(envelope, s("envelope"));
+        assert_eq!(fingerprint(&s("public_key")).expect("a key"), s("fingerprint"));
+    }
+
+    #[wasm_bindgen_test]
+    fn refusals_have_codes() {
+        let f = fixture();
+        let s = |k: &str| f[k].as_str().expect(k).to_string();
+        let ikm = attune_seal::from_b64url(&s("ikm_e")).expect("ikm");
+        let other = "sha256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+        let refused = |r: Result<String, JsValue>| code(r.expect_err("refused"));
+        assert_eq!(refused(seal(&s("public_key"), other, "i", "k", "{}", &ikm)), "key_mismatch");
+        assert_eq!(refused(seal("AAAA", &s("fingerprint"), "i", "k", "{}", &ikm)), "invalid_key");
+        assert_eq!(refused(seal(&s("public_key"), &s("fingerprint"), "i", "k", "{}", &[0u8; 32])), "invalid_ikm");
+        assert_eq!(refused(seal(&s("public_key"), &s("fingerprint"), "i", "k", "{}", &ikm[..16])), "invalid_ikm");
+        assert_eq!(refused(fingerprint("not a key")), "invalid_key");
+    }
+}

@@ -30,7 +30,7 @@ form.addEventListener("attune-delivered", (e) => {
 });
 form.addEventListener("attune-delivery-error", (e) => {
   const again: boolean = e.detail.willRetry;
-  const code: "network" | "http_status" | "queue_unavailable" = e.detail.code;
+  const code: "network" | "http_status" | "queue_unavailable" | "key_mismatch" = e.detail.code;
   void again; void code;
 });
 const valid: boolean = form.checkValidity() && form.validity.valueMissing === false;
