@@ -147,9 +147,12 @@ fn test(sh: &Shell) -> Result<()> {
         .run()?;
     web::postgres_tests(sh)?;
     fhir::validate_resources(sh)?;
-    step("sealed inbox: the WebCrypto opener (js/hpke.js) in Node, on RFC 9180 A.1.1 and the Rust sealer's envelope");
+    step(
+        "sealed inbox in Node: the WebCrypto opener (js/hpke.js) on RFC 9180 A.1.1 and the Rust sealer's envelope; \
+         the example webhook receiver against the server binary",
+    );
     let hpke_tests = workspace_root().join("tests/hpke");
-    cmd!(sh, "node --test {hpke_tests}").run()?;
+    cmd!(sh, "node --test {hpke_tests}").env("ATTUNE_SERVER_BIN", target_dir().join("debug/attune-server")).run()?;
     step("commercial build: attune-core without non-commercial instruments");
     cmd!(sh, "cargo test --locked -p attune-core --no-default-features --features json --test reference").run()?;
     step("attune-core without JSON (as the scoring entry builds it): clippy, warnings denied");
