@@ -6,14 +6,13 @@
 // is sent; the server's file holds no answer. axe on every state, the staff's steps keyboard-only.
 import { test, expect } from "@playwright/test";
 import AxeBuilder from "@axe-core/playwright";
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { attuneServer } from "../support/serve.mjs";
 
 const www = fileURLToPath(new URL("../../www/", import.meta.url));
-const bin = process.env.ATTUNE_SERVER_BIN ?? fileURLToPath(new URL("../../target/debug/attune-server", import.meta.url));
 const TAGS = ["wcag2a", "wcag2aa", "wcag21aa", "wcag22aa"];
 const EVENTS = ["attune-complete", "attune-error", "attune-queued", "attune-delivered", "attune-delivery-error",
   "attune-inbox-created", "attune-inbox-opened"];
@@ -23,17 +22,11 @@ let dir;
 
 test.beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "attune-inbox-"));
-  server = spawn(bin, ["--addr", "127.0.0.1:0", "--database", join(dir, "inbox.db"), "--www", www], { stdio: ["ignore", "pipe", "inherit"] });
-  url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("attune-server did not start")), 20_000);
-    server.stdout.on("data", (d) => {
-      const m = /listening on (http:\/\/[^ ]+)/.exec(String(d));
-      if (m) { clearTimeout(timer); resolve(m[1]); }
-    });
-  });
+  server = await attuneServer(www, join(dir, "inbox.db"));
+  url = server.url;
 });
 test.afterAll(async () => {
-  server?.kill("SIGTERM");
+  server?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -4,14 +4,13 @@
 // and axe on every state of both elements.
 import { test, expect } from "@playwright/test";
 import AxeBuilder from "@axe-core/playwright";
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { attuneServer } from "../support/serve.mjs";
 
 const www = fileURLToPath(new URL("../../www/", import.meta.url));
-const bin = process.env.ATTUNE_SERVER_BIN ?? fileURLToPath(new URL("../../target/debug/attune-server", import.meta.url));
 const TAGS = ["wcag2a", "wcag2aa", "wcag21aa", "wcag22aa"];
 let server;
 let url;
@@ -19,17 +18,11 @@ let dir;
 
 test.beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "attune-poll-"));
-  server = spawn(bin, ["--addr", "127.0.0.1:0", "--database", join(dir, "poll.db"), "--www", www], { stdio: ["ignore", "pipe", "inherit"] });
-  url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("attune-server did not start")), 20_000);
-    server.stdout.on("data", (d) => {
-      const m = /listening on (http:\/\/[^ ]+)/.exec(String(d));
-      if (m) { clearTimeout(timer); resolve(m[1]); }
-    });
-  });
+  server = await attuneServer(www, join(dir, "poll.db"));
+  url = server.url;
 });
 test.afterAll(async () => {
-  server?.kill("SIGTERM");
+  server?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 

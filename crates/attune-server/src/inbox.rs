@@ -528,7 +528,7 @@ pub fn webhook_body(inbox: &str, sub: &crate::storage::SubmissionRow) -> String 
     let envelope: Value = serde_json::from_str(&sub.envelope).unwrap_or(Value::Null);
     json!({
         "type": "inbox.submission",
-        "timestamp": rfc3339(sub.received_at),
+        "timestamp": attune_core::fhir::date_time_from_unix(sub.received_at),
         "data": {"inbox": inbox, "id": sub.id, "received_at": sub.received_at, "size": sub.size, "envelope": envelope},
     })
     .to_string()
@@ -584,33 +584,9 @@ async fn deliver(job: &crate::storage::Forward, timeout: Duration) -> Result<(),
     }
 }
 
-/// Unix seconds as `YYYY-MM-DDThh:mm:ssZ` (UTC), from the proleptic Gregorian calendar.
-fn rfc3339(secs: i64) -> String {
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Days since 1970-01-01 to a civil date: shift to an era starting 0000-03-01.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dates_are_rfc3339_utc() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(rfc3339(1_796_400_000), "2026-12-05T15:20:00Z");
-        assert_eq!(rfc3339(-1), "1969-12-31T23:59:59Z");
-    }
 
     #[test]
     fn forwarding_endpoints_are_https_or_local_when_allowed() {
