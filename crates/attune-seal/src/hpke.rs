@@ -59,6 +59,12 @@ fn dh(sk: &[u8; 32], pk: &[u8; 32]) -> Option<[u8; 32]> {
     shared.was_contributory().then(|| shared.to_bytes())
 }
 
+/// Whether a DH with `pk` can give anything but zeros: false exactly for the points of small order
+/// (a clamped scalar is a multiple of 8, so any fixed one tells).
+pub(crate) fn usable_public_key(pk: &[u8; 32]) -> bool {
+    dh(&[0x5a; 32], pk).is_some()
+}
+
 /// `ExtractAndExpand(dh, kem_context)` (§4.1), `kem_context = enc || pkRm`.
 fn extract_and_expand(dh: &[u8; 32], enc: &[u8; 32], pk_r: &[u8; 32]) -> [u8; 32] {
     let eae_prk = labeled_extract(KEM_SUITE, b"", b"eae_prk", dh);

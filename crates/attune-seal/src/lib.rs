@@ -123,9 +123,11 @@ pub fn fingerprint(public_key: &[u8; 32]) -> String {
 }
 
 /// A public key from its base64url text (43 characters). [`Error::InvalidKey`] for anything that
-/// is not 32 bytes of base64url.
+/// is not 32 bytes of base64url, and for a point of small order (all zeros among them), to which
+/// nothing could ever be sealed (every DH with it is all zeros, RFC 9180 §7.1.4).
 pub fn public_key_from_b64(s: &str) -> Result<[u8; 32], Error> {
-    from_b64url(s).ok().and_then(|bytes| bytes.try_into().ok()).ok_or(Error::InvalidKey)
+    let key: [u8; 32] = from_b64url(s).ok().and_then(|bytes| bytes.try_into().ok()).ok_or(Error::InvalidKey)?;
+    hpke::usable_public_key(&key).then_some(key).ok_or(Error::InvalidKey)
 }
 
 /// Seals a submission for an inbox and returns the envelope's JSON text,

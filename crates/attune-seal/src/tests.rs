@@ -183,6 +183,18 @@ fn public_keys() {
     for bad in ["", "AAAA", &text[..42], &format!("{text}A"), &format!("{text}="), &text.replace(&text[..1], "+")] {
         assert_eq!(public_key_from_b64(bad), Err(Error::InvalidKey), "{bad:?}");
     }
+    // Points of small order: 0, 1, and the order-8 point whose u-coordinate is
+    // 0x5f9c95bc… (little-endian bytes below; Bernstein's list of Curve25519's small-order points).
+    let mut order8 = [0u8; 32];
+    order8[..8].copy_from_slice(&[0xe0, 0xeb, 0x7a, 0x7c, 0x3b, 0x41, 0xb8, 0xae]);
+    order8[8..16].copy_from_slice(&[0x16, 0x56, 0xe3, 0xfa, 0xf1, 0x9f, 0xc4, 0x6a]);
+    order8[16..24].copy_from_slice(&[0xda, 0x09, 0x8d, 0xeb, 0x9c, 0x32, 0xb1, 0xfd]);
+    order8[24..].copy_from_slice(&[0x86, 0x62, 0x05, 0x16, 0x5f, 0x49, 0xb8, 0x00]);
+    let mut one = [0u8; 32];
+    one[0] = 1;
+    for small in [[0u8; 32], one, order8] {
+        assert_eq!(public_key_from_b64(&b64url(&small)), Err(Error::InvalidKey), "{small:?}");
+    }
 }
 
 #[test]

@@ -34,7 +34,8 @@ pub const DEFAULT_INBOX_SUBMISSIONS_PER_MINUTE: u32 = 300;
 pub const DEFAULT_INBOXES_PER_MINUTE: u32 = 10;
 /// Submissions one inbox holds at most; past it new ones are refused (`inbox_full`) until the
 /// clinic exports and deletes.
-pub const DEFAULT_MAX_SUBMISSIONS: i64 = 10_000;
+/// As many as one list shows: everything an inbox holds can be listed, opened and exported at once.
+pub const DEFAULT_MAX_SUBMISSIONS: i64 = MAX_LISTED;
 /// Submissions listed at most in one response.
 pub const MAX_LISTED: i64 = 1_000;
 /// Longest retention a clinic may set, in days (ten years).
@@ -323,6 +324,14 @@ fn check_envelope(body: &[u8], inbox: &InboxRow) -> ApiResult<()> {
     Ok(())
 }
 
+fn idempotency_conflict() -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "idempotency_conflict",
+        "another envelope was already stored under this Idempotency-Key",
+    )
+}
+
 /// `POST /api/inboxes/{id}/submissions`: stores a sealed envelope once per idempotency key, and
 /// answers only after the commit.
 pub(crate) async fn submit<S: Storage>(
@@ -340,8 +349,17 @@ pub(crate) async fn submit<S: Storage>(
         .map_err(|wait| rate_limited("submissions from this address", wait))?;
     let inbox = state.store.inbox(&id).await?.ok_or_else(|| ApiError::not_found("inbox"))?;
     state.inboxes.per_inbox.check(&inbox.id).map_err(|wait| rate_limited("submissions to this inbox", wait))?;
-    check_envelope(&body, &inbox)?;
     let envelope = std::str::from_utf8(&body).map_err(|_| ApiError::invalid_json("the body is not UTF-8"))?;
+    // A repeat of what is stored is acknowledged as it was, whatever changed since (the inbox's key,
+    // how full it is): the browser that sends it again did not hear the first answer.
+    if let Some(row) = state.store.submission(&inbox.id, &key).await? {
+        if row.envelope == envelope {
+            return Ok((StatusCode::OK, Json(json!({"id": row.id, "received_at": row.received_at, "size": row.size})))
+                .into_response());
+        }
+        return Err(idempotency_conflict());
+    }
+    check_envelope(&body, &inbox)?;
     if state.store.submission_count(&inbox.id).await? >= state.inboxes.max_submissions {
         return Err(ApiError::new(
             StatusCode::INSUFFICIENT_STORAGE,
@@ -361,13 +379,7 @@ pub(crate) async fn submit<S: Storage>(
             (StatusCode::CREATED, row)
         }
         Submitted::Repeat(row) => (StatusCode::OK, row),
-        Submitted::Conflict => {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "idempotency_conflict",
-                "another envelope was already stored under this Idempotency-Key",
-            ))
-        }
+        Submitted::Conflict => return Err(idempotency_conflict()),
         Submitted::UnknownInbox => return Err(ApiError::not_found("inbox")),
     };
     Ok((status, Json(json!({"id": row.id, "received_at": row.received_at, "size": row.size}))).into_response())
@@ -440,7 +452,7 @@ pub(crate) async fn put_settings<S: Storage>(
             Some((url, secret))
         }
     };
-    state.store.update_inbox(&inbox).await?;
+    state.store.set_inbox_settings(&inbox).await?;
     state.forwarder.notify_one();
     Ok(Json(settings_view(&inbox)))
 }
@@ -457,7 +469,7 @@ pub(crate) async fn put_key<S: Storage>(
     let (key, fingerprint) = public_key(&req.public_key)?;
     inbox.public_key = attune_seal::b64url(&key);
     inbox.fingerprint = fingerprint;
-    state.store.update_inbox(&inbox).await?;
+    state.store.set_inbox_key(&inbox.id, &inbox.public_key, &inbox.fingerprint).await?;
     Ok(Json(json!({"inbox": inbox.id, "public_key": inbox.public_key, "fingerprint": inbox.fingerprint})))
 }
 
@@ -467,6 +479,7 @@ pub(crate) async fn put_key<S: Storage>(
 pub(crate) async fn forwarder<S: Storage>(store: S, config: Arc<InboxConfig>, wake: Arc<tokio::sync::Notify>) {
     let forwarding = config.forwarding.clone();
     let mut last_expiry = std::time::Instant::now() - Duration::from_secs(3600);
+    let mut running = tokio::task::JoinSet::new();
     loop {
         if last_expiry.elapsed() >= Duration::from_secs(60) {
             last_expiry = std::time::Instant::now();
@@ -476,40 +489,64 @@ pub(crate) async fn forwarder<S: Storage>(store: S, config: Arc<InboxConfig>, wa
                 Err(e) => eprintln!("attune-server: retention: {e}"),
             }
         }
-        let now = crate::storage::now_ms();
-        let lease = now + (forwarding.timeout.as_millis() as i64) * 3;
-        match store.claim_forward(now, lease).await {
-            Ok(Some(job)) => {
-                let outcome = deliver(&job, forwarding.timeout).await;
-                let recorded = match outcome {
-                    Ok(()) => store.forward_done(&job.inbox, &job.submission.id).await,
-                    Err(error) => {
-                        let wait = backoff(&forwarding, job.attempts);
-                        eprintln!(
-                            "attune-server: forwarding {}/{} (attempt {}) failed: {error}; next in {:.1} s",
-                            job.inbox,
-                            job.submission.id,
-                            job.attempts,
-                            wait.as_secs_f64()
-                        );
-                        store
-                            .forward_failed(&job.inbox, &job.submission.id, now + wait.as_millis() as i64, &error)
-                            .await
-                    }
-                };
-                if let Err(e) = recorded {
+        // Up to FORWARDS_AT_ONCE deliveries at a time: an endpoint that never answers holds one
+        // slot for its timeout, not the whole outbox.
+        let mut idle = false;
+        while running.len() < FORWARDS_AT_ONCE {
+            let now = crate::storage::now_ms();
+            let lease = now + (forwarding.timeout.as_millis() as i64) * 3;
+            match store.claim_forward(now, lease).await {
+                Ok(Some(job)) => {
+                    running.spawn(forward_one(store.clone(), forwarding.clone(), job));
+                }
+                Ok(None) => {
+                    idle = true;
+                    break;
+                }
+                Err(e) => {
                     eprintln!("attune-server: forwarding outbox: {e}");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    idle = true;
+                    break;
                 }
             }
-            Ok(None) => {
-                let _ = tokio::time::timeout(forwarding.poll_every, wake.notified()).await;
-            }
-            Err(e) => {
-                eprintln!("attune-server: forwarding outbox: {e}");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
         }
+        if running.is_empty() || idle {
+            // Woken by a new submission, a finished delivery, or after a while (other replicas'
+            // submissions, retries falling due).
+            tokio::select! {
+                _ = tokio::time::sleep(forwarding.poll_every) => {}
+                _ = wake.notified() => {}
+                Some(_) = running.join_next(), if !running.is_empty() => {}
+            }
+        } else {
+            running.join_next().await;
+        }
+    }
+}
+
+/// Deliveries in flight at once on one process.
+const FORWARDS_AT_ONCE: usize = 8;
+
+/// One delivery attempt and its outcome in the outbox.
+async fn forward_one<S: Storage>(store: S, forwarding: Forwarding, job: crate::storage::Forward) {
+    let recorded = match deliver(&job, forwarding.timeout, forwarding.allow_local_http).await {
+        Ok(()) => store.forward_done(&job.inbox, &job.submission.id).await,
+        Err(error) => {
+            let wait = backoff(&forwarding, job.attempts);
+            eprintln!(
+                "attune-server: forwarding {}/{} (attempt {}) failed: {error}; next in {:.1} s",
+                job.inbox,
+                job.submission.id,
+                job.attempts,
+                wait.as_secs_f64()
+            );
+            let next = crate::storage::now_ms() + wait.as_millis() as i64;
+            store.forward_failed(&job.inbox, &job.submission.id, next, &error).await
+        }
+    };
+    if let Err(e) = recorded {
+        // The lease runs out and the delivery is tried again: at least once, never lost.
+        eprintln!("attune-server: forwarding outbox: {e}");
     }
 }
 
@@ -551,21 +588,86 @@ pub fn webhook_id(inbox: &str, submission: &str) -> String {
     format!("{inbox}_{submission}")
 }
 
+/// Whether an address is on the public internet: not loopback, private, link-local, shared (CGNAT),
+/// unique-local, unspecified, multicast, documentation or broadcast, nor an IPv4 address inside an
+/// IPv6 one that is any of these.
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_multicast()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b))
+                || (a == 192 && b == 0 && c == 0)
+                || a >= 240)
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped().or_else(|| v6.to_ipv4()) {
+                return is_public(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+                || first == 0x2001 && v6.segments()[1] == 0x0db8)
+        }
+    }
+}
+
+/// Name resolution for forwarding: the endpoint's addresses, refused unless every one is public
+/// (or, with `--allow-local-forwarding`, loopback). The connection then goes to the addresses
+/// checked here, so a name cannot be made to point elsewhere between the check and the request.
+#[derive(Debug)]
+struct PublicOnly {
+    inner: ureq::unversioned::resolver::DefaultResolver,
+    allow_loopback: bool,
+}
+
+impl ureq::unversioned::resolver::Resolver for PublicOnly {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: ureq::unversioned::transport::NextTimeout,
+    ) -> Result<ureq::unversioned::resolver::ResolvedSocketAddrs, ureq::Error> {
+        let addrs = self.inner.resolve(uri, config, timeout)?;
+        for a in addrs.iter() {
+            if !(is_public(a.ip()) || (self.allow_loopback && a.ip().is_loopback())) {
+                return Err(ureq::Error::Io(std::io::Error::other(format!(
+                    "the endpoint resolves to {}, which is not a public address",
+                    a.ip()
+                ))));
+            }
+        }
+        Ok(addrs)
+    }
+}
+
 /// Posts one submission to the clinic's endpoint; `Ok` for a 2xx answer.
-async fn deliver(job: &crate::storage::Forward, timeout: Duration) -> Result<(), String> {
+async fn deliver(job: &crate::storage::Forward, timeout: Duration, allow_loopback: bool) -> Result<(), String> {
     let body = webhook_body(&job.inbox, &job.submission);
     let id = webhook_id(&job.inbox, &job.submission.id);
     let timestamp = crate::storage::now();
     let signature = webhook_signature(&job.secret, &id, timestamp, &body).ok_or("the signing secret is unreadable")?;
     let url = job.url.clone();
     let sent = tokio::task::spawn_blocking(move || {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
+        let config = ureq::Agent::config_builder()
             .timeout_global(Some(timeout))
+            .timeout_connect(Some(timeout.min(Duration::from_secs(5))))
             .max_redirects(0)
             .http_status_as_error(false)
             .user_agent("attune-server")
-            .build()
-            .into();
+            .build();
+        let resolver = PublicOnly { inner: Default::default(), allow_loopback };
+        let agent = ureq::Agent::with_parts(config, ureq::unversioned::transport::DefaultConnector::new(), resolver);
         agent
             .post(&url)
             .header("content-type", "application/json")
@@ -614,6 +716,66 @@ mod tests {
         mac.update(b"msg_1.1700000000.{\"a\":1}");
         assert_eq!(sig, format!("v1,{}", base64_std(&mac.finalize().into_bytes())));
         assert!(webhook_signature("not-a-secret", "m", 1, "").is_none());
+    }
+
+    #[test]
+    fn only_public_addresses_are_public() {
+        for private in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "224.0.0.1",
+            "255.255.255.255",
+            "192.0.2.1",
+            "::1",
+            "::",
+            "fc00::1",
+            "fd12::1",
+            "fe80::1",
+            "ff02::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+            "2001:db8::1",
+        ] {
+            assert!(!is_public(private.parse().expect("ip")), "{private}");
+        }
+        for public in ["93.184.216.34", "1.1.1.1", "2606:4700:4700::1111", "::ffff:93.184.216.34"] {
+            assert!(is_public(public.parse().expect("ip")), "{public}");
+        }
+    }
+
+    #[tokio::test]
+    async fn forwarding_never_connects_inside_the_network_unless_allowed() {
+        // A listener on loopback that would answer 204: refused before any connection unless
+        // loopback is allowed.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let hook = axum::Router::new().route("/h", axum::routing::post(|| async { StatusCode::NO_CONTENT }));
+        tokio::spawn(async move { axum::serve(listener, hook).await.expect("serve") });
+        let job = |host: &str| crate::storage::Forward {
+            inbox: "i".into(),
+            submission: crate::storage::SubmissionRow {
+                id: "s".into(),
+                envelope: "{}".into(),
+                size: 2,
+                received_at: 0,
+            },
+            attempts: 1,
+            url: format!("https://{host}:{port}/h")
+                .replace("https://127", "http://127")
+                .replace("https://localhost", "http://localhost"),
+            secret: format!("whsec_{}", base64_std(&[7u8; 32])),
+        };
+        let t = Duration::from_secs(5);
+        for host in ["127.0.0.1", "localhost"] {
+            let refused = deliver(&job(host), t, false).await.expect_err("refused");
+            assert!(refused.contains("not a public address"), "{refused}");
+            assert_eq!(deliver(&job(host), t, true).await, Ok(()), "allowed on loopback for development");
+        }
     }
 
     #[test]

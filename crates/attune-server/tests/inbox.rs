@@ -358,6 +358,9 @@ async fn what_cannot_be_opened_is_refused_by_the_server_or_by_the_clinic() {
     assert_eq!((st, v["fingerprint"].as_str()), (StatusCode::OK, Some(attune_seal::fingerprint(&new_pk).as_str())));
     let (st, v) = submit(&s.app, &inbox, "key-after-rot", &good).await;
     assert_eq!((st, v["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("key_changed")));
+    // A repeat of one stored before is still acknowledged: its browser did not hear the first answer.
+    let (st, _) = submit(&s.app, &inbox, "key-moved-001", &good).await;
+    assert_eq!(st, StatusCode::OK);
     assert_eq!(list(&s.app, &inbox, &token).await.len(), 3);
 }
 
@@ -377,6 +380,7 @@ async fn inbox_settings_limits_and_retention() {
     for (body, code) in [
         (json!({"name": "", "public_key": pkb}), "invalid_json"),
         (json!({"name": "x", "public_key": "AAAA"}), "invalid_key"),
+        (json!({"name": "x", "public_key": attune_seal::b64url(&[0u8; 32])}), "invalid_key"),
         (json!({"name": "x", "public_key": pkb, "retention_days": 0}), "invalid_json"),
         (json!({"name": "x", "public_key": pkb, "retention_days": 4000}), "invalid_json"),
         (json!({"name": "x", "public_key": pkb, "forward_url": "http://clinic.example/hook"}), "invalid_forward_url"),

@@ -194,7 +194,11 @@ function inboxKey(inbox) {
       .then(async (res) => {
         if (!res.ok) throw Object.assign(new Error(`the inbox answered ${res.status}`), { status: res.status });
         const body = await res.json();
-        const key = { inbox: String(body.inbox), publicKey: String(body.public_key) };
+        // The inbox a response is sealed for is the one the page names (the last part of its URL),
+        // never what a server says: a server could not bind it to another inbox of the same key.
+        const id = decodeURIComponent(new URL(inbox.url).pathname.split("/").filter(Boolean).pop() ?? "");
+        if (String(body.inbox) !== id) throw new Error(`the inbox at ${inbox.url} says it is "${body.inbox}"`);
+        const key = { inbox: id, publicKey: String(body.public_key) };
         try { localStorage.setItem(kept, JSON.stringify(key)); } catch { /* kept for this page only */ }
         return key;
       })

@@ -65,8 +65,17 @@ pub trait InboxStore {
     fn create_inbox(&self, inbox: &InboxRow) -> impl Future<Output = Result<()>> + Send;
     /// One inbox by id.
     fn inbox(&self, id: &str) -> impl Future<Output = Result<Option<InboxRow>>> + Send;
-    /// Replaces an inbox's key, retention and forwarding; `false` for no such inbox.
-    fn update_inbox(&self, inbox: &InboxRow) -> impl Future<Output = Result<bool>> + Send;
+    /// Replaces an inbox's key (and its fingerprint) alone; `false` for no such inbox.
+    fn set_inbox_key(
+        &self,
+        inbox: &str,
+        public_key: &str,
+        fingerprint: &str,
+    ) -> impl Future<Output = Result<bool>> + Send;
+    /// Replaces an inbox's retention and forwarding alone; `false` for no such inbox.
+    fn set_inbox_settings(&self, inbox: &InboxRow) -> impl Future<Output = Result<bool>> + Send;
+    /// One stored submission.
+    fn submission(&self, inbox: &str, id: &str) -> impl Future<Output = Result<Option<SubmissionRow>>> + Send;
     /// How many submissions an inbox holds.
     fn submission_count(&self, inbox: &str) -> impl Future<Output = Result<i64>> + Send;
     /// Stores a submission once per `(inbox, id)`, queueing it for forwarding (due at `due_ms`)
@@ -176,21 +185,43 @@ macro_rules! inbox_store {
                 Ok(row.as_ref().map($crate::storage::inbox::inbox_from).transpose()?)
             }
 
-            async fn update_inbox(&self, i: &$crate::storage::inbox::InboxRow) -> $crate::storage::Result<bool> {
+            async fn set_inbox_key(&self, id: &str, public_key: &str, fingerprint: &str) -> $crate::storage::Result<bool> {
+                let done = sqlx::query("UPDATE inboxes SET public_key = $2, fingerprint = $3 WHERE id = $1")
+                    .bind(id)
+                    .bind(public_key)
+                    .bind(fingerprint)
+                    .execute(&self.$write)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn set_inbox_settings(&self, i: &$crate::storage::inbox::InboxRow) -> $crate::storage::Result<bool> {
                 let (url, secret) = i.forward.clone().unzip();
                 let done = sqlx::query(
-                    "UPDATE inboxes SET public_key = $2, fingerprint = $3, retention_days = $4, forward_url = $5, \
-                     forward_secret = $6 WHERE id = $1",
+                    "UPDATE inboxes SET retention_days = $2, forward_url = $3, forward_secret = $4 WHERE id = $1",
                 )
                 .bind(&i.id)
-                .bind(&i.public_key)
-                .bind(&i.fingerprint)
                 .bind(i.retention_days.map(i64::from))
                 .bind(url)
                 .bind(secret)
                 .execute(&self.$write)
                 .await?;
                 Ok(done.rows_affected() == 1)
+            }
+
+            async fn submission(
+                &self,
+                inbox: &str,
+                id: &str,
+            ) -> $crate::storage::Result<Option<$crate::storage::inbox::SubmissionRow>> {
+                let row = sqlx::query(
+                    "SELECT id, envelope, size, received_at FROM inbox_submissions WHERE inbox_id = $1 AND id = $2",
+                )
+                .bind(inbox)
+                .bind(id)
+                .fetch_optional(&self.$read)
+                .await?;
+                Ok(row.as_ref().map($crate::storage::inbox::submission_from).transpose()?)
             }
 
             async fn submission_count(&self, inbox: &str) -> $crate::storage::Result<i64> {
