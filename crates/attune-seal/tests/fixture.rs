@@ -7,8 +7,9 @@
 //! `plaintext` is the sealed UTF-8 text; `envelope` is the envelope's JSON text exactly as
 //! `seal_envelope` writes it (a string, so that its bytes are compared).
 //!
-//! To write the fixture again (only when the format changes on purpose):
-//! `cargo test -p attune-seal --test fixture -- --ignored write_fixture`.
+//! The fixture is also made again from its recipe (keys derived from fixed labels) and compared with
+//! the file; to write it again (only when the format changes on purpose):
+//! `ATTUNE_WRITE_FIXTURE=1 cargo test -p attune-seal --test fixture`.
 
 use attune_seal::{
     b64url, derive_key_pair, fingerprint, from_b64url, open_envelope, public_key_from_b64, seal_envelope,
@@ -70,8 +71,7 @@ fn fixture_envelope_is_reproducible_and_opens() {
 }
 
 #[test]
-#[ignore = "writes tests/fixture.json; run by hand only when the format changes on purpose"]
-fn write_fixture() {
+fn the_fixture_file_is_its_recipe() {
     let (sk, pk) = derive_key_pair(b"attune-seal interop fixture: recipient");
     // Fixed instead of random, so that the envelope is reproducible.
     let (ikm_e, _) = derive_key_pair(b"attune-seal interop fixture: ephemeral");
@@ -99,5 +99,9 @@ fn write_fixture() {
             )
         })
         .collect();
-    std::fs::write(PATH, format!("{{\n{}\n}}\n", body.join(",\n"))).expect("write tests/fixture.json");
+    let made = format!("{{\n{}\n}}\n", body.join(",\n"));
+    if std::env::var_os("ATTUNE_WRITE_FIXTURE").is_some() {
+        std::fs::write(PATH, &made).expect("write tests/fixture.json");
+    }
+    assert_eq!(std::fs::read_to_string(PATH).expect("tests/fixture.json"), made, "the fixture is not its recipe's");
 }
