@@ -11,8 +11,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { attuneServer } from "../support/serve.mjs";
 
-const bin = process.env.ATTUNE_SERVER_BIN ?? fileURLToPath(new URL("../../target/debug/attune-server", import.meta.url));
 const receiverScript = fileURLToPath(new URL("../../examples/webhook-receiver.mjs", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "attune-forward-"));
 const data = join(dir, "forwarded.jsonl");
@@ -43,12 +43,11 @@ async function until(check, what, ms = 30_000) {
 }
 
 before(async () => {
-  assert.ok(existsSync(bin), `the attune-server binary is needed at ${bin} (cargo build -p attune-server)`);
-  server = spawn(bin, ["--addr", "127.0.0.1:0", "--database", join(dir, "inbox.db"), "--allow-local-forwarding"], { stdio: ["ignore", "pipe", "inherit"] });
-  url = await started(server, /listening on (http:\/\/[^ ]+)/);
+  server = await attuneServer(null, join(dir, "inbox.db"), ["--allow-local-forwarding"]);
+  url = server.url;
 });
 after(() => {
-  server?.kill("SIGTERM");
+  server?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 

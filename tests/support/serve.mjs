@@ -54,12 +54,13 @@ export function serve(root, { csp = CSP } = {}) {
 }
 
 /** The real attune-server binary (ATTUNE_SERVER_BIN, else target/debug/attune-server) on a SQLite
- * file at `database`, serving `www`; resolves with `{ url, close() }` once it listens. */
+ * file at `database`, serving `www` (none when null); resolves with `{ url, close() }` once it listens. */
 export async function attuneServer(www, database, extra = []) {
   const { spawn } = await import("node:child_process");
   const { fileURLToPath } = await import("node:url");
   const bin = process.env.ATTUNE_SERVER_BIN ?? fileURLToPath(new URL("../../target/debug/attune-server", import.meta.url));
-  const child = spawn(bin, ["--addr", "127.0.0.1:0", "--database", database, "--www", www, ...extra], { stdio: ["ignore", "pipe", "inherit"] });
+  const site = www === null ? [] : ["--www", www];
+  const child = spawn(bin, ["--addr", "127.0.0.1:0", "--database", database, ...site, ...extra], { stdio: ["ignore", "pipe", "inherit"] });
   const url = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error("attune-server did not start")), 20_000);
     child.stdout.on("data", (d) => {
@@ -67,6 +68,7 @@ export async function attuneServer(www, database, extra = []) {
       if (m) { clearTimeout(timer); resolve(m[1]); }
     });
     child.on("exit", (code) => reject(new Error(`attune-server exited (${code})`)));
+    child.on("error", (e) => reject(new Error(`attune-server could not start from ${bin}: ${e.message}`)));
   });
   return { url, close: () => child.kill("SIGTERM") };
 }

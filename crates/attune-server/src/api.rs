@@ -339,6 +339,16 @@ pub(crate) fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> 
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
+/// The bearer token of `Authorization: Bearer …`; empty without one.
+pub(crate) fn bearer(headers: &HeaderMap) -> &str {
+    header(headers, "authorization").and_then(|v| v.strip_prefix("Bearer ")).unwrap_or("")
+}
+
+/// Whether `token` is the one whose hash is `stored` (compared in constant time; an empty token never is).
+pub(crate) fn token_is(token: &str, stored: &TokenHash) -> bool {
+    !token.is_empty() && bool::from(hash(token).ct_eq(stored))
+}
+
 /// The group's name when `token` is its host token (compared in constant time); `None` otherwise,
 /// and for no group.
 pub(crate) async fn host_matches<S: Storage>(
@@ -347,7 +357,7 @@ pub(crate) async fn host_matches<S: Storage>(
     token: &str,
 ) -> Result<Option<String>, StorageError> {
     Ok(match state.store.group(group_id).await? {
-        Some((name, stored)) if !token.is_empty() && bool::from(hash(token).ct_eq(&stored)) => Some(name),
+        Some((name, stored)) if token_is(token, &stored) => Some(name),
         _ => None,
     })
 }
@@ -355,8 +365,7 @@ pub(crate) async fn host_matches<S: Storage>(
 /// The group's name after checking the host token. An unknown group gets the same answer as a
 /// wrong token: group ids are not confirmed to strangers.
 async fn authorize<S: Storage>(state: &AppState<S>, headers: &HeaderMap, group_id: &str) -> ApiResult<String> {
-    let token = header(headers, "authorization").and_then(|v| v.strip_prefix("Bearer ")).unwrap_or("");
-    host_matches(state, group_id, token).await?.ok_or_else(ApiError::unauthorized)
+    host_matches(state, group_id, bearer(headers)).await?.ok_or_else(ApiError::unauthorized)
 }
 
 /// The poll after checking its group's host token.

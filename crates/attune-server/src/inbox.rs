@@ -16,9 +16,10 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use subtle::ConstantTimeEq;
 
-use crate::api::{hash, header, new_id, new_token, rate_limited, ApiError, ApiResult, AppState, Body, Client};
+use crate::api::{
+    bearer, hash, header, new_id, new_token, rate_limited, token_is, ApiError, ApiResult, AppState, Body, Client,
+};
 use crate::limit::{address_key, Limiter};
 use crate::storage::{InboxRow, Storage, Submitted};
 
@@ -208,9 +209,8 @@ fn inbox_url<S>(state: &AppState<S>, headers: &HeaderMap, id: &str) -> String {
 /// The inbox after checking its host token (constant time). An unknown inbox gets the same answer
 /// as a wrong token.
 async fn authorize<S: Storage>(state: &AppState<S>, headers: &HeaderMap, id: &str) -> ApiResult<InboxRow> {
-    let token = header(headers, "authorization").and_then(|v| v.strip_prefix("Bearer ")).unwrap_or("");
     match state.store.inbox(id).await? {
-        Some(inbox) if !token.is_empty() && bool::from(hash(token).ct_eq(&inbox.host)) => Ok(inbox),
+        Some(inbox) if token_is(bearer(headers), &inbox.host) => Ok(inbox),
         _ => Err(ApiError::unauthorized()),
     }
 }
@@ -395,15 +395,12 @@ pub(crate) async fn list<S: Storage>(
     let inbox = authorize(&state, &headers, &id).await?;
     let limit = q.limit.unwrap_or(MAX_LISTED).clamp(1, MAX_LISTED);
     let rows = state.store.submissions(&inbox.id, limit).await?;
-    let mut submissions = Vec::with_capacity(rows.len());
-    for row in rows {
-        let envelope: Value = serde_json::from_str(&row.envelope)
-            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "storage", e.to_string()))?;
-        submissions.push(json!({"id": row.id, "received_at": row.received_at, "size": row.size, "envelope": envelope}));
-    }
+    let storage = |e: serde_json::Error| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "storage", e.to_string());
+    let submissions = rows.iter().map(|row| Stored::of(None, row)).collect::<Result<Vec<_>, _>>().map_err(storage)?;
+    let body = serde_json::to_string(&Listing { inbox: &inbox.id, submissions }).map_err(storage)?;
     Ok((
-        [(axum::http::header::CACHE_CONTROL, "no-store")],
-        Json(json!({"inbox": inbox.id, "submissions": submissions})),
+        [(axum::http::header::CONTENT_TYPE, "application/json"), (axum::http::header::CACHE_CONTROL, "no-store")],
+        body,
     ))
 }
 
@@ -560,15 +557,53 @@ fn backoff(f: &Forwarding, attempts: i64) -> Duration {
     base.mul_f64(0.8 + 0.4 * f64::from(r[0]) / 255.0)
 }
 
+/// A stored submission as it is listed and forwarded: the envelope written as it was stored (it was
+/// checked as JSON when it arrived), not parsed into a tree and written again.
+#[derive(Debug, serde::Serialize)]
+struct Stored<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    inbox: Option<&'a str>,
+    id: &'a str,
+    received_at: i64,
+    size: i64,
+    envelope: &'a serde_json::value::RawValue,
+}
+
+impl<'a> Stored<'a> {
+    fn of(inbox: Option<&'a str>, row: &'a crate::storage::SubmissionRow) -> serde_json::Result<Stored<'a>> {
+        Ok(Stored {
+            inbox,
+            id: &row.id,
+            received_at: row.received_at,
+            size: row.size,
+            envelope: serde_json::from_str(&row.envelope)?,
+        })
+    }
+}
+
+/// `GET /api/inboxes/{id}/submissions`.
+#[derive(Debug, serde::Serialize)]
+struct Listing<'a> {
+    inbox: &'a str,
+    submissions: Vec<Stored<'a>>,
+}
+
+/// A forwarded message (Standard Webhooks' recommended shape).
+#[derive(Debug, serde::Serialize)]
+struct Webhook<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    timestamp: String,
+    data: Stored<'a>,
+}
+
 /// The webhook's body: the submission, still sealed.
-pub fn webhook_body(inbox: &str, sub: &crate::storage::SubmissionRow) -> String {
-    let envelope: Value = serde_json::from_str(&sub.envelope).unwrap_or(Value::Null);
-    json!({
-        "type": "inbox.submission",
-        "timestamp": attune_core::fhir::date_time_from_unix(sub.received_at),
-        "data": {"inbox": inbox, "id": sub.id, "received_at": sub.received_at, "size": sub.size, "envelope": envelope},
+pub fn webhook_body(inbox: &str, sub: &crate::storage::SubmissionRow) -> serde_json::Result<String> {
+    serde_json::to_string(&Webhook {
+        kind: "inbox.submission",
+        timestamp: attune_core::fhir::date_time_from_unix(sub.received_at),
+        data: Stored::of(Some(inbox), sub)?,
     })
-    .to_string()
 }
 
 /// The Standard Webhooks signature of a message: `v1,` and the base64 HMAC-SHA256, keyed with the
@@ -653,7 +688,7 @@ impl ureq::unversioned::resolver::Resolver for PublicOnly {
 
 /// Posts one submission to the clinic's endpoint; `Ok` for a 2xx answer.
 async fn deliver(job: &crate::storage::Forward, timeout: Duration, allow_loopback: bool) -> Result<(), String> {
-    let body = webhook_body(&job.inbox, &job.submission);
+    let body = webhook_body(&job.inbox, &job.submission).map_err(|e| format!("the stored envelope: {e}"))?;
     let id = webhook_id(&job.inbox, &job.submission.id);
     let timestamp = crate::storage::now();
     let signature = webhook_signature(&job.secret, &id, timestamp, &body).ok_or("the signing secret is unreadable")?;

@@ -143,9 +143,11 @@ export function elementBase(css, observed, mount) {
 
 const QUESTIONNAIRE_PROPS = ["textPack", "answers", "crisis", "context"];
 const SETTERS = { textPack: "setTextPack", answers: "setAnswers", crisis: "setCrisis", context: "setContext" };
+// Attributes that load extras.js (saved progress, delivery, sealing).
+const EXTRAS = ["save", "action", "inbox"];
 // Attributes the shell acts on when they change (the value and validity, loading extras.js);
 // the others go to the Rust object. `name`, `action-headers` and the like are read when used.
-const SHELL = ["required", "fhir", "save", "action", "inbox"];
+const SHELL = ["required", "fhir", ...EXTRAS];
 const VERSION = 1;
 
 // While one element prints, everything else on the page is left off the paper.
@@ -210,7 +212,7 @@ export function defineQuestionnaire(tag, css, mount) {
 
     /** Saved progress and delivery are loaded only for an element with `save`, `action` or `inbox`. */
     #extrasWanted() {
-      if (this.#extras || !["save", "action", "inbox"].some((a) => this.hasAttribute(a)) || !this[INNER]) return;
+      if (this.#extras || !EXTRAS.some((a) => this.hasAttribute(a)) || !this[INNER]) return;
       this.#extras = { close() {}, reset() {} };
       const pending = this.#extras;
       load("extras").then((m) => {

@@ -111,6 +111,10 @@ pub trait InboxStore {
     fn forwards_pending(&self) -> impl Future<Output = Result<i64>> + Send;
 }
 
+/// One submission of an inbox, as [`submission_from`] reads it.
+pub(crate) const SUBMISSION: &str =
+    "SELECT id, envelope, size, received_at FROM inbox_submissions WHERE inbox_id = $1 AND id = $2";
+
 /// The columns of `inboxes`, in the order [`inbox_from`] reads them.
 pub(crate) const INBOX_COLUMNS: &str =
     "id, name, host_token_hash, public_key, fingerprint, retention_days, forward_url, forward_secret, created_at";
@@ -214,9 +218,7 @@ macro_rules! inbox_store {
                 inbox: &str,
                 id: &str,
             ) -> $crate::storage::Result<Option<$crate::storage::inbox::SubmissionRow>> {
-                let row = sqlx::query(
-                    "SELECT id, envelope, size, received_at FROM inbox_submissions WHERE inbox_id = $1 AND id = $2",
-                )
+                let row = sqlx::query($crate::storage::inbox::SUBMISSION)
                 .bind(inbox)
                 .bind(id)
                 .fetch_optional(&self.$read)
@@ -260,9 +262,7 @@ macro_rules! inbox_store {
                 .await?
                 .rows_affected()
                     == 1;
-                let row = sqlx::query(
-                    "SELECT id, envelope, size, received_at FROM inbox_submissions WHERE inbox_id = $1 AND id = $2",
-                )
+                let row = sqlx::query($crate::storage::inbox::SUBMISSION)
                 .bind(inbox)
                 .bind(id)
                 .fetch_one(&mut *tx)
