@@ -113,7 +113,8 @@ fn step(name: &str) {
 /// Installs what the toolchain file asks for when a fresh machine lacks it.
 fn ensure_toolchain(sh: &Shell) -> Result<()> {
     let components = cmd!(sh, "rustup component list --installed").read()?;
-    for c in ["rustfmt", "clippy"] {
+    // rust-src: the npm package's modules rebuild the standard library (`web::NPM_RUSTFLAGS`).
+    for c in ["rustfmt", "clippy", "rust-src"] {
         if !components.lines().any(|l| l.starts_with(c)) {
             cmd!(sh, "rustup component add {c}").run()?;
         }

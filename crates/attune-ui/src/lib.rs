@@ -4,6 +4,8 @@
 //! root, styled by [`STYLE`] through a constructable stylesheet (no inline styles: strict CSP).
 
 pub mod poll;
+#[cfg(test)]
+mod minify;
 mod questionnaire;
 pub mod strings;
 mod view;
@@ -12,7 +14,9 @@ pub use questionnaire::{Answers, Content, Questionnaire, QuestionnaireProps, Wid
 pub use view::{Choice, Crisis, Evaluation, Evaluator, FlagLine, Form, Layout, Problem, Question, ScoreLine, Text};
 
 /// The components' stylesheet: theming through `--attune-*` custom properties and `::part()`.
-pub const STYLE: &str = include_str!("style.css");
+/// `src/style.css`, without its comments and needless whitespace (`build.rs`).
+pub const STYLE: &str = include_str!(concat!(env!("OUT_DIR"), "/style.css"));
 
 /// [`STYLE`] with the live-poll elements' rules: the poll elements' stylesheet.
-pub const POLL_STYLE: &str = concat!(include_str!("style.css"), include_str!("poll.css"));
+pub const POLL_STYLE: &str =
+    concat!(include_str!(concat!(env!("OUT_DIR"), "/style.css")), include_str!(concat!(env!("OUT_DIR"), "/poll.css")));
