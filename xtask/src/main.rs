@@ -111,7 +111,7 @@ fn step(name: &str) {
 }
 
 /// Installs what the toolchain file asks for when a fresh machine lacks it.
-fn ensure_toolchain(sh: &Shell) -> Result<()> {
+pub(crate) fn ensure_toolchain(sh: &Shell) -> Result<()> {
     let components = cmd!(sh, "rustup component list --installed").read()?;
     // rust-src: the npm package's modules rebuild the standard library (`web::NPM_RUSTFLAGS`).
     for c in ["rustfmt", "clippy", "rust-src"] {

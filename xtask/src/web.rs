@@ -236,6 +236,7 @@ pub const NPM_RUSTFLAGS: &str = "-Zunstable-options -Cpanic=immediate-abort -Zlo
 
 /// Builds the npm package into `crates/attune-wasm/npm/` and packs it into `target/npm/`.
 pub fn build_npm(sh: &Shell) -> Result<Package> {
+    crate::ensure_toolchain(sh)?;
     ensure_wasm_bindgen(sh)?;
     npm_ci(sh, &workspace_root().join("tests"))?;
     let npm = npm_dir();
