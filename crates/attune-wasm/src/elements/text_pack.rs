@@ -203,10 +203,11 @@ pub fn form(
             let key = value.to_string();
             match pick(&|l| l.options.get(set).and_then(|m| m.get(&key))) {
                 Some(label) => choices.push(Choice { value, label }),
-                None => match missing_labels.iter_mut().find(|(s, _)| *s == set) {
-                    Some((_, list)) if list.contains(&key) => {}
-                    Some((_, list)) => list.push(key),
-                    None => missing_labels.push((set, vec![key])),
+                // Kept sorted by response set, as the message lists them (no sort code in the module).
+                None => match missing_labels.binary_search_by(|(s, _)| (*s).cmp(set)) {
+                    Ok(at) if missing_labels[at].1.contains(&key) => {}
+                    Ok(at) => missing_labels[at].1.push(key),
+                    Err(at) => missing_labels.insert(at, (set, vec![key])),
                 },
             }
         }
@@ -224,7 +225,6 @@ pub fn form(
         if !missing_items.is_empty() {
             what.push(format!("item texts {}", ranges(&missing_items)));
         }
-        missing_labels.sort_by(|a, b| a.0.cmp(b.0));
         for (set, values) in &missing_labels {
             what.push(format!("option labels of `{set}` ({})", values.join(", ")));
         }
