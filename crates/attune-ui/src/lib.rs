@@ -3,15 +3,17 @@
 //! `attune-core`. The components are mounted by `attune-wasm`'s custom elements in an open shadow
 //! root, styled by [`STYLE`] through a constructable stylesheet (no inline styles: strict CSP).
 
-pub mod poll;
 #[cfg(test)]
 mod minify;
+pub mod poll;
 mod questionnaire;
 pub mod strings;
 mod view;
 
 pub use questionnaire::{Answers, Content, Questionnaire, QuestionnaireProps, Widget, WidgetProps};
-pub use view::{Choice, Crisis, Evaluation, Evaluator, FlagLine, Form, Layout, Problem, Question, ScoreLine, Text};
+pub use view::{
+    Choice, Crisis, Evaluation, Evaluator, FlagLine, Form, Layout, NumberFn, Problem, Question, ScoreLine, Text,
+};
 
 /// The components' stylesheet: theming through `--attune-*` custom properties and `::part()`.
 /// `src/style.css`, without its comments and needless whitespace (`build.rs`).

@@ -8,7 +8,7 @@ use web_sys::HtmlElement;
 use yew::prelude::*;
 
 use crate::strings::{fill, strings, Strings};
-use crate::view::{Crisis, Evaluation, Evaluator, Form, Layout, Problem, Question, Text};
+use crate::view::{Crisis, Evaluation, Evaluator, Form, Layout, Problem, Question, ScoreLine, Text};
 
 /// Answers, one slot per item in order; `None` is unanswered (never zero).
 pub type Answers = Rc<Vec<Option<i64>>>;
@@ -419,6 +419,8 @@ fn done_screen(
         Callback::from(move |_: MouseEvent| state.dispatch(Action::Edit))
     };
     let title = if props.show_results { s.results_title } else { s.thanks_title };
+    let number = |v: f64| props.evaluator.number(v);
+    let range = |l: &ScoreLine| l.range.map_or_else(String::new, |[lo, hi]| format!("{}–{}", number(lo), number(hi)));
     html! {
         <section class="screen results" part="results" aria-labelledby="done-title">
             <h3 id="done-title" tabindex="-1" ref={focus_ref.clone()}>{ title }</h3>
@@ -428,9 +430,9 @@ fn done_screen(
                         <div class="score">
                             <dt>{ &l.label }</dt>
                             <dd>
-                                if let Some(v) = &l.value {
-                                    <strong class="value">{ v }</strong>
-                                    <span class="range">{ format!(" ({})", s.score_of_range.replace("{range}", &l.range)) }</span>
+                                if let Some(v) = l.value {
+                                    <strong class="value">{ number(v) }</strong>
+                                    <span class="range">{ format!(" ({})", s.score_of_range.replace("{range}", &range(l))) }</span>
                                     if let Some(b) = &l.band { <span class="band">{ b }</span> }
                                     { for l.cutoffs.iter().map(|c| html! { <span class="cutoff">{ format!("{}: {c}", s.cutoff_met) }</span> }) }
                                 } else {

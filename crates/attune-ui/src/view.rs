@@ -64,14 +64,15 @@ pub struct Form {
 }
 
 /// One score line of a result, formatted for display.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ScoreLine {
     /// Score label.
     pub label: String,
-    /// The value as displayed, or `None` when the missing-data rule gives no value.
-    pub value: Option<String>,
-    /// The possible range, displayed (`"0–27"`).
-    pub range: String,
+    /// The value, or `None` when the missing-data rule gives no value. Written for people by
+    /// [`Evaluator::number`] when the results card shows it.
+    pub value: Option<f64>,
+    /// The possible range, lowest and highest (`0–27` on the results card).
+    pub range: Option<[f64; 2]>,
     /// The band's label in plain words.
     pub band: Option<String>,
     /// Labels of cut-offs met.
@@ -88,7 +89,7 @@ pub struct FlagLine {
 }
 
 /// What the scoring core says about the answers so far.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Evaluation {
     /// Per item: not asked under the instrument's skip rules (empty when it has none).
     pub skipped: Vec<bool>,
@@ -117,21 +118,35 @@ impl Evaluation {
 /// A function from answers (one slot per item, in order) to their evaluation.
 pub type EvaluateFn = dyn Fn(&[Option<i64>]) -> Evaluation;
 
-/// Evaluates answers. Injected by the element so that the components never score; compared by
-/// identity.
+/// Writes a number for people, in the interface language.
+pub type NumberFn = dyn Fn(f64) -> String;
+
+/// Evaluates answers, and writes the numbers of the results. Injected by the element so that the
+/// components never score; compared by identity.
 #[derive(Clone)]
-pub struct Evaluator(pub Rc<EvaluateFn>);
+pub struct Evaluator {
+    /// Scores the answers (every render).
+    pub score: Rc<EvaluateFn>,
+    /// Writes a score or a range's end (the results card only: the browser's number formatting is
+    /// costly to start, and the form's first paint does not wait for it).
+    pub number: Rc<NumberFn>,
+}
 
 impl Evaluator {
     /// Evaluates the answers.
     pub fn eval(&self, answers: &[Option<i64>]) -> Evaluation {
-        (self.0)(answers)
+        (self.score)(answers)
+    }
+
+    /// `value` as the results card shows it.
+    pub fn number(&self, value: f64) -> String {
+        (self.number)(value)
     }
 }
 
 impl PartialEq for Evaluator {
     fn eq(&self, other: &Self) -> bool {
-        Rc::ptr_eq(&self.0, &other.0)
+        Rc::ptr_eq(&self.score, &other.score) && Rc::ptr_eq(&self.number, &other.number)
     }
 }
 

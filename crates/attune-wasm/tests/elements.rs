@@ -264,7 +264,7 @@ async fn components_follow_the_injected_evaluator() {
         terms: None,
         english_fallback: false,
     };
-    let evaluator = Evaluator(Rc::new(|a: &[Option<i64>]| {
+    let score = Rc::new(|a: &[Option<i64>]| {
         let skipped = vec![false, a.first().copied().flatten().is_some(), false];
         let asked: Vec<usize> = (0..3).filter(|&i| !skipped[i]).collect();
         Evaluation {
@@ -278,7 +278,8 @@ async fn components_follow_the_injected_evaluator() {
                 vec![]
             },
         }
-    }));
+    });
+    let evaluator = Evaluator { score, number: Rc::new(|v: f64| format!("{v}")) };
     let props = QuestionnaireProps {
         form: Rc::new(form),
         evaluator,

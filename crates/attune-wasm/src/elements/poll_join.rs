@@ -9,7 +9,9 @@ use std::rc::{Rc, Weak};
 use attune_core::Catalog;
 use attune_protocol::{JoinedPoll, PollState, StemSource};
 use attune_ui::poll::{JoinStage, PollJoin, PollJoinProps};
-use attune_ui::{Answers, Choice, Crisis, Evaluation, Evaluator, Form, Layout, Question, QuestionnaireProps, Text};
+use attune_ui::{
+    Answers, Choice, Crisis, Evaluation, Evaluator, Form, Layout, NumberFn, Question, QuestionnaireProps, Text,
+};
 use wasm_bindgen::prelude::*;
 use yew::{AppHandle, AttrValue, Callback};
 
@@ -151,6 +153,11 @@ fn update(weak: &Weak<RefCell<Inner>>, f: impl FnOnce(&mut Inner)) {
 }
 
 /// The form of a poll: a catalog instrument with the poll's stem, or a custom question.
+/// Members see no scores: their form never writes a number, and would write it as the browser does.
+fn no_numbers() -> Rc<NumberFn> {
+    Rc::new(|v| super::format_number(v, "en"))
+}
+
 async fn poll_form(poll: &JoinedPoll) -> Result<(Rc<Form>, Evaluator, Option<String>), String> {
     let stem = poll.stem.as_ref().map(|stem| {
         let mut t = stem.text.clone();
@@ -172,7 +179,7 @@ async fn poll_form(poll: &JoinedPoll) -> Result<(Rc<Form>, Evaluator, Option<Str
             terms: None,
             english_fallback: false,
         };
-        let evaluator = Evaluator(Rc::new(|_: &[Option<i64>]| Evaluation::default()));
+        let evaluator = Evaluator { score: Rc::new(|_: &[Option<i64>]| Evaluation::default()), number: no_numbers() };
         return Ok((Rc::new(form), evaluator, Some(q.note.clone())));
     }
     let id = poll.instrument.as_str();
@@ -184,7 +191,7 @@ async fn poll_form(poll: &JoinedPoll) -> Result<(Rc<Form>, Evaluator, Option<Str
         form.instructions = stem;
     }
     // Members see no scores: only the skip rules matter here.
-    let evaluator = Evaluator(Rc::new(move |a: &[Option<i64>]| {
+    let score = Rc::new(move |a: &[Option<i64>]| {
         inst.answer_sheet_from_pairs(a.iter().zip(inst.item_ids()).filter_map(|(v, id)| v.map(|v| (id, v))))
             .map(|s| {
                 let progress = inst.progress(&s);
@@ -196,8 +203,8 @@ async fn poll_form(poll: &JoinedPoll) -> Result<(Rc<Form>, Evaluator, Option<Str
                 }
             })
             .unwrap_or_default()
-    }));
-    Ok((Rc::new(form), evaluator, None))
+    });
+    Ok((Rc::new(form), Evaluator { score, number: no_numbers() }, None))
 }
 
 fn join(weak: &Weak<RefCell<Inner>>, typed: String) {

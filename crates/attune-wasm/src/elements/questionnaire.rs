@@ -112,13 +112,7 @@ fn sheet(inst: &Instrument, answers: &[Option<i64>]) -> Result<AnswerSheet, Scor
     inst.answer_sheet_from_pairs(answers.iter().zip(inst.item_ids()).filter_map(|(a, id)| a.map(|v| (id, v))))
 }
 
-fn evaluate(
-    inst: &'static Instrument,
-    ctx: &ContextValues,
-    lang: &str,
-    labels: &Labels,
-    answers: &[Option<i64>],
-) -> Evaluation {
+fn evaluate(inst: &'static Instrument, ctx: &ContextValues, labels: &Labels, answers: &[Option<i64>]) -> Evaluation {
     let Ok(sheet) = sheet(inst, answers) else {
         return Evaluation::default();
     };
@@ -137,10 +131,8 @@ fn evaluate(
         .map(|(k, o)| ScoreLine {
             // Results list scores in the plan's order, as the labels are.
             label: labels.scores.get(k).cloned().unwrap_or_else(|| o.id.to_string()),
-            value: o.value.map(|v| format_number(v, lang)),
-            range: inst.score_range(k).map_or_else(String::new, |[lo, hi]| {
-                format!("{}–{}", format_number(lo, lang), format_number(hi, lang))
-            }),
+            value: o.value,
+            range: inst.score_range(k),
             band: o.band.map(|b| named(&mut inst.band_ids(k), labels.bands.get(k), b)),
             cutoffs: o.cutoffs.iter().map(|c| named(&mut inst.cutoff_ids(k), labels.cutoffs.get(k), c)).collect(),
         })
@@ -260,7 +252,10 @@ impl Inner {
         let ctx = Rc::new(ctx);
         let evaluator = {
             let ctx = ctx.clone();
-            Evaluator(Rc::new(move |answers: &[Option<i64>]| evaluate(inst, &ctx, lang, &labels, answers)))
+            Evaluator {
+                score: Rc::new(move |answers: &[Option<i64>]| evaluate(inst, &ctx, &labels, answers)),
+                number: Rc::new(move |v| format_number(v, lang)),
+            }
         };
         Ok(Resolution { inst, ctx, form: Rc::new(form), evaluator })
     }
