@@ -476,7 +476,11 @@ impl QuestionnaireElement {
             let mut me = self.inner.borrow_mut();
             // A change the host makes asks again for wording that failed to load.
             me.want.retry();
-            me.resolve();
+            // The attributes and properties present at connection are applied one by one before
+            // `connect`, which resolves them all at once (nothing is shown, or can be read, before).
+            if me.connected {
+                me.resolve();
+            }
         }
         render(&self.inner);
     }
@@ -563,8 +567,9 @@ impl QuestionnaireElement {
             Some(v) if read::is_object(&v) => v,
             Some(_) => return Err(element_error("invalid_json", "answers must be an object keyed by item id", None)),
         };
-        // Checked against the instrument's plan at once, whether or not its wording has arrived.
-        if let Some(inst) = self.inner.borrow().current {
+        // Checked against the instrument's plan at once, whether or not its wording has arrived (and
+        // before the first resolution, when the element is being connected).
+        if let Ok(inst) = self.inner.borrow().lookup() {
             read::answers(inst, &answers).map_err(|e| crate::error::score_error(&e))?;
         }
         self.update(|me| {
@@ -698,7 +703,7 @@ impl QuestionnaireElement {
     #[wasm_bindgen(js_name = setContext)]
     pub fn set_context(&self, value: JsValue) -> Result<(), JsValue> {
         let ctx = prop(&value, "the context")?.unwrap_or(JsValue::NULL);
-        if let Some(inst) = self.inner.borrow().current {
+        if let Ok(inst) = self.inner.borrow().lookup() {
             read::context(inst, &ctx).map_err(|e| element_error(e.code().as_str(), &format!("context: {e}"), None))?;
         }
         self.update(|me| {
