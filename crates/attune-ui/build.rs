@@ -2,7 +2,6 @@
 //! `POLL_STYLE` include them from.
 
 #[path = "src/minify.rs"]
-#[allow(dead_code)]
 mod minify;
 
 fn main() {

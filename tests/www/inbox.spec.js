@@ -5,7 +5,7 @@
 // export, delete, restore from the backup in another browser; a swapped key is refused and nothing
 // is sent; the server's file holds no answer. axe on every state, the staff's steps keyboard-only.
 import { test, expect } from "@playwright/test";
-import AxeBuilder from "@axe-core/playwright";
+import { axe } from "../support/axe.mjs";
 import { mkdtempSync, readFileSync, rmSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,7 +13,6 @@ import { fileURLToPath } from "node:url";
 import { attuneServer } from "../support/serve.mjs";
 
 const www = fileURLToPath(new URL("../../www/", import.meta.url));
-const TAGS = ["wcag2a", "wcag2aa", "wcag21aa", "wcag22aa"];
 const EVENTS = ["attune-complete", "attune-error", "attune-queued", "attune-delivered", "attune-delivery-error",
   "attune-inbox-created", "attune-inbox-opened"];
 let server;
@@ -29,11 +28,6 @@ test.afterAll(async () => {
   server?.close();
   rmSync(dir, { recursive: true, force: true });
 });
-
-async function axe(page, state) {
-  const { violations } = await new AxeBuilder({ page }).withTags(TAGS).analyze();
-  expect(violations.map((v) => `${state}: ${v.id} ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)).toEqual([]);
-}
 
 function watch(page) {
   const seen = { problems: [], requests: [] };

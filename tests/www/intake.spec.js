@@ -3,7 +3,7 @@
 // reset, disabled, back-navigation restore, saved progress, delivery offline, after a 500, across
 // two tabs and across a reload mid-request, the origins it talks to, print, and axe on each state.
 import { test, expect } from "@playwright/test";
-import AxeBuilder from "@axe-core/playwright";
+import { axe } from "../support/axe.mjs";
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,7 +14,6 @@ import { serve, WIDGET_CSP } from "../support/serve.mjs";
 const www = fileURLToPath(new URL("../../www/", import.meta.url));
 const receiverScript = fileURLToPath(new URL("../../examples/receiver.mjs", import.meta.url));
 const TOKEN = "test-token";
-const TAGS = ["wcag2a", "wcag2aa", "wcag21aa", "wcag22aa"];
 const EVENTS = ["attune-change", "attune-complete", "attune-error", "attune-queued", "attune-delivered", "attune-delivery-error"];
 
 let server;
@@ -78,11 +77,6 @@ async function open(page, query = {}) {
 }
 const events = (page, type) => page.evaluate((t) => window.__events.filter((e) => e.type === t).map((e) => e.detail), type);
 const coreScore = (page, request) => page.evaluate(async (r) => (await import("/node_modules/attune/index.js")).score(r), request);
-
-async function axe(page, state) {
-  const { violations } = await new AxeBuilder({ page }).withTags(TAGS).analyze();
-  expect(violations.map((v) => `${state}: ${v.id} ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)).toEqual([]);
-}
 
 /** Clicks the option with `value` of item `id` (list layout shows every item). */
 async function answer(page, answers) {

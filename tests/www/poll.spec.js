@@ -3,7 +3,7 @@
 // member token), aggregates only from three answers, revision, closing, the trend, a wrong token,
 // and axe on every state of both elements.
 import { test, expect } from "@playwright/test";
-import AxeBuilder from "@axe-core/playwright";
+import { axe } from "../support/axe.mjs";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,7 +11,6 @@ import { fileURLToPath } from "node:url";
 import { attuneServer } from "../support/serve.mjs";
 
 const www = fileURLToPath(new URL("../../www/", import.meta.url));
-const TAGS = ["wcag2a", "wcag2aa", "wcag21aa", "wcag22aa"];
 let server;
 let url;
 let dir;
@@ -25,11 +24,6 @@ test.afterAll(async () => {
   server?.close();
   rmSync(dir, { recursive: true, force: true });
 });
-
-async function axe(page, state) {
-  const { violations } = await new AxeBuilder({ page }).withTags(TAGS).analyze();
-  expect(violations.map((v) => `${state}: ${v.id} ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)).toEqual([]);
-}
 
 function watch(page, problems) {
   page.on("console", (m) => { if (m.type() === "error" || m.type() === "warning") problems.push(`${m.type()}: ${m.text()}`); });

@@ -3,7 +3,7 @@
 // event and panel, language switch, host text packs, errors, axe in every state, no request beyond
 // the element's own files, and screenshots at 320 and 1280 px.
 import { test, expect } from "@playwright/test";
-import AxeBuilder from "@axe-core/playwright";
+import { axe } from "../support/axe.mjs";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
@@ -16,7 +16,6 @@ let server;
 test.beforeAll(async () => { server = await serve(www, { csp: WIDGET_CSP }); });
 test.afterAll(async () => { await server.close(); });
 
-const TAGS = ["wcag2a", "wcag2aa", "wcag21aa", "wcag22aa"];
 const ELEMENT = "attune-questionnaire";
 
 /** Opens the demo with the given query; collects console problems, events and requests. */
@@ -40,11 +39,6 @@ async function open(page, query) {
 const events = (page, type) => page.evaluate((t) => window.__events.filter((e) => e.type === t).map((e) => e.detail), type);
 const coreScore = (page, request) =>
   page.evaluate(async (r) => (await import("/node_modules/attune/index.js")).score(r), request);
-
-async function axe(page, state) {
-  const { violations } = await new AxeBuilder({ page }).withTags(TAGS).analyze();
-  expect(violations.map((v) => `${state}: ${v.id} ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)).toEqual([]);
-}
 
 /** Presses Tab until the focused element inside the widget matches `selector` (at most 40 presses). */
 async function tabTo(page, selector) {

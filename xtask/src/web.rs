@@ -237,12 +237,13 @@ pub fn is_wording_module(file: &str) -> bool {
 ///   already aborted the instance with `panic = "abort"`: no message reached a caller then either);
 /// - panic locations (source file names, lines, columns) are not stored (`-Zlocation-detail=none`).
 ///
-/// Together -11.3 KB gzip on `attune/elements` (2026-12-06). Every entry but the scoring one is built
-/// so ([`Entry::lean`]): rebuilt for size, the standard library is slower. These are unstable compiler options:
-/// `RUSTC_BOOTSTRAP=1` allows them on the stable toolchain that `rust-toolchain.toml` names, for
-/// this build only (as Firefox and the Linux kernel build their Rust). A toolchain that drops them
-/// fails this build loudly; nothing else depends on them (tests build the usual way).
-pub const NPM_RUSTFLAGS: &str = "-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none";
+/// Together -11.3 KB gzip on `attune/elements` (2026-12-06). Every entry but the scoring one is
+/// built so ([`Entry::lean`]): rebuilt for size, the standard library is slower. These are unstable
+/// compiler options: `RUSTC_BOOTSTRAP=1` allows them on the stable toolchain that
+/// `rust-toolchain.toml` names, for this build only (as Firefox and the Linux kernel build their
+/// Rust). A toolchain that drops them fails this build loudly; nothing else depends on them (tests
+/// build the usual way).
+const NPM_RUSTFLAGS: &str = "-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none";
 
 /// Builds the npm package into `crates/attune-wasm/npm/` and packs it into `target/npm/`.
 pub fn build_npm(sh: &Shell) -> Result<Package> {
@@ -253,15 +254,15 @@ pub fn build_npm(sh: &Shell) -> Result<Package> {
     for entry in &ENTRIES {
         let (features, out) = (entry.features, entry.dir);
         step(&format!("npm package: `{}` ({out}): release wasm, wasm-bindgen, wasm-opt, esbuild", entry.import));
+        let build_std: &[&str] = if entry.lean { &["-Zbuild-std=std,panic_abort"] } else { &[] };
+        let mut build = cmd!(
+            sh,
+            "cargo build {build_std...} --locked --release -p attune-wasm --target {WASM_TARGET} --no-default-features --features={features}"
+        );
         if entry.lean {
-            cmd!(sh, "cargo build -Zbuild-std=std,panic_abort --locked --release -p attune-wasm --target {WASM_TARGET} --no-default-features --features={features}")
-                .env("RUSTC_BOOTSTRAP", "1")
-                .env("RUSTFLAGS", NPM_RUSTFLAGS)
-                .run()?;
-        } else {
-            cmd!(sh, "cargo build --locked --release -p attune-wasm --target {WASM_TARGET} --no-default-features --features={features}")
-                .run()?;
+            build = build.env("RUSTC_BOOTSTRAP", "1").env("RUSTFLAGS", NPM_RUSTFLAGS);
         }
+        build.run()?;
         let input = target_dir().join("wasm32-unknown-unknown/release/attune_wasm.wasm");
         let pkg = npm.join(out);
         if pkg.exists() {

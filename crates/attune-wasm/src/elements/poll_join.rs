@@ -152,12 +152,12 @@ fn update(weak: &Weak<RefCell<Inner>>, f: impl FnOnce(&mut Inner)) {
     }
 }
 
-/// The form of a poll: a catalog instrument with the poll's stem, or a custom question.
 /// Members see no scores: their form never writes a number, and would write it as the browser does.
 fn no_numbers() -> Rc<NumberFn> {
     Rc::new(|v| super::format_number(v, "en"))
 }
 
+/// The form of a poll: a catalog instrument with the poll's stem, or a custom question.
 async fn poll_form(poll: &JoinedPoll) -> Result<(Rc<Form>, Evaluator, Option<String>), String> {
     let stem = poll.stem.as_ref().map(|stem| {
         let mut t = stem.text.clone();
